@@ -1,0 +1,99 @@
+"""parcall: parallel function calling for language models.
+
+A planner model writes a plan of tool calls whose arguments may name earlier results
+(`$1`); each task starts as soon as its line is parsed and its inputs are ready; a joiner
+answers or replans.
+"""
+
+from ._agent import Agent, RunStream
+from ._errors import (
+    CyclicPlanError,
+    DependencyFailedError,
+    DuplicateTaskError,
+    ForwardReferenceError,
+    InvalidArgumentsError,
+    JoinerOutputError,
+    ParcallError,
+    PlanError,
+    PlanSyntaxError,
+    ReplanLimitError,
+    ScriptExhaustedError,
+    ToolError,
+    ToolTimeoutError,
+    UnknownReferenceError,
+    UnknownToolError,
+)
+from ._events import (
+    Answered,
+    Event,
+    JoinDecided,
+    ModelCallFinished,
+    ModelCallStarted,
+    PlanFinished,
+    Replanned,
+    TaskFailed,
+    TaskFinished,
+    TaskParsed,
+    TaskStarted,
+)
+from ._joiner import Finish, Replan, parse_decision
+from ._observation import Observation
+from ._parser import PlanParser, parse_plan
+from ._plan import Plan, Ref, Task, Template
+from ._prompts import Example, Prompts
+from ._result import RunResult
+from ._tool import Tool, tool
+from .models import Message, Model, ModelRequest, ScriptedModel, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "Answered",
+    "CyclicPlanError",
+    "DependencyFailedError",
+    "DuplicateTaskError",
+    "Event",
+    "Example",
+    "Finish",
+    "ForwardReferenceError",
+    "InvalidArgumentsError",
+    "JoinDecided",
+    "JoinerOutputError",
+    "Message",
+    "Model",
+    "ModelCallFinished",
+    "ModelCallStarted",
+    "ModelRequest",
+    "Observation",
+    "ParcallError",
+    "Plan",
+    "PlanError",
+    "PlanFinished",
+    "PlanParser",
+    "PlanSyntaxError",
+    "Prompts",
+    "Ref",
+    "Replan",
+    "ReplanLimitError",
+    "Replanned",
+    "RunResult",
+    "RunStream",
+    "ScriptExhaustedError",
+    "ScriptedModel",
+    "Task",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskParsed",
+    "TaskStarted",
+    "Template",
+    "Tool",
+    "ToolError",
+    "ToolTimeoutError",
+    "UnknownReferenceError",
+    "UnknownToolError",
+    "Usage",
+    "parse_decision",
+    "parse_plan",
+    "tool",
+]

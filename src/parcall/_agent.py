@@ -1,0 +1,308 @@
+"""`Agent`: plan → execute (streamed, in parallel) → join → answer or replan."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._errors import PlanError, ReplanLimitError
+from ._events import (
+    Answered,
+    Event,
+    JoinDecided,
+    ModelCallFinished,
+    ModelCallStarted,
+    PlanFinished,
+    Replanned,
+    TaskParsed,
+)
+from ._executor import Executor
+from ._joiner import Finish, parse_decision
+from ._parser import PlanParser
+from ._plan import Plan
+from ._prompts import Prompts
+from ._result import RunResult
+from ._tool import Tool
+from .models._base import Message, Model, ModelRequest, TextChunk, Usage, UsageChunk
+
+__all__ = ["Agent", "RunStream"]
+
+PLAN_STOP = ("<END_OF_PLAN>",)
+DRAIN_AFTER_JOIN = 64  # chunks read after `join()` to collect usage before closing the stream
+
+
+class Agent:
+    """Answers requests with tools by planning once and running the plan as a DAG.
+
+    ```python
+    agent = Agent(model=ScriptedModel([...]), tools=[search, calculator])
+    result = await agent.run("How much taller is A than B?")
+    ```
+
+    `max_replans` bounds how often the joiner may ask for a new plan; `max_concurrency`
+    bounds simultaneous tool calls across all runs of this agent (tools have their own
+    limits too). Plain functions given as tools are wrapped with `Tool.from_function`.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        tools: Sequence[Tool | Callable[..., Any]],
+        *,
+        max_replans: int = 2,
+        max_concurrency: int | None = None,
+        prompts: Prompts | None = None,
+        temperature: float | None = 0.0,
+        max_plan_tokens: int | None = 1024,
+        max_join_tokens: int | None = 512,
+    ) -> None:
+        if max_replans < 0:
+            raise ValueError("max_replans must be >= 0")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.model = model
+        self.tools: dict[str, Tool] = {}
+        for item in tools:
+            wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
+            if wrapped.name in self.tools:
+                raise ValueError(f"two tools are named {wrapped.name!r}")
+            self.tools[wrapped.name] = wrapped
+        self.max_replans = max_replans
+        self.max_concurrency = max_concurrency
+        self.prompts = prompts or Prompts()
+        self.temperature = temperature
+        self.max_plan_tokens = max_plan_tokens
+        self.max_join_tokens = max_join_tokens
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, request: str) -> RunResult:
+        """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
+        still wants to replan after `max_replans`, and model errors as they come."""
+        return await _Run(self, request, emit=None).execute()
+
+    def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
+        """`run` for code without an event loop."""
+        return anyio.run(self.run, request, backend=backend)
+
+    def stream(self, request: str) -> RunStream:
+        """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
+        `run.result` holds the `RunResult` once the events end."""
+        return RunStream(self, request)
+
+    def _global_limiter(self) -> anyio.CapacityLimiter | None:
+        if self.max_concurrency is not None and self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        return self._limiter
+
+
+class RunStream:
+    """The events of one run as an async iterator, inside `async with`.
+
+    Leaving the block before the run ends cancels the run and every tool call in it.
+    """
+
+    def __init__(self, agent: Agent, request: str) -> None:
+        self._agent = agent
+        self._request = request
+        self._result: RunResult | None = None
+        self._error: BaseException | None = None
+        self._tg: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[Event] | None = None
+
+    @property
+    def result(self) -> RunResult:
+        if self._result is None:
+            raise RuntimeError("the run has not finished (iterate over its events first)")
+        return self._result
+
+    async def __aenter__(self) -> RunStream:
+        send, receive = anyio.create_memory_object_stream[Event](math.inf)
+        self._receive = receive
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._drive, send)
+        return self
+
+    async def _drive(self, send: MemoryObjectSendStream[Event]) -> None:
+        with send:
+            try:
+                self._result = await _Run(self._agent, self._request, emit=send.send_nowait
+                                          ).execute()
+            except Exception as exc:  # handed to the consumer at the end of the events
+                self._error = exc
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        assert self._receive is not None, "use `async with agent.stream(...)`"
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            if self._error is not None:
+                raise self._error from None
+            raise StopAsyncIteration from None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tg is not None and self._receive is not None
+        self._tg.cancel_scope.cancel()
+        self._receive.close()
+        return await self._tg.__aexit__(exc_type, exc, tb)
+
+
+class _Run:
+    """The state of one run: its conversation, its executor, its trace."""
+
+    def __init__(self, agent: Agent, request: str,
+                 emit: Callable[[Event], None] | None) -> None:
+        self.agent = agent
+        self.request = request
+        self.events: list[Event] = []
+        self._emit_out = emit
+        self.plans: list[Plan] = []
+        self._t0 = 0.0
+        self.messages: list[Message] = [
+            Message("system", agent.prompts.system(agent.tools.values())),
+            Message("user", agent.prompts.question(request)),
+        ]
+
+    def now(self) -> float:
+        return anyio.current_time() - self._t0
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+        if self._emit_out is not None:
+            self._emit_out(event)
+
+    async def execute(self) -> RunResult:
+        self._t0 = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            executor = Executor(tg, self.agent.tools, emit=self.emit, clock=self.now,
+                                limiter=self.agent._global_limiter())
+            answer = await self._rounds(executor)
+        return RunResult(
+            request=self.request,
+            answer=answer,
+            plans=tuple(self.plans),
+            observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
+            events=tuple(self.events),
+            duration=self.now(),
+        )
+
+    async def _rounds(self, executor: Executor) -> str:
+        prompts = self.agent.prompts
+        round_no = 0
+        while True:
+            plan, error = await self._plan(executor, round_no)
+            await executor.wait_settled()
+            can_replan = round_no < self.agent.max_replans
+            self.messages.append(Message("user", prompts.join(
+                plan.tasks, executor.observations, error, can_replan=can_replan)))
+            text = await self._complete("join", round_no, self.agent.max_join_tokens)
+            self.messages.append(Message("assistant", text))
+            decision = parse_decision(text)
+            if isinstance(decision, Finish):
+                self.emit(JoinDecided(round_no, "finish", decision.answer, decision.thought,
+                                      self.now()))
+                self.emit(Answered(decision.answer, self.now()))
+                return decision.answer
+            self.emit(JoinDecided(round_no, "replan", decision.reason, decision.thought,
+                                  self.now()))
+            if not can_replan:
+                partial = RunResult(self.request, "", tuple(self.plans),
+                                    tuple(executor.observations.values()), tuple(self.events),
+                                    self.now())
+                raise ReplanLimitError(
+                    f"the joiner asked to replan after {self.agent.max_replans} replan(s): "
+                    f"{decision.reason}", partial)
+            round_no += 1
+            first = max(executor.indices, default=0) + 1
+            self.messages.append(Message("user", prompts.replan(decision.reason, first)))
+            self.emit(Replanned(round_no, decision.reason, self.now()))
+
+    async def _plan(self, executor: Executor, round_no: int) -> tuple[Plan, str | None]:
+        """Stream a plan, handing each task to the executor the moment its line is parsed."""
+        parser = PlanParser(self.agent.tools, known=executor.indices)
+        handed = 0
+
+        def hand_over() -> None:
+            nonlocal handed
+            for task in parser.tasks[handed:]:
+                self.emit(TaskParsed(task, round_no, self.now()))
+                executor.submit(task)
+            handed = len(parser.tasks)
+
+        error: str | None = None
+
+        def on_text(text: str) -> bool:
+            try:
+                parser.feed(text)
+            finally:
+                hand_over()
+            return parser.joined
+
+        try:
+            await self._complete("plan", round_no, self.agent.max_plan_tokens, on_text)
+            try:
+                parser.close()
+            finally:
+                hand_over()
+        except PlanError as exc:
+            error = str(exc)
+        plan = parser.plan()
+        self.plans.append(plan)
+        self.messages.append(Message("assistant", plan.text))
+        self.emit(PlanFinished(round_no, plan, error, self.now()))
+        return plan, error
+
+    async def _complete(
+        self,
+        purpose: Any,
+        round_no: int,
+        max_tokens: int | None,
+        on_text: Callable[[str], bool] | None = None,
+    ) -> str:
+        """One model call. `on_text` sees each piece; returning True ends the useful output
+        (the rest is drained briefly for usage, then the stream is closed)."""
+        request = ModelRequest(
+            messages=tuple(self.messages),
+            purpose=purpose,
+            stop=PLAN_STOP if purpose == "plan" else (),
+            max_tokens=max_tokens,
+            temperature=self.agent.temperature,
+        )
+        started = self.now()
+        self.emit(ModelCallStarted(purpose, round_no, started))
+        pieces: list[str] = []
+        usage = Usage()
+        done = False
+        drained = 0
+        try:
+            async with aclosing(self.agent.model.stream(request)) as chunks:
+                async for chunk in chunks:
+                    if isinstance(chunk, UsageChunk):
+                        usage = usage + chunk.usage
+                    elif isinstance(chunk, TextChunk):
+                        if done:
+                            drained += 1
+                            if drained > DRAIN_AFTER_JOIN:
+                                break
+                            continue
+                        pieces.append(chunk.text)
+                        if on_text is not None and on_text(chunk.text):
+                            done = True
+        finally:
+            self.emit(ModelCallFinished(purpose, round_no, usage, started, self.now()))
+        return "".join(pieces)

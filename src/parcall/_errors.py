@@ -1,0 +1,93 @@
+"""Every error parcall raises is a `ParcallError`; plan errors name the offending line."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CyclicPlanError",
+    "DependencyFailedError",
+    "DuplicateTaskError",
+    "ForwardReferenceError",
+    "InvalidArgumentsError",
+    "JoinerOutputError",
+    "ParcallError",
+    "PlanError",
+    "PlanSyntaxError",
+    "ReplanLimitError",
+    "ScriptExhaustedError",
+    "ToolError",
+    "ToolTimeoutError",
+    "UnknownReferenceError",
+    "UnknownToolError",
+]
+
+
+class ParcallError(Exception):
+    """Base class of every error parcall raises on purpose."""
+
+
+class PlanError(ParcallError):
+    """A plan the model wrote cannot be run. `line` is 1-based within the plan text."""
+
+    def __init__(self, message: str, *, line: int | None = None, text: str = "") -> None:
+        self.reason = message
+        self.line = line
+        self.text = text
+        where = f"line {line}: " if line is not None else ""
+        shown = f" (in {text.strip()[:120]!r})" if text.strip() else ""
+        super().__init__(f"{where}{message}{shown}")
+
+
+class PlanSyntaxError(PlanError):
+    """A task line that is not a call of the form `N. tool(arg=value, ...)`."""
+
+
+class UnknownToolError(PlanError):
+    """A task calls a tool the agent does not have."""
+
+
+class InvalidArgumentsError(PlanError):
+    """Arguments that do not fit the tool's signature or types."""
+
+
+class UnknownReferenceError(PlanError):
+    """A `$N` reference to a task that no earlier line defines."""
+
+
+class ForwardReferenceError(PlanError):
+    """A `$N` reference to a task that comes later in the plan."""
+
+
+class CyclicPlanError(PlanError):
+    """A task that depends on its own result."""
+
+
+class DuplicateTaskError(PlanError):
+    """Two tasks with the same index (a replan must continue the numbering)."""
+
+
+class ToolError(ParcallError):
+    """A tool call failed; the original exception is `__cause__`."""
+
+
+class ToolTimeoutError(ToolError):
+    """A tool call did not finish within its timeout."""
+
+
+class DependencyFailedError(ToolError):
+    """A task was not run because a task it depends on failed."""
+
+
+class JoinerOutputError(ParcallError):
+    """The joiner's output was empty, so there is neither an answer nor a reason to replan."""
+
+
+class ReplanLimitError(ParcallError):
+    """The joiner still asked to replan after `max_replans` replans; `result` keeps the run."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ScriptExhaustedError(ParcallError):
+    """A `ScriptedModel` was called more times than it has outputs."""

@@ -1,0 +1,134 @@
+"""Events: every step of a run, as frozen records with a `kind` discriminator.
+
+`Agent.stream()` yields them; traces, the CLI view and benchmarks consume the same events.
+Times are seconds since the run started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .models._base import Usage
+from ._observation import Observation
+from ._plan import Plan, Task
+
+__all__ = [
+    "Answered",
+    "Event",
+    "JoinDecided",
+    "ModelCallFinished",
+    "ModelCallStarted",
+    "PlanFinished",
+    "Replanned",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskParsed",
+    "TaskStarted",
+]
+
+Purpose = Literal["plan", "join"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCallStarted:
+    purpose: Purpose
+    round: int
+    time: float
+    kind: Literal["model_call_started"] = "model_call_started"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCallFinished:
+    """A model call ended; carries its token usage."""
+
+    purpose: Purpose
+    round: int
+    usage: Usage
+    started: float
+    time: float
+    kind: Literal["model_call_finished"] = "model_call_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskParsed:
+    task: Task
+    round: int
+    time: float
+    kind: Literal["task_parsed"] = "task_parsed"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    idx: int
+    tool: str
+    args: dict[str, Any]
+    attempt: int
+    time: float
+    kind: Literal["task_started"] = "task_started"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    observation: Observation
+    time: float
+    kind: Literal["task_finished"] = "task_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    observation: Observation
+    time: float
+    kind: Literal["task_failed"] = "task_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFinished:
+    """The planner's stream ended (or the plan broke: `error` says where and why)."""
+
+    round: int
+    plan: Plan
+    error: str | None
+    time: float
+    kind: Literal["plan_finished"] = "plan_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinDecided:
+    round: int
+    decision: Literal["finish", "replan"]
+    text: str
+    """The answer (finish) or the reason (replan)."""
+    thought: str | None
+    time: float
+    kind: Literal["join_decided"] = "join_decided"
+
+
+@dataclass(frozen=True, slots=True)
+class Replanned:
+    round: int
+    """The round that starts now."""
+    reason: str
+    time: float
+    kind: Literal["replanned"] = "replanned"
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    answer: str
+    time: float
+    kind: Literal["answered"] = "answered"
+
+
+Event = (
+    ModelCallStarted
+    | ModelCallFinished
+    | TaskParsed
+    | TaskStarted
+    | TaskFinished
+    | TaskFailed
+    | PlanFinished
+    | JoinDecided
+    | Replanned
+    | Answered
+)

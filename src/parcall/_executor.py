@@ -1,0 +1,173 @@
+"""The executor: starts each task the moment it is known and its inputs have settled.
+
+Event-driven, no polling: `submit` is called when the parser completes a task line, and
+settling a task starts (or fails) exactly the tasks that were waiting for it. All tool calls
+run in the run's task group, so cancelling the run cancels every one of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from pydantic import ValidationError
+
+from ._errors import DependencyFailedError, ParcallError, ToolTimeoutError
+from ._events import Event, TaskFailed, TaskFinished, TaskStarted
+from ._observation import Observation, format_value, resolve
+from ._plan import Task
+from ._tool import Tool, validation_message
+
+__all__ = ["Executor"]
+
+
+class Executor:
+    def __init__(
+        self,
+        task_group: TaskGroup,
+        tools: Mapping[str, Tool],
+        *,
+        emit: Callable[[Event], None],
+        clock: Callable[[], float],
+        limiter: anyio.CapacityLimiter | None = None,
+        format_arg: Callable[[Any], str] = format_value,
+    ) -> None:
+        self._tg = task_group
+        self._tools = tools
+        self._emit = emit
+        self._clock = clock
+        self._limiter = limiter
+        self._format_arg = format_arg
+        self.tasks: dict[int, Task] = {}
+        self.observations: dict[int, Observation] = {}
+        self._values: dict[int, Any] = {}
+        self._waiting: dict[int, set[int]] = {}  # task -> unsettled dependencies
+        self._dependents: dict[int, list[int]] = {}  # task -> tasks waiting for it
+        self._unsettled = 0
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    @property
+    def indices(self) -> set[int]:
+        return set(self.tasks)
+
+    def submit(self, task: Task) -> None:
+        """Take a parsed task: start it now if its inputs are ready, else when they are."""
+        self.tasks[task.idx] = task
+        if self._unsettled == 0:
+            self._idle = anyio.Event()
+        self._unsettled += 1
+        failed = [d for d in task.deps if d in self.observations and not self.observations[d].ok]
+        if failed:
+            self._settle(self._skipped(task, failed[0]))
+            return
+        pending = {d for d in task.deps if d not in self.observations}
+        if not pending:
+            self._tg.start_soon(self._execute, task, name=f"parcall task {task.idx}")
+            return
+        self._waiting[task.idx] = pending
+        for dep in pending:
+            self._dependents.setdefault(dep, []).append(task.idx)
+
+    async def wait_settled(self) -> None:
+        """Return once every submitted task has settled (done or failed)."""
+        while self._unsettled:
+            await self._idle.wait()
+
+    def _settle(self, first: Observation) -> None:
+        # A worklist, not recursion: a failure can cascade down a chain of any length.
+        work = [first]
+        while work:
+            obs = work.pop()
+            self.observations[obs.idx] = obs
+            if obs.ok:
+                self._values[obs.idx] = obs.value
+            self._emit((TaskFinished if obs.ok else TaskFailed)(obs, obs.finished_at))
+            self._unsettled -= 1
+            for idx in self._dependents.pop(obs.idx, ()):
+                waiting = self._waiting.get(idx)
+                if waiting is None:
+                    continue  # already settled by another failed dependency
+                if not obs.ok:
+                    del self._waiting[idx]
+                    work.append(self._skipped(self.tasks[idx], obs.idx))
+                    continue
+                waiting.discard(obs.idx)
+                if not waiting:
+                    del self._waiting[idx]
+                    self._tg.start_soon(self._execute, self.tasks[idx],
+                                        name=f"parcall task {idx}")
+        if self._unsettled == 0:
+            self._idle.set()
+
+    def _skipped(self, task: Task, dep: int) -> Observation:
+        cause = self.observations[dep]
+        error = DependencyFailedError(
+            f"not run: its input ${dep} ({cause.tool}) failed: {cause.error}"
+        )
+        return Observation(task.idx, task.tool, task.args, "failed", error=str(error),
+                           error_type=type(error).__name__, finished_at=self._clock(),
+                           exception=error)
+
+    async def _execute(self, task: Task) -> None:
+        tool = self._tools[task.tool]
+        try:
+            resolved = resolve(task.args, self._values, self._format_arg)
+            arguments = tool.validate(resolved)
+        except ValidationError as exc:
+            message = f"bad arguments for {task.tool}: {validation_message(exc)}"
+            self._settle(self._failed(task, task.args, ValueError(message), None, 0))
+            return
+        except ParcallError as exc:
+            self._settle(self._failed(task, task.args, exc, None, 0))
+            return
+        started: float | None = None
+        error: BaseException | None = None
+        for attempt in range(tool.retries + 1):
+            if attempt:
+                await anyio.sleep(tool.retry_delay * 2 ** (attempt - 1))
+            async with self._capacity(tool):
+                now = self._clock()
+                started = now if started is None else started
+                self._emit(TaskStarted(task.idx, task.tool, arguments, attempt, now))
+                try:
+                    value = await self._call(tool, arguments)
+                except Exception as exc:  # a tool's failure is an observation, not a crash
+                    error = exc
+                    continue
+            self._settle(Observation(task.idx, task.tool, arguments, "done", value=value,
+                                     started_at=started, finished_at=self._clock(),
+                                     attempts=attempt + 1))
+            return
+        assert error is not None
+        self._settle(self._failed(task, arguments, error, started, tool.retries + 1))
+
+    async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+        if tool.timeout is None:
+            return await tool.call(arguments)
+        with anyio.move_on_after(tool.timeout) as scope:
+            return await tool.call(arguments)
+        if scope.cancelled_caught:
+            raise ToolTimeoutError(f"{tool.name} did not finish within {tool.timeout:g} s")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def _capacity(self, tool: Tool) -> AsyncIterator[None]:
+        # The tool's own limit first, so a task queued on one busy tool holds no global slot.
+        async with contextlib.AsyncExitStack() as stack:
+            own = tool.limiter()
+            if own is not None:
+                await stack.enter_async_context(own)
+            if self._limiter is not None:
+                await stack.enter_async_context(self._limiter)
+            yield
+
+    def _failed(self, task: Task, args: dict[str, Any], error: BaseException,
+                started: float | None, attempts: int) -> Observation:
+        message = str(error) or type(error).__name__
+        return Observation(task.idx, task.tool, args, "failed", error=message,
+                           error_type=type(error).__name__, started_at=started,
+                           finished_at=self._clock(), attempts=attempts, exception=error)

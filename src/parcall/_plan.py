@@ -1,0 +1,101 @@
+"""Plans are data: tasks whose arguments may hold references to earlier results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Plan", "Ref", "Task", "Template", "iter_refs"]
+
+PathItem = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """The result of task `task`, optionally looked into: `$3`, `$3.rows[0]`, `$3["name"]`."""
+
+    task: int
+    path: tuple[PathItem, ...] = ()
+    kind: Literal["ref"] = "ref"
+
+    def __str__(self) -> str:
+        text = f"${self.task}"
+        for item in self.path:
+            text += f"[{item}]" if isinstance(item, int) else f".{item}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string with references inside, e.g. `"population of $1"`; results are formatted in."""
+
+    parts: tuple[str | Ref, ...]
+    kind: Literal["template"] = "template"
+
+    def __str__(self) -> str:
+        return "".join(p if isinstance(p, str) else "${%d}" % p.task for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One tool call of a plan. `deps` are the tasks whose results its arguments use."""
+
+    idx: int
+    tool: str
+    args: dict[str, Any]
+    deps: tuple[int, ...] = ()
+    thought: str | None = None
+    line: int | None = None
+    """Line of the plan text where the task starts (1-based), when parsed from text."""
+    kind: Literal["task"] = "task"
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={_show(v)}" for k, v in self.args.items())
+        return f"{self.idx}. {self.tool}({args})"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The tasks of one planning round, in the order the model wrote them."""
+
+    tasks: tuple[Task, ...]
+    text: str = ""
+    joined: bool = False
+    """Whether the plan ended with `join()` (a stream cut short has not)."""
+    thoughts: tuple[str, ...] = field(default=())
+    kind: Literal["plan"] = "plan"
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self.tasks)
+
+
+def iter_refs(value: Any) -> Iterator[Ref]:
+    """Every `Ref` inside an argument value (lists, tuples, dicts, templates), in order."""
+    if isinstance(value, Ref):
+        yield value
+    elif isinstance(value, Template):
+        for part in value.parts:
+            if isinstance(part, Ref):
+                yield part
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_refs(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from iter_refs(item)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Ref):
+        return str(value)
+    if isinstance(value, Template):
+        return repr(str(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_show(v)}" for k, v in value.items()) + "}"
+    return repr(value)

@@ -1,0 +1,138 @@
+"""Default planner and joiner prompts, built from the tools' signatures and docstrings.
+
+The layout is chosen for prompt-prefix caching: one conversation grows across the run —
+system, request, plan, observations + join instructions, decision, replan request, plan, … —
+so a local model's KV cache (and hosted prompt caching) only reads what is new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ._observation import Observation
+from ._plan import Task
+from ._tool import Tool
+
+__all__ = ["DEFAULT_EXAMPLES", "Example", "Prompts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An in-context example: a question and the plan a good planner writes for it."""
+
+    question: str
+    plan: str
+
+
+DEFAULT_EXAMPLES: tuple[Example, ...] = (
+    Example(
+        "How much taller is the Eiffel Tower than the Statue of Liberty?",
+        'Thought: Both heights are independent lookups; then subtract.\n'
+        '1. search(query="Eiffel Tower height")\n'
+        '2. search(query="Statue of Liberty height")\n'
+        '3. calculator(expression="$1 - $2")\n'
+        "join()",
+    ),
+    Example(
+        "Which country has more people: the country where the Nile ends or Chile?",
+        "Thought: Find the country first; its population depends on it, Chile's does not.\n"
+        '1. search(query="country where the Nile river ends")\n'
+        '2. search(query="population of $1")\n'
+        '3. search(query="population of Chile")\n'
+        "join()",
+    ),
+)
+
+PLANNER_SYSTEM = """\
+You are the planner of a tool-using assistant. Given a question, write a plan: a numbered \
+list of tool calls that together gather what is needed to answer it. Tasks run in parallel \
+as soon as their inputs are ready, so split the work into independent calls wherever you can.
+
+Tools:
+{tools}
+
+Plan format:
+- One task per line: `N. tool(arg=value, ...)`, numbered from {first} without gaps.
+- Values are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
+- To use the result of an earlier task N, write $N (or ${{N}}), also inside strings: \
+"population of $1". A task may only use results of tasks above it.
+- You may write a line `Thought: ...` before a task to reason briefly.
+- Use only the tools listed above, with their argument names.
+- End the plan with the line `join()` and nothing after it.
+
+Examples (their tools may differ from yours):
+{examples}"""
+
+JOIN_INSTRUCTIONS = """\
+Decide whether the results answer the question.
+Reply with one `Thought:` line, then one `Action:` line, either
+Action: Finish(<the final answer, short and direct>)
+or, if the results are not enough and a new plan could get what is missing,
+Action: Replan(<what is missing and what went wrong>)"""
+
+NO_REPLAN = """\
+No more plans can be made: answer with Finish(...) from what the results show, saying what \
+could not be found."""
+
+REPLAN_REQUEST = """\
+Write a new plan for what is missing: {reason}
+Number its tasks from {first}. Results of the tasks above can be used as $N."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompts:
+    """The texts the agent sends; replace any of them (keep the `{placeholders}`)."""
+
+    planner_system: str = PLANNER_SYSTEM
+    examples: tuple[Example, ...] = DEFAULT_EXAMPLES
+    join_instructions: str = JOIN_INSTRUCTIONS
+    no_replan: str = NO_REPLAN
+    replan_request: str = REPLAN_REQUEST
+    observation_chars: int = 2000
+    """Observations longer than this are truncated (with a marker) in what the model sees."""
+    question_prefix: str = field(default="Question: ")
+
+    def system(self, tools: Iterable[Tool]) -> str:
+        return self.planner_system.format(
+            tools="\n".join(_describe(t) for t in tools),
+            examples="\n\n".join(f"Question: {e.question}\n{e.plan}" for e in self.examples),
+            first=1,
+        )
+
+    def question(self, request: str) -> str:
+        return f"{self.question_prefix}{request}"
+
+    def join(
+        self,
+        tasks: Sequence[Task],
+        observations: dict[int, Observation],
+        plan_error: str | None,
+        *,
+        can_replan: bool,
+    ) -> str:
+        lines = ["Results:"]
+        for task in tasks:
+            obs = observations[task.idx]
+            lines.append(f"{task.describe()}\n   → {obs.show(self.observation_chars)}")
+        if not tasks:
+            lines.append("(no task was run)")
+        if plan_error:
+            lines.append(f"The plan could not be used in full: {plan_error}")
+        lines.append("")
+        lines.append(self.join_instructions if can_replan else
+                     f"{self.join_instructions}\n{self.no_replan}")
+        return "\n".join(lines)
+
+    def replan(self, reason: str, first: int) -> str:
+        return self.replan_request.format(reason=reason, first=first)
+
+
+def _describe(tool: Tool) -> str:
+    lines = [f"- {tool.signature()}"]
+    if tool.description:
+        lines.append(f"  {' '.join(tool.description.split())}")
+    for name, info in tool.args_model.model_fields.items():
+        if info.description:
+            lines.append(f"  {name}: {info.description}")
+    return "\n".join(lines)

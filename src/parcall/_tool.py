@@ -1,0 +1,262 @@
+"""Tools: typed Python functions (sync or async) with a schema and a run policy."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast, get_type_hints, overload
+
+import anyio
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+
+__all__ = ["Tool", "tool"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A callable the planner may use, with its argument schema and policy.
+
+    Build one with `@tool` or `Tool.from_function`. Arguments are validated against the
+    schema (pydantic) before the function runs. `max_concurrency` bounds simultaneous calls
+    of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
+    is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
+    """
+
+    name: str
+    description: str
+    function: Callable[..., Any]
+    args_model: type[BaseModel]
+    max_concurrency: int | None = None
+    timeout: float | None = None
+    retries: int = 0
+    retry_delay: float = 0.5
+    _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
+    _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"tool name {self.name!r} is not an identifier")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ValueError(f"tool {self.name!r}: max_concurrency must be at least 1")
+        if self.retries < 0:
+            raise ValueError(f"tool {self.name!r}: retries must be >= 0")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"tool {self.name!r}: timeout must be positive")
+
+    @classmethod
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_delay: float = 0.5,
+    ) -> Tool:
+        summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
+        tool_name = name or function.__name__
+        return cls(
+            name=tool_name,
+            description=description if description is not None else summary,
+            function=function,
+            args_model=_args_model(function, tool_name, arg_docs),
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+        )
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Argument names in signature order (positional plan arguments map onto these)."""
+        return tuple(self.args_model.model_fields)
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(n for n, f in self.args_model.model_fields.items() if f.is_required())
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.function)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments, as chat APIs' native tool calling expects."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def signature(self) -> str:
+        """A one-line signature for prompts, e.g. `search(query: str, k: int = 3) -> str`."""
+        params = []
+        for pname, info in self.args_model.model_fields.items():
+            text = f"{pname}: {_type_name(info.annotation)}"
+            if not info.is_required():
+                text += f" = {info.default!r}"
+            params.append(text)
+        hints = _hints(self.function)
+        ret = f" -> {_type_name(hints['return'])}" if "return" in hints else ""
+        return f"{self.name}({', '.join(params)}){ret}"
+
+    def check_argument(self, name: str, value: Any) -> None:
+        """Validate one literal argument at parse time; raises `ValidationError`."""
+        adapter = self._field_adapters.get(name)
+        if adapter is None:
+            info = self.args_model.model_fields[name]
+            adapter = TypeAdapter(info.annotation)
+            self._field_adapters[name] = adapter
+        adapter.validate_python(value)
+
+    def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate and coerce a full set of (resolved) arguments; raises `ValidationError`."""
+        model = self.args_model.model_validate(dict(arguments))
+        return {k: getattr(model, k) for k in self.args_model.model_fields}
+
+    async def call(self, arguments: Mapping[str, Any]) -> Any:
+        """Call the function with validated arguments; sync functions run in a worker thread.
+
+        A sync function is abandoned (left to finish in its thread) when the call is
+        cancelled or times out: Python cannot stop a thread, but the run does not wait for it.
+        """
+        kwargs = dict(arguments)
+        if self.is_async:
+            return await cast(Callable[..., Awaitable[Any]], self.function)(**kwargs)
+        return await anyio.to_thread.run_sync(
+            lambda: self.function(**kwargs), abandon_on_cancel=True
+        )
+
+    def limiter(self) -> anyio.CapacityLimiter | None:
+        if self.max_concurrency is None:
+            return None
+        if not self._limiter:
+            self._limiter.append(anyio.CapacityLimiter(self.max_concurrency))
+        return self._limiter[0]
+
+
+@overload
+def tool(function: F, /) -> Tool: ...
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    max_concurrency: int | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_delay: float = 0.5,
+) -> Callable[[F], Tool]: ...
+def tool(
+    function: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    max_concurrency: int | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_delay: float = 0.5,
+) -> Tool | Callable[[F], Tool]:
+    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`."""
+
+    def wrap(fn: F) -> Tool:
+        return Tool.from_function(
+            fn,
+            name=name,
+            description=description,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+        )
+
+    return wrap(function) if function is not None else wrap
+
+
+def _hints(function: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return get_type_hints(function)
+    except (NameError, TypeError):
+        return dict(getattr(function, "__annotations__", {}))
+
+
+def _args_model(
+    function: Callable[..., Any], tool_name: str, arg_docs: Mapping[str, str]
+) -> type[BaseModel]:
+    hints = _hints(function)
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(function).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"tool {tool_name!r}: *args/**kwargs cannot be described to a model")
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (
+            annotation,
+            _field(default, arg_docs.get(param.name)),
+        )
+    model: type[BaseModel] = create_model(
+        f"{tool_name}_arguments",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
+    )
+    return model
+
+
+def _field(default: Any, description: str | None) -> Any:
+    from pydantic import Field
+
+    return Field(default, description=description)
+
+
+_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):$")
+_ARG = re.compile(r"^(\*{0,2}[A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its summary and per-argument descriptions."""
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    section: str | None = None
+    arg_indent: int | None = None
+    current: str | None = None
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if _SECTION.match(stripped):
+            section, arg_indent, current = stripped.rstrip(":"), None, None
+            continue
+        if section is None:
+            summary.append(line)
+            continue
+        if section not in ("Args", "Arguments", "Parameters") or not stripped:
+            continue
+        indent = len(line) - len(line.lstrip())
+        match = _ARG.match(stripped)
+        if match and (arg_indent is None or indent <= arg_indent):
+            arg_indent = indent
+            current = match.group(1).lstrip("*")
+            args[current] = match.group(2).strip()
+        elif current is not None:
+            args[current] = f"{args[current]} {stripped}".strip()
+    return "\n".join(summary).strip(), args
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is None or annotation is type(None):
+        return "None"
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def validation_message(error: ValidationError) -> str:
+    """A short, model-readable summary of a pydantic validation error."""
+    parts = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{loc}: {item['msg']}" if loc else item["msg"])
+    return "; ".join(parts)

@@ -1,0 +1,116 @@
+"""The one protocol every model backend implements, and the messages it speaks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "Message",
+    "Model",
+    "ModelChunk",
+    "ModelRequest",
+    "TextChunk",
+    "ToolCallChunk",
+    "ToolSpec",
+    "Usage",
+    "UsageChunk",
+]
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message. Prompts are built so that later calls extend earlier ones."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as a chat API's native `tools` field describes it (JSON schema parameters)."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """Everything a backend needs for one streamed completion."""
+
+    messages: tuple[Message, ...]
+    purpose: Literal["plan", "join", "other"] = "other"
+    stop: tuple[str, ...] = ()
+    max_tokens: int | None = None
+    temperature: float | None = None
+    grammar: str | None = None
+    """A GBNF grammar (llama.cpp) the output must match, if the backend supports it."""
+    json_schema: dict[str, Any] | None = None
+    """A JSON schema (structured outputs) the output must match, if supported."""
+    tools: tuple[ToolSpec, ...] = ()
+    """Offered for native tool calling; empty means plain text output."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    """Input tokens the backend did not have to evaluate (prefix/prompt cache hits)."""
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TextChunk:
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallChunk:
+    """A piece of a native tool call; pieces with the same `index` belong together."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageChunk:
+    usage: Usage = field(default_factory=Usage)
+    kind: Literal["usage"] = "usage"
+
+
+ModelChunk = TextChunk | ToolCallChunk | UsageChunk
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A language model that streams a completion.
+
+    `stream` is an async generator: it yields text (or tool-call) chunks as they arrive and
+    ends with at most one `UsageChunk`. Consumers may stop early (e.g. once a plan's `join()`
+    is parsed) and close the generator; backends must then release what they hold.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]: ...
+
+
+def prompt_text(messages: Sequence[Message]) -> str:
+    """A plain rendering of messages, for backends without a chat template and for counting."""
+    return "".join(f"<|{m.role}|>\n{m.content}\n" for m in messages)
