@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -30,7 +30,15 @@ from ._plan import Plan
 from ._prompts import Prompts
 from ._result import RunResult
 from ._tool import Tool
-from .models._base import Message, Model, ModelRequest, TextChunk, Usage, UsageChunk
+from .models._base import (
+    Message,
+    Model,
+    ModelChunk,
+    ModelRequest,
+    TextChunk,
+    Usage,
+    UsageChunk,
+)
 
 __all__ = ["Agent", "RunStream"]
 
@@ -133,8 +141,9 @@ class RunStream:
     async def _drive(self, send: MemoryObjectSendStream[Event]) -> None:
         with send:
             try:
-                self._result = await _Run(self._agent, self._request, emit=send.send_nowait
-                                          ).execute()
+                self._result = await _Run(
+                    self._agent, self._request, emit=send.send_nowait
+                ).execute()
             except Exception as exc:  # handed to the consumer at the end of the events
                 self._error = exc
 
@@ -165,8 +174,7 @@ class RunStream:
 class _Run:
     """The state of one run: its conversation, its executor, its trace."""
 
-    def __init__(self, agent: Agent, request: str,
-                 emit: Callable[[Event], None] | None) -> None:
+    def __init__(self, agent: Agent, request: str, emit: Callable[[Event], None] | None) -> None:
         self.agent = agent
         self.request = request
         self.events: list[Event] = []
@@ -188,10 +196,22 @@ class _Run:
 
     async def execute(self) -> RunResult:
         self._t0 = anyio.current_time()
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
-            executor = Executor(tg, self.agent.tools, emit=self.emit, clock=self.now,
-                                limiter=self.agent._global_limiter())
-            answer = await self._rounds(executor)
+            executor = Executor(
+                tg,
+                self.agent.tools,
+                emit=self.emit,
+                clock=self.now,
+                limiter=self.agent._global_limiter(),
+            )
+            try:
+                answer = await self._rounds(executor)
+            except Exception as exc:  # raised after the group, not wrapped in an ExceptionGroup
+                error = exc
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
         return RunResult(
             request=self.request,
             answer=answer,
@@ -208,25 +228,38 @@ class _Run:
             plan, error = await self._plan(executor, round_no)
             await executor.wait_settled()
             can_replan = round_no < self.agent.max_replans
-            self.messages.append(Message("user", prompts.join(
-                plan.tasks, executor.observations, error, can_replan=can_replan)))
+            self.messages.append(
+                Message(
+                    "user",
+                    prompts.join(plan.tasks, executor.observations, error, can_replan=can_replan),
+                )
+            )
             text = await self._complete("join", round_no, self.agent.max_join_tokens)
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
             if isinstance(decision, Finish):
-                self.emit(JoinDecided(round_no, "finish", decision.answer, decision.thought,
-                                      self.now()))
+                self.emit(
+                    JoinDecided(round_no, "finish", decision.answer, decision.thought, self.now())
+                )
                 self.emit(Answered(decision.answer, self.now()))
                 return decision.answer
-            self.emit(JoinDecided(round_no, "replan", decision.reason, decision.thought,
-                                  self.now()))
+            self.emit(
+                JoinDecided(round_no, "replan", decision.reason, decision.thought, self.now())
+            )
             if not can_replan:
-                partial = RunResult(self.request, "", tuple(self.plans),
-                                    tuple(executor.observations.values()), tuple(self.events),
-                                    self.now())
+                partial = RunResult(
+                    self.request,
+                    "",
+                    tuple(self.plans),
+                    tuple(executor.observations.values()),
+                    tuple(self.events),
+                    self.now(),
+                )
                 raise ReplanLimitError(
                     f"the joiner asked to replan after {self.agent.max_replans} replan(s): "
-                    f"{decision.reason}", partial)
+                    f"{decision.reason}",
+                    partial,
+                )
             round_no += 1
             first = max(executor.indices, default=0) + 1
             self.messages.append(Message("user", prompts.replan(decision.reason, first)))
@@ -290,7 +323,7 @@ class _Run:
         done = False
         drained = 0
         try:
-            async with aclosing(self.agent.model.stream(request)) as chunks:
+            async with _closing(self.agent.model.stream(request)) as chunks:
                 async for chunk in chunks:
                     if isinstance(chunk, UsageChunk):
                         usage = usage + chunk.usage
@@ -306,3 +339,14 @@ class _Run:
         finally:
             self.emit(ModelCallFinished(purpose, round_no, usage, started, self.now()))
         return "".join(pieces)
+
+
+@asynccontextmanager
+async def _closing(chunks: AsyncIterator[ModelChunk]) -> AsyncIterator[AsyncIterator[ModelChunk]]:
+    """Close a model's stream however the reading ends (a backend then frees its resources)."""
+    try:
+        yield chunks
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .models._base import Usage
 from ._observation import Observation
 from ._plan import Plan, Task
+from .models._base import Usage
 
 __all__ = [
     "Answered",

@@ -98,8 +98,7 @@ class Executor:
                 waiting.discard(obs.idx)
                 if not waiting:
                     del self._waiting[idx]
-                    self._tg.start_soon(self._execute, self.tasks[idx],
-                                        name=f"parcall task {idx}")
+                    self._tg.start_soon(self._execute, self.tasks[idx], name=f"parcall task {idx}")
         if self._unsettled == 0:
             self._idle.set()
 
@@ -108,9 +107,16 @@ class Executor:
         error = DependencyFailedError(
             f"not run: its input ${dep} ({cause.tool}) failed: {cause.error}"
         )
-        return Observation(task.idx, task.tool, task.args, "failed", error=str(error),
-                           error_type=type(error).__name__, finished_at=self._clock(),
-                           exception=error)
+        return Observation(
+            task.idx,
+            task.tool,
+            task.args,
+            "failed",
+            error=str(error),
+            error_type=type(error).__name__,
+            finished_at=self._clock(),
+            exception=error,
+        )
 
     async def _execute(self, task: Task) -> None:
         tool = self._tools[task.tool]
@@ -138,9 +144,18 @@ class Executor:
                 except Exception as exc:  # a tool's failure is an observation, not a crash
                     error = exc
                     continue
-            self._settle(Observation(task.idx, task.tool, arguments, "done", value=value,
-                                     started_at=started, finished_at=self._clock(),
-                                     attempts=attempt + 1))
+            self._settle(
+                Observation(
+                    task.idx,
+                    task.tool,
+                    arguments,
+                    "done",
+                    value=value,
+                    started_at=started,
+                    finished_at=self._clock(),
+                    attempts=attempt + 1,
+                )
+            )
             return
         assert error is not None
         self._settle(self._failed(task, arguments, error, started, tool.retries + 1))
@@ -165,9 +180,24 @@ class Executor:
                 await stack.enter_async_context(self._limiter)
             yield
 
-    def _failed(self, task: Task, args: dict[str, Any], error: BaseException,
-                started: float | None, attempts: int) -> Observation:
+    def _failed(
+        self,
+        task: Task,
+        args: dict[str, Any],
+        error: BaseException,
+        started: float | None,
+        attempts: int,
+    ) -> Observation:
         message = str(error) or type(error).__name__
-        return Observation(task.idx, task.tool, args, "failed", error=message,
-                           error_type=type(error).__name__, started_at=started,
-                           finished_at=self._clock(), attempts=attempts, exception=error)
+        return Observation(
+            task.idx,
+            task.tool,
+            args,
+            "failed",
+            error=message,
+            error_type=type(error).__name__,
+            started_at=started,
+            finished_at=self._clock(),
+            attempts=attempts,
+            exception=error,
+        )

@@ -51,7 +51,7 @@ def parse_decision(text: str) -> Finish | Replan:
             raise JoinerOutputError("the joiner wrote nothing: no answer and no reason to replan")
         return Finish(answer, thought, inferred=True)
     match = actions[-1]
-    body = text[match.end():]
+    body = text[match.end() :]
     if match.group(2) == "(":
         close = body.rfind(")")
         body = body[:close] if close >= 0 else body

@@ -87,9 +87,7 @@ def resolve(value: Any, results: Mapping[int, Any], fmt: Callable[[Any], str]) -
 def _follow(ref: Ref, value: Any) -> Any:
     for item in ref.path:
         try:
-            if isinstance(value, Mapping):
-                value = value[item]
-            elif isinstance(item, int):
+            if isinstance(value, Mapping) or isinstance(item, int):
                 value = value[item]
             else:
                 value = getattr(value, item)

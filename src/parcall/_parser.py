@@ -139,8 +139,9 @@ class PlanParser:
         if match is None:
             call = _BARE_CALL.match(line)
             if call and call.group(1) in self._tools:
-                raise PlanSyntaxError("task has no index (write `N. tool(...)`)", line=line_no,
-                                      text=raw)
+                raise PlanSyntaxError(
+                    "task has no index (write `N. tool(...)`)", line=line_no, text=raw
+                )
             return None  # prose between tasks is allowed and kept in the plan text
         if _JOIN.match(match.group(2)):
             self.joined = True
@@ -153,16 +154,24 @@ class PlanParser:
         line = self._pending[0][0]
         text = "\n".join(t for _, t in self._pending)
         if len(text) > MAX_LINE_CHARS:
-            raise PlanSyntaxError(f"task is longer than {MAX_LINE_CHARS} characters", line=line,
-                                  text=text[:200])
+            raise PlanSyntaxError(
+                f"task is longer than {MAX_LINE_CHARS} characters", line=line, text=text[:200]
+            )
         depth, open_string = _balance(text)
         if (depth > 0 or open_string) and len(self._pending) < MAX_TASK_LINES:
             return None  # an argument spans lines: wait for the rest
         self._pending = []
         name, args, kwargs = _parse_call(text, line)
         task = build_task(
-            self._pending_idx, name, args, kwargs, self._tools,
-            defined=self._known, line=line, text=text, thought=self._thought,
+            self._pending_idx,
+            name,
+            args,
+            kwargs,
+            self._tools,
+            defined=self._known,
+            line=line,
+            text=text,
+            thought=self._thought,
         )
         self._thought = None
         self._known.add(task.idx)
@@ -170,8 +179,9 @@ class PlanParser:
         return task
 
 
-def parse_plan(text: str, tools: Mapping[str, Tool] | Iterable[Tool], *,
-               known: Collection[int] = ()) -> Plan:
+def parse_plan(
+    text: str, tools: Mapping[str, Tool] | Iterable[Tool], *, known: Collection[int] = ()
+) -> Plan:
     """Parse a whole plan text; the same code as streaming, fed in one chunk."""
     parser = PlanParser(_tool_map(tools), known=known)
     parser.feed(text)
@@ -194,8 +204,7 @@ def build_task(
     """Check one call against the tool set and earlier tasks; shared by every plan format."""
     where: dict[str, Any] = {"line": line, "text": text}
     if idx in defined:
-        raise DuplicateTaskError(f"task {idx} is defined twice (continue the numbering)",
-                                 **where)
+        raise DuplicateTaskError(f"task {idx} is defined twice (continue the numbering)", **where)
     tool = tools.get(tool_name)
     if tool is None:
         known = ", ".join(sorted(tools)) or "none"
@@ -203,19 +212,22 @@ def build_task(
     params = tool.parameters
     if len(args) > len(params):
         raise InvalidArgumentsError(
-            f"{tool_name} takes {len(params)} argument(s) but {len(args)} were given", **where)
+            f"{tool_name} takes {len(params)} argument(s) but {len(args)} were given", **where
+        )
     arguments = dict(zip(params, args))
     for key, value in kwargs.items():
         if key not in params:
             raise InvalidArgumentsError(
-                f"{tool_name} has no argument {key!r} (it takes: {', '.join(params)})", **where)
+                f"{tool_name} has no argument {key!r} (it takes: {', '.join(params)})", **where
+            )
         if key in arguments:
             raise InvalidArgumentsError(f"{tool_name} got argument {key!r} twice", **where)
         arguments[key] = value
     missing = [p for p in params if p in tool.required and p not in arguments]
     if missing:
         raise InvalidArgumentsError(
-            f"{tool_name} is missing required argument(s): {', '.join(missing)}", **where)
+            f"{tool_name} is missing required argument(s): {', '.join(missing)}", **where
+        )
     deps: list[int] = []
     for key, value in arguments.items():
         refs = list(iter_refs(value))
@@ -241,9 +253,12 @@ def _check_ref(target: int, idx: int, defined: Collection[int], where: dict[str,
     if target > idx:
         raise ForwardReferenceError(
             f"task {idx} refers to ${target}, which comes later; a task may only use "
-            "results of tasks above it", **where)
-    raise UnknownReferenceError(f"task {idx} refers to ${target}, which no earlier task defines",
-                                **where)
+            "results of tasks above it",
+            **where,
+        )
+    raise UnknownReferenceError(
+        f"task {idx} refers to ${target}, which no earlier task defines", **where
+    )
 
 
 def _tool_map(tools: Mapping[str, Tool] | Iterable[Tool]) -> Mapping[str, Tool]:
@@ -337,8 +352,10 @@ def _parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
     for marker in _END_MARKERS:
         source = source.replace(marker, "")
     depth, _ = _balance(source)
-    if source.count("(") + source.count("[") + source.count("{") > MAX_NESTING * 4 or \
-            depth > MAX_NESTING:
+    if (
+        source.count("(") + source.count("[") + source.count("{") > MAX_NESTING * 4
+        or depth > MAX_NESTING
+    ):
         raise PlanSyntaxError("arguments are nested too deeply", line=line, text=text)
     try:
         node = ast.parse(source.strip() or "()", mode="eval").body
@@ -354,8 +371,9 @@ def _parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
         if keyword.arg is None:
             raise PlanSyntaxError("`**` arguments are not allowed", line=line, text=text)
         if keyword.arg in kwargs:
-            raise InvalidArgumentsError(f"argument {keyword.arg!r} is given twice", line=line,
-                                        text=text)
+            raise InvalidArgumentsError(
+                f"argument {keyword.arg!r} is given twice", line=line, text=text
+            )
         kwargs[keyword.arg] = convert(keyword.value)
     return node.func.id, args, kwargs
 
@@ -381,13 +399,13 @@ class _Literal:
             return [self(e) for e in node.elts]
         if isinstance(node, ast.Dict):
             result: dict[Any, Any] = {}
-            for key, value in zip(node.keys, node.values):
-                if key is None:
+            for key_node, value_node in zip(node.keys, node.values):
+                if key_node is None:
                     raise self.fail("`**` inside a dict is not allowed")
-                k = self(key)
-                if isinstance(k, (Ref, Template, list, dict)):
+                key = self(key_node)
+                if isinstance(key, (Ref, Template, list, dict)):
                     raise self.fail("dict keys must be plain strings or numbers")
-                result[k] = self(value)
+                result[key] = self(value_node)
             return result
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self(node.operand)
@@ -403,8 +421,10 @@ class _Literal:
             raise self.fail(f"bare name {node.id!r}: quote strings, refer to results as $N")
         if isinstance(node, (ast.Attribute, ast.Subscript)):
             return self.path(node)
-        raise self.fail(f"{type(node).__name__} is not allowed; arguments must be literals "
-                        "(expressions are not evaluated)")
+        raise self.fail(
+            f"{type(node).__name__} is not allowed; arguments must be literals "
+            "(expressions are not evaluated)"
+        )
 
     def path(self, node: ast.expr) -> Ref:
         """`$1.rows[0]["name"]` → Ref(1, ("rows", 0, "name"))."""
@@ -415,11 +435,14 @@ class _Literal:
                     raise self.fail(f"private attribute {node.attr!r} cannot be referenced")
                 items.append(node.attr)
             else:
-                key = node.slice
-                if not (isinstance(key, ast.Constant) and isinstance(key.value, (str, int))
-                        and not isinstance(key.value, bool)):
+                index = node.slice
+                if not (
+                    isinstance(index, ast.Constant)
+                    and isinstance(index.value, (str, int))
+                    and not isinstance(index.value, bool)
+                ):
                     raise self.fail("an index into a result must be a number or a string")
-                items.append(key.value)
+                items.append(index.value)
             node = node.value
         if isinstance(node, ast.Name):
             ref = _REF_NAME.fullmatch(node.id)

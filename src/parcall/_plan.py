@@ -34,7 +34,7 @@ class Template:
     kind: Literal["template"] = "template"
 
     def __str__(self) -> str:
-        return "".join(p if isinstance(p, str) else "${%d}" % p.task for p in self.parts)
+        return "".join(p if isinstance(p, str) else f"${{{p.task}}}" for p in self.parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ class Example:
 DEFAULT_EXAMPLES: tuple[Example, ...] = (
     Example(
         "How much taller is the Eiffel Tower than the Statue of Liberty?",
-        'Thought: Both heights are independent lookups; then subtract.\n'
+        "Thought: Both heights are independent lookups; then subtract.\n"
         '1. search(query="Eiffel Tower height")\n'
         '2. search(query="Statue of Liberty height")\n'
         '3. calculator(expression="$1 - $2")\n'
@@ -120,8 +120,9 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        lines.append(self.join_instructions if can_replan else
-                     f"{self.join_instructions}\n{self.no_replan}")
+        lines.append(
+            self.join_instructions if can_replan else f"{self.join_instructions}\n{self.no_replan}"
+        )
         return "\n".join(lines)
 
     def replan(self, reason: str, first: int) -> str:

@@ -109,7 +109,7 @@ class Tool:
         adapter = self._field_adapters.get(name)
         if adapter is None:
             info = self.args_model.model_fields[name]
-            adapter = TypeAdapter(info.annotation)
+            adapter = TypeAdapter[Any](Any if info.annotation is None else info.annotation)
             self._field_adapters[name] = adapter
         adapter.validate_python(value)
 

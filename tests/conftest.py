@@ -1,0 +1,82 @@
+"""Shared fixtures: small tool sets and plans driven by the scripted model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anyio
+import pytest
+
+from parcall import Tool, tool
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class Gate:
+    """Counts running calls and lets a test hold tools until it releases them."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+        self.started: list[str] = []
+        self.release = anyio.Event()
+
+    def enter(self, name: str) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        self.started.append(name)
+
+    def leave(self) -> None:
+        self.running -= 1
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    yield Gate()
+
+
+def make_search(table: dict[str, object] | None = None) -> Tool:
+    values = table or {}
+
+    @tool
+    async def search(query: str) -> object:
+        """Look a fact up.
+
+        Args:
+            query: what to look for.
+        """
+        await anyio.lowlevel.checkpoint()
+        return values.get(query, f"result for {query}")
+
+    return search
+
+
+def plan(*lines: str) -> str:
+    """A plan text from task lines, ending in join()."""
+    return "\n".join(lines) + "\njoin()\n"
+
+
+FINISH = "Thought: enough.\nAction: Finish(done)"
+
+
+def live_tasks(backend: str) -> set[object]:
+    """Every task alive in the event loop now (asyncio or trio)."""
+    if backend == "asyncio":
+        import asyncio
+
+        return set(asyncio.all_tasks())
+    import trio
+
+    found: set[object] = set()
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        if task is None:
+            continue
+        found.add(task)
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return found

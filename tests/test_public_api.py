@@ -1,0 +1,28 @@
+"""The public surface is exactly what we mean to export."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import parcall
+
+SRC = pathlib.Path(parcall.__file__).parent
+
+
+def test_all_is_exactly_the_public_api() -> None:
+    assert sorted(parcall.__all__) == sorted(
+        name
+        for name in vars(parcall)
+        if not name.startswith("_") and name not in {"models", "tools", "cli"}
+    )
+    for name in parcall.__all__:
+        assert getattr(parcall, name) is not None
+
+
+def test_no_eval_or_exec_anywhere_in_the_library() -> None:
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in {"eval", "exec", "compile"}, f"{path}:{node.lineno}"
