@@ -6,7 +6,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
@@ -24,7 +24,9 @@ from ._events import (
     TaskParsed,
 )
 from ._executor import Executor
+from ._grammar import plan_grammar, plan_json_schema
 from ._joiner import Finish, parse_decision
+from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._parser import PlanParser
 from ._plan import Plan
 from ._prompts import Prompts
@@ -36,6 +38,8 @@ from .models._base import (
     ModelChunk,
     ModelRequest,
     TextChunk,
+    ToolCallChunk,
+    ToolSpec,
     Usage,
     UsageChunk,
 )
@@ -43,6 +47,7 @@ from .models._base import (
 __all__ = ["Agent", "RunStream"]
 
 PLAN_STOP = ("<END_OF_PLAN>",)
+PlanFormat = Literal["text", "json", "tools"]
 DRAIN_AFTER_JOIN = 64  # chunks read after `join()` to collect usage before closing the stream
 
 
@@ -57,6 +62,11 @@ class Agent:
     `max_replans` bounds how often the joiner may ask for a new plan; `max_concurrency`
     bounds simultaneous tool calls across all runs of this agent (tools have their own
     limits too). Plain functions given as tools are wrapped with `Tool.from_function`.
+
+    `plan_format` is how the planner writes: `"text"` (LLMCompiler lines), `"json"`
+    (a JSON plan) or `"tools"` (the chat API's native tool calls, one call per task).
+    `constrained=True` sends a grammar (text) or JSON schema (json) generated from the
+    tools, for backends that support it, so small models always write parseable plans.
     """
 
     def __init__(
@@ -70,6 +80,8 @@ class Agent:
         temperature: float | None = 0.0,
         max_plan_tokens: int | None = 1024,
         max_join_tokens: int | None = 512,
+        plan_format: PlanFormat = "text",
+        constrained: bool = False,
     ) -> None:
         if max_replans < 0:
             raise ValueError("max_replans must be >= 0")
@@ -88,6 +100,10 @@ class Agent:
         self.temperature = temperature
         self.max_plan_tokens = max_plan_tokens
         self.max_join_tokens = max_join_tokens
+        if plan_format not in ("text", "json", "tools"):
+            raise ValueError(f"plan_format must be 'text', 'json' or 'tools', not {plan_format!r}")
+        self.plan_format: PlanFormat = plan_format
+        self.constrained = constrained
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(self, request: str) -> RunResult:
@@ -182,7 +198,7 @@ class _Run:
         self.plans: list[Plan] = []
         self._t0 = 0.0
         self.messages: list[Message] = [
-            Message("system", agent.prompts.system(agent.tools.values())),
+            Message("system", agent.prompts.system(agent.tools.values(), agent.plan_format)),
             Message("user", agent.prompts.question(request)),
         ]
 
@@ -266,8 +282,25 @@ class _Run:
             self.emit(Replanned(round_no, decision.reason, self.now()))
 
     async def _plan(self, executor: Executor, round_no: int) -> tuple[Plan, str | None]:
-        """Stream a plan, handing each task to the executor the moment its line is parsed."""
-        parser = PlanParser(self.agent.tools, known=executor.indices)
+        """Stream a plan, handing each task to the executor the moment it is parsed."""
+        agent = self.agent
+        fmt = agent.plan_format
+        parser: PlanParser | JsonPlanParser | ToolCallPlanParser
+        extras: dict[str, Any] = {}
+        if fmt == "tools":
+            parser = ToolCallPlanParser(agent.tools, known=executor.indices)
+            extras["tools"] = tuple(
+                ToolSpec(t.name, t.description, t.json_schema()) for t in agent.tools.values()
+            )
+        elif fmt == "json":
+            parser = JsonPlanParser(agent.tools, known=executor.indices)
+            if agent.constrained:
+                extras["json_schema"] = plan_json_schema(agent.tools.values())
+        else:
+            parser = PlanParser(agent.tools, known=executor.indices)
+            extras["stop"] = PLAN_STOP
+            if agent.constrained:
+                extras["grammar"] = plan_grammar(agent.tools.values())
         handed = 0
 
         def hand_over() -> None:
@@ -277,17 +310,20 @@ class _Run:
                 executor.submit(task)
             handed = len(parser.tasks)
 
-        error: str | None = None
-
-        def on_text(text: str) -> bool:
+        def on_chunk(chunk: TextChunk | ToolCallChunk) -> bool:
             try:
-                parser.feed(text)
+                if isinstance(parser, ToolCallPlanParser):
+                    if isinstance(chunk, ToolCallChunk):
+                        parser.feed(chunk)
+                elif isinstance(chunk, TextChunk):
+                    parser.feed(chunk.text)
             finally:
                 hand_over()
             return parser.joined
 
+        error: str | None = None
         try:
-            await self._complete("plan", round_no, self.agent.max_plan_tokens, on_text)
+            await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
             try:
                 parser.close()
             finally:
@@ -305,16 +341,17 @@ class _Run:
         purpose: Any,
         round_no: int,
         max_tokens: int | None,
-        on_text: Callable[[str], bool] | None = None,
+        on_chunk: Callable[[TextChunk | ToolCallChunk], bool] | None = None,
+        extras: dict[str, Any] | None = None,
     ) -> str:
-        """One model call. `on_text` sees each piece; returning True ends the useful output
+        """One model call. `on_chunk` sees each piece; returning True ends the useful output
         (the rest is drained briefly for usage, then the stream is closed)."""
         request = ModelRequest(
             messages=tuple(self.messages),
             purpose=purpose,
-            stop=PLAN_STOP if purpose == "plan" else (),
             max_tokens=max_tokens,
             temperature=self.agent.temperature,
+            **(extras or {}),
         )
         started = self.now()
         self.emit(ModelCallStarted(purpose, round_no, started))
@@ -327,15 +364,16 @@ class _Run:
                 async for chunk in chunks:
                     if isinstance(chunk, UsageChunk):
                         usage = usage + chunk.usage
-                    elif isinstance(chunk, TextChunk):
-                        if done:
-                            drained += 1
-                            if drained > DRAIN_AFTER_JOIN:
-                                break
-                            continue
+                        continue
+                    if done:
+                        drained += 1
+                        if drained > DRAIN_AFTER_JOIN:
+                            break
+                        continue
+                    if isinstance(chunk, TextChunk):
                         pieces.append(chunk.text)
-                        if on_text is not None and on_text(chunk.text):
-                            done = True
+                    if on_chunk is not None and on_chunk(chunk):
+                        done = True
         finally:
             self.emit(ModelCallFinished(purpose, round_no, usage, started, self.now()))
         return "".join(pieces)

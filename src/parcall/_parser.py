@@ -35,7 +35,7 @@ from ._errors import (
 from ._plan import Plan, Ref, Task, Template, iter_refs
 from ._tool import Tool, validation_message
 
-__all__ = ["PlanParser", "build_task", "parse_plan"]
+__all__ = ["PlanParser", "build_task", "parse_call", "parse_plan", "template"]
 
 MAX_LINE_CHARS = 20_000
 MAX_TASK_LINES = 50
@@ -110,7 +110,7 @@ class PlanParser:
         if self._pending and not self.joined:
             line, text = self._pending[0][0], "\n".join(t for _, t in self._pending)
             self._pending = []
-            _parse_call(text, line)  # raises the precise syntax error
+            parse_call(text, line)  # raises the precise syntax error
             raise PlanSyntaxError("task is not complete", line=line, text=text)
         return found
 
@@ -161,7 +161,7 @@ class PlanParser:
         if (depth > 0 or open_string) and len(self._pending) < MAX_TASK_LINES:
             return None  # an argument spans lines: wait for the rest
         self._pending = []
-        name, args, kwargs = _parse_call(text, line)
+        name, args, kwargs = parse_call(text, line)
         task = build_task(
             self._pending_idx,
             name,
@@ -346,7 +346,7 @@ def _sanitise(text: str) -> str:
     return "".join(out)
 
 
-def _parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
+def parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
     """`tool(a, k=v)` → ("tool", [a], {"k": v}) with literals and Refs; never evaluates."""
     source = _sanitise(text.strip())
     for marker in _END_MARKERS:
@@ -391,7 +391,7 @@ class _Literal:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, str):
-                return _template(value)
+                return template(value)
             if value is None or isinstance(value, (bool, int, float)):
                 return value
             raise self.fail(f"unsupported literal {value!r}")
@@ -451,7 +451,7 @@ class _Literal:
         raise self.fail("attribute access and indexing apply to results ($N) only")
 
 
-def _template(value: str) -> str | Ref | Template:
+def template(value: str) -> str | Ref | Template:
     """A string with `$N` / `${N}` inside becomes a Template; `$$` is a literal dollar."""
     if "$" not in value:
         return value

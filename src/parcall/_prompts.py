@@ -7,11 +7,15 @@ so a local model's KV cache (and hosted prompt caching) only reads what is new.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._observation import Observation
-from ._plan import Task
+from ._parser import parse_call
+from ._plan import Ref, Task, Template
 from ._tool import Tool
 
 __all__ = ["DEFAULT_EXAMPLES", "Example", "Prompts"]
@@ -64,6 +68,32 @@ Plan format:
 Examples (their tools may differ from yours):
 {examples}"""
 
+PLANNER_SYSTEM_JSON = """\
+You are the planner of a tool-using assistant. Given a question, write a plan: a JSON object \
+{{"tasks": [...]}} listing the tool calls that together gather what is needed to answer it. \
+Tasks run in parallel as soon as their inputs are ready, so split the work into independent \
+calls wherever you can.
+
+Tools:
+{tools}
+
+Each task is {{"id": N, "tool": "name", "args": {{...}}}}, with ids numbered from {first}. To use \
+the result of an earlier task N, write the string "$N" as an argument, or "$N" inside a \
+longer string. A task may only use results of tasks before it. Use only the tools above.
+
+Examples (their tools may differ from yours):
+{examples}"""
+
+PLANNER_SYSTEM_TOOLS = """\
+You are the planner of a tool-using assistant. Given a question, call the tools that \
+together gather what is needed to answer it, all in one reply: the calls run in parallel as \
+soon as their inputs are ready. Your k-th call is task k (numbered from {first}); to use the \
+result of an earlier call N as an argument, write the string "$N" (also inside a longer \
+string: "population of $1"). A call may only use results of calls before it.
+
+Tools:
+{tools}"""
+
 JOIN_INSTRUCTIONS = """\
 Decide whether the results answer the question.
 Reply with one `Thought:` line, then one `Action:` line, either
@@ -85,6 +115,8 @@ class Prompts:
     """The texts the agent sends; replace any of them (keep the `{placeholders}`)."""
 
     planner_system: str = PLANNER_SYSTEM
+    planner_system_json: str = PLANNER_SYSTEM_JSON
+    planner_system_tools: str = PLANNER_SYSTEM_TOOLS
     examples: tuple[Example, ...] = DEFAULT_EXAMPLES
     join_instructions: str = JOIN_INSTRUCTIONS
     no_replan: str = NO_REPLAN
@@ -93,10 +125,17 @@ class Prompts:
     """Observations longer than this are truncated (with a marker) in what the model sees."""
     question_prefix: str = field(default="Question: ")
 
-    def system(self, tools: Iterable[Tool]) -> str:
-        return self.planner_system.format(
+    def system(self, tools: Iterable[Tool], plan_format: str = "text") -> str:
+        template = {
+            "json": self.planner_system_json,
+            "tools": self.planner_system_tools,
+        }.get(plan_format, self.planner_system)
+        render = _example_as_json if plan_format == "json" else (lambda plan: plan)
+        return template.format(
             tools="\n".join(_describe(t) for t in tools),
-            examples="\n\n".join(f"Question: {e.question}\n{e.plan}" for e in self.examples),
+            examples="\n\n".join(
+                f"Question: {e.question}\n{render(e.plan)}" for e in self.examples
+            ),
             first=1,
         )
 
@@ -129,10 +168,42 @@ class Prompts:
         return self.replan_request.format(reason=reason, first=first)
 
 
+def _example_as_json(plan: str) -> str:
+    """An example's text plan written as a JSON plan (tool names need not exist)."""
+    tasks = []
+    for line in plan.splitlines():
+        match = re.match(r"\s*(\d+)\.\s*(.+)$", line)
+        if match is None:
+            continue
+        name, args, kwargs = parse_call(match.group(2), int(match.group(1)))
+        if args:
+            continue  # examples use keyword arguments; positional ones have no names here
+        tasks.append(
+            {
+                "id": int(match.group(1)),
+                "tool": name,
+                "args": {k: _plain(v) for k, v in kwargs.items()},
+            }
+        )
+    return json.dumps({"tasks": tasks}, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Ref, Template)):
+        return str(value) if isinstance(value, Template) else f"${value.task}"
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _describe(tool: Tool) -> str:
     lines = [f"- {tool.signature()}"]
     if tool.description:
-        lines.append(f"  {' '.join(tool.description.split())}")
+        # The first paragraph only: every prompt token costs time on a small local model.
+        summary = tool.description.split("\n\n", 1)[0]
+        lines.append(f"  {' '.join(summary.split())}")
     for name, info in tool.args_model.model_fields.items():
         if info.description:
             lines.append(f"  {name}: {info.description}")

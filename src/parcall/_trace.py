@@ -18,7 +18,8 @@ VALUE_CHARS = 10_000
 
 def event_to_dict(event: Event, *, value_chars: int = VALUE_CHARS) -> dict[str, Any]:
     """A JSON-safe dict of an event; tool values and errors are rendered as text."""
-    return _jsonable(event, value_chars)
+    result: dict[str, Any] = _jsonable(event, value_chars)
+    return result
 
 
 def _jsonable(value: Any, limit: int) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._errors import ParcallError
+
 __all__ = [
     "ModelAuthError",
     "ModelCapabilityError",
@@ -16,7 +18,7 @@ __all__ = [
 ]
 
 
-class ModelError(Exception):
+class ModelError(ParcallError):
     """Base of every error a model backend raises."""
 
 
@@ -47,7 +49,7 @@ class ModelStatusError(ModelError):
 
 
 class ModelAuthError(ModelStatusError):
-    """401/403, or no API key where one is needed."""
+    """401/403, or no API key where one is needed (then `status_code` is 0: nothing was sent)."""
 
 
 class ModelNotFoundError(ModelStatusError):

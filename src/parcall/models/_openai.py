@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from ._base import (
@@ -168,6 +169,7 @@ class OpenAICompatible:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._client = client
         self._owns_client = client is None
+        self._client_loop: object = None
         self._transport = transport
 
     @property
@@ -285,8 +287,14 @@ class OpenAICompatible:
             await _sleep(delay)
 
     def _get_client(self) -> httpx.AsyncClient:
+        # A client's connections belong to the event loop that opened them: `run_sync` starts
+        # a new loop per call, so a client we own is made anew when the loop changes.
+        loop = anyio.lowlevel.current_token()
+        if self._owns_client and self._client is not None and self._client_loop is not loop:
+            self._client = None
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
+            self._client_loop = loop
         return self._client
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
@@ -425,13 +433,13 @@ class _StreamState:
         if event.data.strip() == "[DONE]":
             self.done = True
             return True
-        payload = _parse_json(event.data, response)
-        if not isinstance(payload, dict):
+        payload = None if event.event == "error" else _parse_json(event.data, response)
+        if payload is not None and not isinstance(payload, dict):
             raise ModelResponseError(
                 f"{response.request.url}: expected a JSON object in the stream, got "
                 f"{_excerpt(event.data)!r}"
             )
-        if "error" in payload or event.event == "error":
+        if payload is None or "error" in payload:
             raise ModelResponseError(
                 f"{response.request.url}: the server reported an error mid-stream: "
                 f"{_error_detail(event.data)}"

@@ -1,0 +1,146 @@
+"""Constraints that keep a small model's plan parseable, generated from the tool set.
+
+- `plan_grammar(tools)`: a GBNF grammar (llama.cpp) for LLMCompiler text plans.
+- `plan_json_schema(tools)`: a JSON schema (OpenAI structured outputs) for JSON plans.
+
+Strings, lists and plans are bounded so a model cannot loop to its token limit. Neither can
+say that `$N` must point backwards: the parser still judges every plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ._tool import Tool
+
+__all__ = ["plan_grammar", "plan_json_schema"]
+
+MAX_TASKS = 20
+MAX_STRING = 160
+MAX_ITEMS = 16
+
+_COMMON = rf"""
+ref ::= "$" [1-9] [0-9]{{0,2}}
+str ::= "\"" strchar{{0,{MAX_STRING}}} "\""
+strchar ::= [^"\\\n] | "\\" ["\\nt]
+int ::= "-"? [0-9]{{1,12}}
+num ::= "-"? [0-9]{{1,12}} ("." [0-9]{{1,8}})?
+bool ::= "True" | "False"
+any ::= str | num | ref | bool | "None" | list | dict
+list ::= "[" ( any (", " any){{0,{MAX_ITEMS - 1}}} )? "]"
+dict ::= "{{" ( str ": " any (", " str ": " any){{0,{MAX_ITEMS - 1}}} )? "}}"
+thought ::= "Thought: " [^\n]{{1,200}} "\n"
+"""
+
+
+def plan_grammar(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> str:
+    """A GBNF grammar for `N. tool(arg=value, ...)` lines with optional thoughts, then
+    `join()`. Arguments are keyword-only, in signature order, typed from the schema."""
+    tools = list(tools)
+    if not tools:
+        raise ValueError("a plan grammar needs at least one tool")
+    lines = [
+        f'root ::= step{{1,{max_tasks}}} "join()"',
+        'step ::= thought? idx ". " call "\\n"',
+        "idx ::= [1-9] [0-9]{0,2}",
+        "call ::= " + " | ".join(_rule(t.name) + "-call" for t in tools),
+    ]
+    for tool in tools:
+        lines.append(f'{_rule(tool.name)}-call ::= {_quote(tool.name + "(")} {_args(tool)} ")"')
+    return "\n".join(lines) + _COMMON
+
+
+def _args(tool: Tool) -> str:
+    schema = tool.json_schema()
+    props: dict[str, Any] = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    parts: list[str] = []
+    first = True
+    for name, prop in props.items():
+        sep = "" if first else ", "
+        piece = f"{_quote(sep + name + '=')} ({_value(prop)})"
+        if name in required:
+            parts.append(piece)
+            first = False
+        else:
+            parts.append(f"({piece})?")
+    return " ".join(parts) if parts else '""'
+
+
+def _value(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return (
+            " | ".join(_quote(json.dumps(v)) for v in prop["enum"] if isinstance(v, str)) + " | ref"
+        )
+    kind = prop.get("type")
+    if kind == "string":
+        return "str | ref"
+    if kind == "integer":
+        return "int | ref"
+    if kind == "number":
+        return "num | ref"
+    if kind == "boolean":
+        return "bool | ref"
+    if kind == "array":
+        return "list | ref"
+    return "any"
+
+
+def _rule(name: str) -> str:
+    return "t-" + name.replace("_", "-").lower()
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text)
+
+
+def plan_json_schema(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> dict[str, Any]:
+    """A strict JSON schema for `{"tasks": [{"id": 1, "tool": "...", "args": {...}}]}`.
+
+    Every argument also accepts a reference string `"$N"`. Optional arguments are required
+    but nullable, as strict structured outputs demand; the parser drops their nulls.
+    """
+    variants = []
+    for tool in tools:
+        schema = tool.json_schema()
+        props = {
+            name: _with_ref(prop, nullable=name not in schema.get("required", []))
+            for name, prop in schema.get("properties", {}).items()
+        }
+        variants.append(
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "tool": {"type": "string", "enum": [tool.name]},
+                    "args": {
+                        "type": "object",
+                        "properties": props,
+                        "required": list(props),
+                        "additionalProperties": False,
+                    },
+                },
+                "required": ["id", "tool", "args"],
+                "additionalProperties": False,
+            }
+        )
+    return {
+        "type": "object",
+        "properties": {
+            "tasks": {"type": "array", "items": {"anyOf": variants}, "maxItems": max_tasks}
+        },
+        "required": ["tasks"],
+        "additionalProperties": False,
+    }
+
+
+def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
+    prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
+    if prop.get("type") == "string":
+        prop.setdefault("maxLength", MAX_STRING)
+    options = [prop, {"type": "string", "pattern": r"^\$[0-9]+$"}]
+    if nullable:
+        options.append({"type": "null"})
+    return {"anyOf": options}

@@ -1,0 +1,204 @@
+"""Plans as JSON: native tool calls, and structured-output plans, streamed like text plans.
+
+Both formats reuse `build_task`, so the checks (unknown tool, arguments, forward refs,
+duplicates) and the errors are the same as for LLMCompiler text. In JSON, a string that is
+exactly `"$N"` (or an object `{"$ref": N}`) passes task N's typed result; `$N` / `${N}`
+inside a longer string formats the result into it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from ._errors import InvalidArgumentsError, PlanSyntaxError
+from ._parser import MAX_LINE_CHARS, build_task, template
+from ._plan import Plan, Ref, Task
+from ._tool import Tool
+from .models._base import ToolCallChunk
+
+__all__ = ["JsonPlanParser", "ToolCallPlanParser", "from_json"]
+
+JOIN_TOOL = "join"
+
+
+def from_json(value: Any) -> Any:
+    """JSON arguments → plan values: `"$1"` and `{"$ref": 1}` become Refs, strings templates."""
+    if isinstance(value, str):
+        return template(value)
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"$ref"} and isinstance(value["$ref"], int):
+            return Ref(value["$ref"])
+        return {k: from_json(v) for k, v in value.items()}
+    return value
+
+
+class _TaskBuilder:
+    def __init__(self, tools: Mapping[str, Tool], known: Collection[int]) -> None:
+        self.tools = tools
+        self.known = set(known)
+        self.tasks: list[Task] = []
+        self.joined = False
+        self.closed = False
+
+    def add(self, idx: int, name: str, args: Any, *, line: int | None, text: str) -> None:
+        if name == JOIN_TOOL:
+            self.joined = True
+            return
+        if not isinstance(args, dict):
+            raise InvalidArgumentsError("arguments must be a JSON object", line=line, text=text)
+        tool = self.tools.get(name)
+        optional = set(tool.parameters) - tool.required if tool else set()
+        # Strict structured outputs send optional arguments as null: leave them out instead.
+        kwargs = {
+            str(k): from_json(v) for k, v in args.items() if not (v is None and k in optional)
+        }
+        task = build_task(
+            idx, name, [], kwargs, self.tools, defined=self.known, line=line, text=text
+        )
+        self.known.add(task.idx)
+        self.tasks.append(task)
+
+    def next_index(self) -> int:
+        return max(self.known, default=0) + 1
+
+
+class ToolCallPlanParser(_TaskBuilder):
+    """Native tool calls: the k-th call of the response is task `first + k`.
+
+    A call is complete when the next call begins or the stream ends, so each one is
+    dispatched while the model is still writing the rest. `line` in errors is the call's
+    position (1-based) in the response.
+    """
+
+    def __init__(self, tools: Mapping[str, Tool], *, known: Collection[int] = ()) -> None:
+        super().__init__(tools, known)
+        self._first = self.next_index()
+        self._current: int | None = None
+        self._name = ""
+        self._args: list[str] = []
+        self._text: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    def feed(self, chunk: ToolCallChunk) -> None:
+        if self.joined or self.closed:
+            return
+        if self._current is not None and chunk.index != self._current:
+            self._finish()
+        if self._current is None or chunk.index != self._current:
+            self._current, self._name, self._args = chunk.index, "", []
+        if chunk.name:
+            self._name += chunk.name
+        self._args.append(chunk.arguments)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self._current is not None:
+                self._finish()
+
+    def _finish(self) -> None:
+        position = len(self.tasks) + 1
+        raw = "".join(self._args)
+        text = f"{self._name}({raw})"
+        self._text.append(f"{self._first + position - 1}. {text}\n")
+        self._current = None
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise PlanSyntaxError(
+                f"tool call arguments are not JSON: {exc}", line=position, text=text
+            ) from None
+        self.add(self._first + position - 1, self._name, args, line=position, text=text)
+
+    def plan(self) -> Plan:
+        return Plan(tuple(self.tasks), self.text, self.joined)
+
+
+class JsonPlanParser(_TaskBuilder):
+    """A structured-output plan `{"tasks": [{"id": 1, "tool": "...", "args": {...}}, ...]}`.
+
+    Streamed: each task object is parsed the moment its closing brace arrives. `line` in
+    errors is the task's position (1-based) in the array.
+    """
+
+    def __init__(self, tools: Mapping[str, Tool], *, known: Collection[int] = ()) -> None:
+        super().__init__(tools, known)
+        self._chunks: list[str] = []
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+        self._start: int | None = None
+        self._object: list[str] = []
+        self._position = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks)
+
+    def feed(self, chunk: str) -> None:
+        if self.joined or self.closed:
+            return
+        self._chunks.append(chunk)
+        for ch in chunk:
+            if self._depth >= 2:
+                self._object.append(ch)
+            if self._in_string:
+                if self._escape:
+                    self._escape = False
+                elif ch == "\\":
+                    self._escape = True
+                elif ch == '"':
+                    self._in_string = False
+                continue
+            if ch == '"':
+                self._in_string = True
+            elif ch in "{[":
+                self._depth += 1
+                if self._depth == 3 and ch == "{":
+                    self._object = [ch]
+            elif ch in "}]":
+                self._depth -= 1
+                if self._depth == 2 and ch == "}":
+                    self._task("".join(self._object))
+                elif self._depth == 0:
+                    self.joined = True
+                    return
+            if len(self._object) > MAX_LINE_CHARS:
+                raise PlanSyntaxError("task is too long", line=self._position + 1)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.joined and self._depth > 0:
+            try:
+                json.loads(self.text)
+            except ValueError as exc:
+                raise PlanSyntaxError(
+                    f"plan is not complete JSON: {exc}", line=self._position + 1
+                ) from None
+
+    def _task(self, text: str) -> None:
+        self._position += 1
+        try:
+            item = json.loads(text)
+        except ValueError as exc:
+            raise PlanSyntaxError(
+                f"task is not JSON: {exc}", line=self._position, text=text
+            ) from None
+        if not isinstance(item, dict) or not isinstance(item.get("tool"), str):
+            raise PlanSyntaxError('a task needs "tool" and "args"', line=self._position, text=text)
+        idx = item.get("id", self.next_index())
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            raise PlanSyntaxError('"id" must be an integer', line=self._position, text=text)
+        self.add(idx, item["tool"], item.get("args", {}), line=self._position, text=text)
+
+    def plan(self) -> Plan:
+        return Plan(tuple(self.tasks), self.text, self.joined)

@@ -1,0 +1,38 @@
+"""Built-in tools, so a first run does something real offline.
+
+- `search` / `lookup`: an offline encyclopedia (591 articles from HotpotQA's Wikipedia
+  paragraphs, CC BY-SA 4.0; see `data/LICENSE-encyclopedia.md`).
+- `calculator`: safe arithmetic (parsed with `ast`, never evaluated as code; bounded).
+- `date_diff`, `today`, `convert_units`: dates and units.
+
+`DEMO_TOOLS` is what `parcall run` uses when no `--tools` are given.
+"""
+
+from .._tool import Tool
+from ._calculator import CalculatorError
+from ._calculator import calculator as _calculator
+from ._clock import convert_units as _convert_units
+from ._clock import date_diff as _date_diff
+from ._clock import today as _today
+from ._encyclopedia import lookup as _lookup
+from ._encyclopedia import search as _search
+
+__all__ = [
+    "DEMO_TOOLS",
+    "CalculatorError",
+    "calculator",
+    "convert_units",
+    "date_diff",
+    "lookup",
+    "search",
+    "today",
+]
+
+search = Tool.from_function(_search, max_concurrency=8)
+lookup = Tool.from_function(_lookup, max_concurrency=8)
+calculator = Tool.from_function(_calculator)
+date_diff = Tool.from_function(_date_diff)
+today = Tool.from_function(_today)
+convert_units = Tool.from_function(_convert_units)
+
+DEMO_TOOLS: tuple[Tool, ...] = (search, calculator, date_diff)

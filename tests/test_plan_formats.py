@@ -1,0 +1,174 @@
+"""JSON plans, native tool-call plans, and the grammar/schema constraints for small models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from conftest import FINISH, make_search
+from parcall import (
+    Agent,
+    ForwardReferenceError,
+    PlanSyntaxError,
+    Ref,
+    ScriptedModel,
+    TaskStarted,
+    Template,
+    UnknownToolError,
+    tool,
+)
+from parcall._grammar import plan_grammar, plan_json_schema
+from parcall._json_plan import JsonPlanParser, ToolCallPlanParser
+from parcall.models import ModelChunk, ModelRequest, ToolCallChunk, Usage, UsageChunk
+
+
+@tool
+def search(query: str, k: int = 1) -> str:
+    """Search."""
+    return query
+
+
+@tool
+def combine(items: list[Any], label: str = "") -> str:
+    """Combine."""
+    return str(items)
+
+
+TOOLS = {t.name: t for t in (search, combine)}
+
+JSON_PLAN = (
+    '{"tasks": [{"id": 1, "tool": "search", "args": {"query": "a", "k": null}},\n'
+    ' {"id": 2, "tool": "search", "args": {"query": "b {x}"}},\n'
+    ' {"id": 3, "tool": "combine", "args": {"items": ["$1", {"$ref": 2}], "label": "$1 and ${2}"}}'
+    "]}"
+)
+
+
+def test_json_plan_streams_task_by_task_and_resolves_refs() -> None:
+    parser = JsonPlanParser(TOOLS)
+    seen = []
+    for ch in JSON_PLAN:
+        parser.feed(ch)
+        seen.append(len(parser.tasks))
+    parser.close()
+    assert parser.joined
+    assert [t.idx for t in parser.tasks] == [1, 2, 3]
+    assert parser.tasks[0].args == {"query": "a"}  # a null optional argument is dropped
+    assert parser.tasks[2].args == {
+        "items": [Ref(1), Ref(2)],
+        "label": Template((Ref(1), " and ", Ref(2))),
+    }
+    # Task 1 was complete long before the text ended.
+    assert seen.index(1) < len(JSON_PLAN) // 2
+
+
+def test_json_plan_errors_are_typed_and_positioned() -> None:
+    parser = JsonPlanParser(TOOLS)
+    with pytest.raises(ForwardReferenceError) as info:
+        parser.feed(
+            '{"tasks": [{"id": 1, "tool": "search", "args": {"query": "x"}}, '
+            '{"id": 2, "tool": "search", "args": {"query": "$3"}}]}'
+        )
+    assert info.value.line == 2
+    with pytest.raises(PlanSyntaxError):
+        bad = JsonPlanParser(TOOLS)
+        bad.feed('{"tasks": [{"id": 1, "tool": "search", "args": {"query": "x"}')
+        bad.close()
+
+
+def test_tool_calls_become_tasks_as_each_call_completes() -> None:
+    parser = ToolCallPlanParser(TOOLS, known={1})
+    parser.feed(ToolCallChunk(0, "c1", "search", '{"query": '))
+    parser.feed(ToolCallChunk(0, None, None, '"x"}'))
+    assert parser.tasks == []
+    parser.feed(ToolCallChunk(1, "c2", "combine", '{"items": ["$2", "$1"]}'))
+    assert [t.idx for t in parser.tasks] == [2]  # numbering continues after known task 1
+    parser.close()
+    assert parser.tasks[1].args == {"items": [Ref(2), Ref(1)]}
+    with pytest.raises(UnknownToolError):
+        other = ToolCallPlanParser(TOOLS)
+        other.feed(ToolCallChunk(0, "c", "fly", "{}"))
+        other.close()
+
+
+class ToolCallingModel:
+    """A fake native tool-calling model: answers the plan request with tool calls."""
+
+    name = "fake-tools"
+
+    def __init__(self) -> None:
+        self.requests: list[ModelRequest] = []
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
+        self.requests.append(request)
+        if request.purpose == "plan":
+            for i, (name, args) in enumerate(
+                [
+                    ("search", '{"query": "a"}'),
+                    ("search", '{"query": "b"}'),
+                    ("search", '{"query": "$1 then $2"}'),
+                ]
+            ):
+                await anyio.lowlevel.checkpoint()
+                yield ToolCallChunk(i, f"call{i}", name, args)
+        else:
+            from parcall.models import TextChunk
+
+            yield TextChunk(FINISH)
+        yield UsageChunk(Usage(10, 5))
+
+
+@pytest.mark.anyio
+async def test_native_tool_calls_drive_the_same_scheduler() -> None:
+    model = ToolCallingModel()
+    result = await Agent(model, [make_search()], plan_format="tools").run("q")
+    assert result.values[3] == "result for result for a then result for b"
+    assert [s.name for s in model.requests[0].tools] == ["search"]
+    assert any(isinstance(e, TaskStarted) for e in result.events)
+    assert result.answer == "done"
+
+
+@pytest.mark.anyio
+async def test_json_format_agent_runs_a_json_plan() -> None:
+    text = (
+        '{"tasks": [{"id": 1, "tool": "search", "args": {"query": "a"}}, '
+        '{"id": 2, "tool": "search", "args": {"query": "$1!"}}]}'
+    )
+    model = ScriptedModel([text, FINISH])
+    result = await Agent(model, [make_search()], plan_format="json", constrained=True).run("q")
+    assert result.values[2] == "result for result for a!"
+    assert model.requests[0].json_schema is not None
+    assert '"tasks"' in model.requests[0].messages[0].content
+
+
+def test_grammar_names_every_tool_and_bounds_strings() -> None:
+    grammar = plan_grammar(TOOLS.values())
+    assert 't-search-call ::= "search(" "query=" (str | ref) (", k=" (int | ref))? ")"' in grammar
+    assert "strchar{0,160}" in grammar
+    assert 'root ::= step{1,20} "join()"' in grammar
+
+
+def test_grammar_is_accepted_by_llama_cpp() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llama_cpp.LlamaGrammar.from_string(plan_grammar(TOOLS.values()), verbose=False)
+
+
+def test_json_schema_is_strict_and_accepts_refs() -> None:
+    schema = plan_json_schema(TOOLS.values())
+    variants = schema["properties"]["tasks"]["items"]["anyOf"]
+    search_args = variants[0]["properties"]["args"]
+    assert search_args["required"] == ["query", "k"]
+    assert {"type": "null"} in search_args["properties"]["k"]["anyOf"]
+    assert search_args["properties"]["query"]["anyOf"][0]["maxLength"] == 160
+    assert search_args["additionalProperties"] is False
+
+
+@pytest.mark.anyio
+async def test_text_format_sends_the_grammar_when_constrained() -> None:
+    model = ScriptedModel(['1. search(query="a")\njoin()', FINISH])
+    await Agent(model, [make_search()], constrained=True).run("q")
+    assert model.requests[0].grammar is not None and "t-search-call" in model.requests[0].grammar
+    assert model.requests[1].grammar is None
