@@ -171,4 +171,4 @@ async def test_text_format_sends_the_grammar_when_constrained() -> None:
     model = ScriptedModel(['1. search(query="a")\njoin()', FINISH])
     await Agent(model, [make_search()], constrained=True).run("q")
     assert model.requests[0].grammar is not None and "t-search-call" in model.requests[0].grammar
-    assert model.requests[1].grammar is None
+    assert model.requests[1].grammar is not None and "Finish(" in model.requests[1].grammar

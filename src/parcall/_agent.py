@@ -24,7 +24,7 @@ from ._events import (
     TaskParsed,
 )
 from ._executor import Executor
-from ._grammar import plan_grammar, plan_json_schema
+from ._grammar import join_grammar, plan_grammar, plan_json_schema
 from ._joiner import Finish, parse_decision
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._parser import PlanParser
@@ -197,6 +197,7 @@ class _Run:
         self._emit_out = emit
         self.plans: list[Plan] = []
         self._t0 = 0.0
+        self._grammar = agent.constrained and agent.plan_format == "text"
         self.messages: list[Message] = [
             Message("system", agent.prompts.system(agent.tools.values(), agent.plan_format)),
             Message("user", agent.prompts.question(request)),
@@ -250,7 +251,8 @@ class _Run:
                     prompts.join(plan.tasks, executor.observations, error, can_replan=can_replan),
                 )
             )
-            text = await self._complete("join", round_no, self.agent.max_join_tokens)
+            extras = {"grammar": join_grammar()} if self._grammar else None
+            text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
             if isinstance(decision, Finish):

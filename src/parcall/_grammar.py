@@ -15,7 +15,7 @@ from typing import Any
 
 from ._tool import Tool
 
-__all__ = ["plan_grammar", "plan_json_schema"]
+__all__ = ["join_grammar", "plan_grammar", "plan_json_schema"]
 
 MAX_TASKS = 20
 MAX_STRING = 160
@@ -144,3 +144,12 @@ def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
     if nullable:
         options.append({"type": "null"})
     return {"anyOf": options}
+
+
+def join_grammar(max_chars: int = 300) -> str:
+    """A GBNF grammar for the joiner: one `Thought:` line, then `Action: Finish(...)` or
+    `Action: Replan(...)`, each bounded."""
+    return (
+        f'root ::= "Thought: " line "\\n" "Action: " ("Finish(" line ")" | "Replan(" line ")")\n'
+        f"line ::= [^\\n]{{1,{max_chars}}}\n"
+    )

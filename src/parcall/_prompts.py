@@ -31,19 +31,18 @@ class Example:
 
 DEFAULT_EXAMPLES: tuple[Example, ...] = (
     Example(
-        "How much taller is the Eiffel Tower than the Statue of Liberty?",
-        "Thought: Both heights are independent lookups; then subtract.\n"
-        '1. search(query="Eiffel Tower height")\n'
-        '2. search(query="Statue of Liberty height")\n'
-        '3. calculator(expression="$1 - $2")\n'
+        "Were the Eiffel Tower and the Statue of Liberty designed by the same person?",
+        "Thought: Two independent lookups; the answer compares them.\n"
+        '1. search(query="Eiffel Tower")\n'
+        '2. search(query="Statue of Liberty")\n'
         "join()",
     ),
     Example(
-        "Which country has more people: the country where the Nile ends or Chile?",
-        "Thought: Find the country first; its population depends on it, Chile's does not.\n"
-        '1. search(query="country where the Nile river ends")\n'
+        "What is the population of the capital of Australia, and what is 15% of 2,340?",
+        "Thought: The population depends on the capital; the percentage is plain arithmetic.\n"
+        '1. search(query="capital of Australia")\n'
         '2. search(query="population of $1")\n'
-        '3. search(query="population of Chile")\n'
+        '3. calculator(expression="15% of 2340")\n'
         "join()",
     ),
 )

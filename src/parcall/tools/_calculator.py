@@ -360,8 +360,7 @@ def calculator(expression: str) -> float | int:
         raise CalculatorError(f"expression must be a string, not {type(expression).__name__}")
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise CalculatorError(
-            f"expression is {len(expression)} characters long;"
-            f" the limit is {MAX_EXPRESSION_LENGTH}"
+            f"expression is {len(expression)} characters long; the limit is {MAX_EXPRESSION_LENGTH}"
         )
     source = _normalise(expression)
     try:

@@ -1,0 +1,93 @@
+"""`ReActAgent`: one tool call per model turn — Thought / Action / Observation, as in the
+ReAct paper (Yao et al., 2022) — on parcall's models, tools and events, as a baseline."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ._errors import JoinerOutputError, PlanError
+from ._joiner import parse_decision
+from ._observation import Observation
+from ._parser import _balance, build_task, parse_call
+from ._plan import Task
+from ._turns import Turn, TurnAgent, next_index
+
+__all__ = ["REACT_SYSTEM", "ReActAgent"]
+
+REACT_SYSTEM = """\
+You answer questions with tools, one tool call at a time. Reply with
+Thought: <one line of reasoning>
+Action: tool(arg=value, ...)
+and stop there: you will be shown `Observation: <the result>`. Repeat until the results \
+answer the question, then reply
+Thought: <one line>
+Action: Finish(<the final answer, short and direct>)
+Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
+
+Tools:
+{tools}"""
+
+_ACTION = re.compile(r"^[ \t]*action[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+_THOUGHT = re.compile(r"^[ \t]*thought[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+class ReActAgent(TurnAgent):
+    """Answers requests by calling one tool per model turn and reading its result.
+
+    ```python
+    agent = ReActAgent(model=ScriptedModel([...]), tools=[search, calculator])
+    result = await agent.run("How much taller is A than B?")
+    ```
+
+    Each turn is `Thought: ...` then `Action: tool(args)` (parsed like a plan line, so
+    `$N` names the result of the N-th call) or `Action: Finish(answer)`. A broken action is
+    shown to the model as an error observation; `max_turns` bounds the turns.
+    """
+
+    system_prompt = REACT_SYSTEM
+    stop = ("\nObservation:",)
+
+    def read_turn(self, text: str, known: set[int]) -> Turn:
+        text = text.split("\nObservation:")[0]  # a model that runs on invents observations
+        thoughts = _THOUGHT.findall(text)
+        thought = thoughts[0].strip() if thoughts else None
+        match = _ACTION.search(text)
+        if match is None or match.group(1).lower().startswith("finish"):
+            try:
+                decision = parse_decision(text)
+            except JoinerOutputError:
+                raise PlanError("the turn is empty: write an Action") from None
+            if decision.kind == "replan":
+                raise PlanError("write `Action: tool(...)` or `Action: Finish(answer)`")
+            return Turn(answer=decision.answer, thought=decision.thought)
+        line = text.count("\n", 0, match.start()) + 1
+        call = _one_call(text[match.start(1) :])
+        name, args, kwargs = parse_call(call, line)
+        task = build_task(
+            next_index(known),
+            name,
+            args,
+            kwargs,
+            self.tools,
+            defined=known,
+            line=line,
+            text=call,
+            thought=thought,
+        )
+        return Turn(tasks=(task,), thought=thought)
+
+    def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
+        return "\n".join(
+            f"Observation: {observations[t.idx].show(self.observation_chars)}" for t in tasks
+        )
+
+
+def _one_call(text: str) -> str:
+    """The action's call: its line, and the next ones while brackets or strings are open."""
+    lines = text.split("\n")
+    for end in range(1, len(lines) + 1):
+        depth, open_string = _balance("\n".join(lines[:end]))
+        if depth <= 0 and not open_string:
+            return "\n".join(lines[:end])
+    return text

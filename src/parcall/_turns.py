@@ -1,0 +1,220 @@
+"""What the turn-based baselines share: a conversation, an executor, and the same events.
+
+`ReActAgent` and `ParallelToolCallAgent` are the two ways of calling tools that parcall is
+measured against. Both run one model call per turn, read the calls it wrote, run them on the
+same `Executor` as `Agent` (so tools, limits, timeouts and events are identical), show the
+results to the model, and repeat until it writes `Finish(answer)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from ._agent import _closing
+from ._errors import ParcallError, PlanError
+from ._events import (
+    Answered,
+    Event,
+    JoinDecided,
+    ModelCallFinished,
+    ModelCallStarted,
+    PlanFinished,
+    TaskParsed,
+)
+from ._executor import Executor
+from ._joiner import parse_decision
+from ._observation import Observation
+from ._plan import Plan, Task
+from ._prompts import _describe
+from ._result import RunResult
+from ._tool import Tool
+from .models._base import Message, Model, ModelRequest, TextChunk, Usage, UsageChunk
+
+__all__ = ["Turn", "TurnAgent", "TurnLimitError"]
+
+
+class TurnLimitError(ParcallError):
+    """The model had not written `Finish(...)` after `max_turns` turns; `result` keeps the run."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one model turn asked for: tool calls, or the final answer (or a broken call)."""
+
+    tasks: tuple[Task, ...] = ()
+    answer: str | None = None
+    thought: str | None = None
+    error: str | None = None
+
+
+def read_finish(text: str) -> Turn | None:
+    """`Finish(answer)` anywhere in a turn ends the run; None when the turn has no Finish."""
+    if "finish" not in text.lower():
+        return None
+    decision = parse_decision(text)
+    if decision.kind != "finish" or decision.inferred:
+        return None
+    return Turn(answer=decision.answer, thought=decision.thought)
+
+
+class TurnAgent:
+    """The shared loop; subclasses say how the model is prompted and how a turn is read."""
+
+    system_prompt: str = ""
+    stop: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        model: Model,
+        tools: Sequence[Tool | Callable[..., Any]],
+        *,
+        max_turns: int = 50,
+        max_concurrency: int | None = None,
+        temperature: float | None = 0.0,
+        max_turn_tokens: int | None = 512,
+        observation_chars: int = 2000,
+    ) -> None:
+        if max_turns < 1:
+            raise ValueError("max_turns must be at least 1")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.model = model
+        self.tools: dict[str, Tool] = {}
+        for item in tools:
+            wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
+            if wrapped.name in self.tools:
+                raise ValueError(f"two tools are named {wrapped.name!r}")
+            self.tools[wrapped.name] = wrapped
+        self.max_turns = max_turns
+        self.max_concurrency = max_concurrency
+        self.temperature = temperature
+        self.max_turn_tokens = max_turn_tokens
+        self.observation_chars = observation_chars
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, request: str) -> RunResult:
+        """Answer `request`; raises `TurnLimitError` after `max_turns` turns without an answer."""
+        return await _TurnRun(self, request).execute()
+
+    def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
+        """`run` for code without an event loop."""
+        return anyio.run(self.run, request, backend=backend)
+
+    def system(self) -> str:
+        return self.system_prompt.format(tools="\n".join(_describe(t) for t in self.tools.values()))
+
+    def read_turn(self, text: str, known: set[int]) -> Turn:
+        """The calls (or the answer) in one turn's text; raise `PlanError` for a broken call."""
+        raise NotImplementedError
+
+    def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
+        """The user message that shows the model the results of its calls."""
+        raise NotImplementedError
+
+    def _global_limiter(self) -> anyio.CapacityLimiter | None:
+        if self.max_concurrency is not None and self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        return self._limiter
+
+
+class _TurnRun:
+    def __init__(self, agent: TurnAgent, request: str) -> None:
+        self.agent = agent
+        self.request = request
+        self.events: list[Event] = []
+        self.tasks: list[Task] = []
+        self.texts: list[str] = []
+        self.messages = [Message("system", agent.system()), Message("user", f"Question: {request}")]
+        self._t0 = 0.0
+
+    def now(self) -> float:
+        return anyio.current_time() - self._t0
+
+    async def execute(self) -> RunResult:
+        self._t0 = anyio.current_time()
+        answer: str | None = None
+        async with anyio.create_task_group() as tg:
+            executor = Executor(
+                tg,
+                self.agent.tools,
+                emit=self.events.append,
+                clock=self.now,
+                limiter=self.agent._global_limiter(),
+            )
+            answer = await self._turns(executor)
+        result = RunResult(
+            request=self.request,
+            answer=answer or "",
+            plans=(Plan(tuple(self.tasks), "\n".join(self.texts), answer is not None),),
+            observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
+            events=tuple(self.events),
+            duration=self.now(),
+        )
+        if answer is None:
+            raise TurnLimitError(f"no answer after {self.agent.max_turns} turn(s)", result)
+        return result
+
+    async def _turns(self, executor: Executor) -> str | None:
+        for turn_no in range(self.agent.max_turns):
+            text = await self._complete(turn_no)
+            self.texts.append(text)
+            self.messages.append(Message("assistant", text))
+            try:
+                turn = self.agent.read_turn(text, executor.indices)
+            except PlanError as exc:
+                turn = Turn(error=str(exc))
+            for task in turn.tasks:
+                self.events.append(TaskParsed(task, turn_no, self.now()))
+                self.tasks.append(task)
+                executor.submit(task)
+            self.events.append(
+                PlanFinished(turn_no, Plan(turn.tasks, text), turn.error, self.now())
+            )
+            if turn.answer is not None:
+                now = self.now()
+                self.events.append(JoinDecided(turn_no, "finish", turn.answer, turn.thought, now))
+                self.events.append(Answered(turn.answer, now))
+                return turn.answer
+            await executor.wait_settled()
+            if turn.error is not None:
+                shown = f"Observation: ERROR ({turn.error}). Write a valid action."
+            else:
+                shown = self.agent.observe(turn.tasks, executor.observations)
+            self.messages.append(Message("user", shown))
+        return None
+
+    async def _complete(self, turn_no: int) -> str:
+        request = ModelRequest(
+            messages=tuple(self.messages),
+            purpose="other",
+            stop=self.agent.stop,
+            max_tokens=self.agent.max_turn_tokens,
+            temperature=self.agent.temperature,
+        )
+        started = self.now()
+        # Events know "plan" and "join" only; a turn that writes calls is the nearest kind.
+        self.events.append(ModelCallStarted("plan", turn_no, started))
+        pieces: list[str] = []
+        usage = Usage()
+        try:
+            async with _closing(self.agent.model.stream(request)) as chunks:
+                async for chunk in chunks:
+                    if isinstance(chunk, UsageChunk):
+                        usage = usage + chunk.usage
+                    elif isinstance(chunk, TextChunk):
+                        pieces.append(chunk.text)
+        finally:
+            self.events.append(ModelCallFinished("plan", turn_no, usage, started, self.now()))
+        return "".join(pieces)
+
+
+def next_index(known: set[int]) -> int:
+    return max(known, default=0) + 1

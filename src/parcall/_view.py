@@ -1,0 +1,128 @@
+"""The CLI's live view of a run: each task's state and duration, then the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ._events import (
+    Answered,
+    Event,
+    JoinDecided,
+    ModelCallFinished,
+    ModelCallStarted,
+    Replanned,
+    TaskFailed,
+    TaskFinished,
+    TaskParsed,
+    TaskStarted,
+)
+from ._observation import truncate
+
+__all__ = ["RunView"]
+
+_STYLE = {"queued": "dim", "running": "yellow", "done": "green", "failed": "red"}
+
+
+@dataclass
+class _Row:
+    call: str
+    state: str = "queued"
+    started: float | None = None
+    finished: float | None = None
+    note: str = ""
+
+
+class RunView:
+    """Renders events as they come; a context manager around the rich `Live` display."""
+
+    def __init__(self, console: Console, question: str, model: str, *, live: bool = True):
+        self._console = console
+        self._question = question
+        self._model = model
+        self._rows: dict[int, _Row] = {}
+        self._status = "planning …"
+        self._answer: str | None = None
+        self._notes: list[str] = []
+        self._now = 0.0
+        self._live = (
+            Live(self._render(), console=console, refresh_per_second=12, transient=False)
+            if live
+            else None
+        )
+
+    def __enter__(self) -> RunView:
+        if self._live:
+            self._live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live:
+            self._live.update(self._render())
+            self._live.__exit__(exc_type, exc, tb)
+
+    def update(self, event: Event) -> None:
+        self._now = event.time
+        if isinstance(event, TaskParsed):
+            self._rows[event.task.idx] = _Row(truncate(event.task.describe().split(". ", 1)[1], 70))
+        elif isinstance(event, TaskStarted):
+            row = self._rows[event.idx]
+            row.state = "running" if event.attempt == 0 else f"retry {event.attempt}"
+            row.started = row.started if row.started is not None else event.time
+        elif isinstance(event, (TaskFinished, TaskFailed)):
+            obs = event.observation
+            row = self._rows.setdefault(obs.idx, _Row(obs.tool))
+            row.state = "done" if obs.ok else "failed"
+            row.finished = obs.finished_at
+            row.started = obs.started_at
+            row.note = truncate(" ".join(obs.show(200).split()), 60)
+        elif isinstance(event, ModelCallStarted):
+            self._status = "planning …" if event.purpose == "plan" else "joining …"
+        elif isinstance(event, ModelCallFinished):
+            u = event.usage
+            self._notes.append(
+                f"{event.purpose}: {event.time - event.started:.2f} s, "
+                f"{u.input_tokens} in / {u.output_tokens} out tokens"
+            )
+            self._status = "running tasks …" if event.purpose == "plan" else self._status
+        elif isinstance(event, JoinDecided) and event.decision == "replan":
+            self._status = f"replanning: {truncate(event.text, 80)}"
+        elif isinstance(event, Replanned):
+            self._notes.append(f"replan {event.round}: {truncate(event.reason, 80)}")
+        elif isinstance(event, Answered):
+            self._answer = event.answer
+            self._status = f"answered in {event.time:.2f} s"
+        if self._live:
+            self._live.update(self._render())
+
+    def _render(self) -> RenderableType:
+        table = Table(box=None, pad_edge=False, expand=False)
+        for column in ("#", "task", "state", "time", "result"):
+            table.add_column(column, overflow="fold")
+        for idx, row in self._rows.items():
+            end = row.finished if row.finished is not None else self._now
+            took = f"{end - row.started:.2f} s" if row.started is not None else ""
+            style = _STYLE.get(row.state, "yellow")
+            table.add_row(str(idx), row.call, Text(row.state, style=style), took, row.note)
+        parts: list[RenderableType] = [
+            Text.assemble(("? ", "bold cyan"), self._question, (f"   [{self._model}]", "dim")),
+            table,
+            Text(self._status, style="dim"),
+        ]
+        parts.extend(Text(n, style="dim") for n in self._notes)
+        if self._answer is not None:
+            parts.append(
+                Panel(self._answer, title="answer", title_align="left", border_style="green")
+            )
+        return Group(*parts)

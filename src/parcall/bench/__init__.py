@@ -1,0 +1,41 @@
+"""Benchmarks: parcall against the critical path, ReAct and parallel tool calling.
+
+`run_simulated()` runs scripted workloads (model and tool latencies simulated in real time)
+through every agent; `run_micro()` measures the engine itself. Both write JSON and markdown
+under `bench/results/`; `parcall bench` calls them.
+"""
+
+from ._critical_path import REFERENCE_TIMING, Bound, ModelTiming, critical_path, rounds_bound
+from ._micro import MicroReport, run_micro
+from ._scripts import AGENTS, Script, bound, scripts, sim_tools
+from ._simulated import RunFigures, SimulatedReport, run_agent, run_simulated
+from ._timeline import Timeline, timeline_from_events, write_html, write_png
+from ._workloads import Round, SimTask, Workload, reference_workloads, suite
+
+__all__ = [
+    "AGENTS",
+    "REFERENCE_TIMING",
+    "Bound",
+    "MicroReport",
+    "ModelTiming",
+    "Round",
+    "RunFigures",
+    "Script",
+    "SimTask",
+    "SimulatedReport",
+    "Timeline",
+    "Workload",
+    "bound",
+    "critical_path",
+    "reference_workloads",
+    "rounds_bound",
+    "run_agent",
+    "run_micro",
+    "run_simulated",
+    "scripts",
+    "sim_tools",
+    "suite",
+    "timeline_from_events",
+    "write_html",
+    "write_png",
+]

@@ -1,0 +1,103 @@
+"""Reports: markdown tables of the figures, peers' figures, and a rich progress bar."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._simulated import RunFigures
+
+__all__ = ["load_peers", "progress", "simulated_table"]
+
+
+def load_peers(out_dir: Path | None) -> list[dict[str, Any]]:
+    """The peers' summary rows from `peers.json` (written by bench/peers), if there is one."""
+    if out_dir is None or not (out_dir / "peers.json").exists():
+        return []
+    data = json.loads((out_dir / "peers.json").read_text())
+    rows = data.get("summary", []) if isinstance(data, dict) else data
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if value != value else f"{value:.{digits}f}"
+
+
+def simulated_table(runs: Sequence[RunFigures], peers: Sequence[dict[str, Any]]) -> str:
+    """One row per workload and agent (medians over repeats), peers next to parcall."""
+    header = (
+        "| workload | agent | makespan (s) | bound (s) | ratio | own ideal (s) | vs own ideal "
+        "| model calls | tokens in / out | speedup vs ReAct | of DAG's allowed "
+        "| dispatch p99 (ms) |"
+    )
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    keys = list(dict.fromkeys((r.workload, r.agent) for r in runs))
+    for workload in dict.fromkeys(w for w, _ in keys):
+        react = _median([r for r in runs if (r.workload, r.agent) == (workload, "react")])
+        react_ideal = next(
+            (r.ideal_s for r in runs if (r.workload, r.agent) == (workload, "react")), None
+        )
+        for w, agent in keys:
+            if w != workload:
+                continue
+            rs = [r for r in runs if (r.workload, r.agent) == (w, agent)]
+            first, mid = rs[0], _median(rs)
+            speedup = react / mid if react else float("nan")
+            allowed = react_ideal / first.bound_s if react_ideal else float("nan")
+            ok = "" if all(r.answer_ok for r in rs) else " (wrong answer!)"
+            lines.append(
+                f"| {w} | {agent}{ok} | {mid:.3f} | {first.bound_s:.3f} | "
+                f"**{mid / first.bound_s:.3f}** | {first.ideal_s:.3f} | "
+                f"{mid / first.ideal_s:.3f} | {first.model_calls} | "
+                f"{first.input_tokens} / {first.output_tokens} | {_fmt(speedup, 2)}× | "
+                f"{_fmt(100 * speedup / allowed, 1)} % | "
+                f"{_fmt(max(r.dispatch_p99_ms for r in rs), 2)} |"
+            )
+        for peer in (p for p in peers if p.get("workload") == workload):
+            mid = float(peer["makespan_median_s"])
+            speedup = react / mid if react else float("nan")
+            calls = ",".join(map(str, peer.get("model_calls", [])))
+            lines.append(
+                f"| {workload} | {peer['peer']} {peer.get('version', '')} (peer) | {mid:.3f} | "
+                f"{float(peer['bound_s']):.3f} | **{float(peer['ratio_median']):.3f}** | – | – | "
+                f"{calls} | – | {_fmt(speedup, 2)}× | – | – |"
+            )
+    lines.append("")
+    lines.append(
+        "Medians over repeats. ratio = makespan / critical-path bound (model time until each "
+        "task's plan line has streamed + tool latencies along the longest chain + the joiner). "
+        "own ideal = the agent's own script with zero overhead. of DAG's allowed = speedup over "
+        "ReAct / (ReAct's ideal / the bound). Peers' rows come from bench/results/peers.json "
+        "(another run: compare their ratios, not their seconds)."
+    )
+    return "\n".join(lines)
+
+
+def _median(rs: Sequence[RunFigures]) -> float:
+    return statistics.median(r.makespan_s for r in rs) if rs else float("nan")
+
+
+@contextmanager
+def progress(show: bool, total: int) -> Iterator[Callable[[str], None]]:
+    """`with progress(True, n) as step: step("label")` — a rich bar, or nothing."""
+    if not show:
+        yield lambda label: None
+        return
+    from rich.progress import Progress
+
+    done = -1
+    with Progress(refresh_per_second=4) as bar:
+        task = bar.add_task("starting", total=total)
+
+        def step(label: str) -> None:
+            nonlocal done
+            done += 1
+            bar.update(task, completed=done, description=label)
+
+        yield step
+        bar.update(task, completed=total, description="done")

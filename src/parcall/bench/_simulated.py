@@ -1,0 +1,206 @@
+"""The simulated benchmark: every workload, every agent, scripted model and tools, real time.
+
+`run_simulated()` runs them one after another in one event loop (never two runs at once, so
+they do not disturb each other), writes `simulated.json`, `simulated.md` and a timeline of
+each workload's first run, and returns the report.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .._agent import Agent
+from .._events import ModelCallStarted, TaskStarted
+from .._parallel_calls import ParallelToolCallAgent
+from .._react import ReActAgent
+from .._result import RunResult
+from ..models._scripted import ScriptedModel
+from ._critical_path import REFERENCE_TIMING, ModelTiming
+from ._metrics import dispatch_delays, machine_info, percentile
+from ._report import load_peers, progress, simulated_table
+from ._scripts import AGENTS, AgentName, bound, scripts, sim_tools
+from ._workloads import Workload, suite
+
+__all__ = ["RunFigures", "SimulatedReport", "run_agent", "run_simulated"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    workload: str
+    agent: str
+    repeat: int
+    makespan_s: float
+    bound_s: float
+    ideal_s: float
+    """The agent's own zero-overhead makespan (its script's model and tool time)."""
+    model_calls: int
+    input_tokens: int
+    output_tokens: int
+    answer_ok: bool
+    dispatch_p50_ms: float
+    dispatch_p99_ms: float
+    dispatch_max_ms: float
+    task_late_ms: dict[int, float] = field(default_factory=dict)
+    """parcall only: each task's start minus its start in the bound."""
+    join_late_ms: float | None = None
+    """parcall only: the last joiner call's start minus its start in the bound."""
+
+    @property
+    def ratio(self) -> float:
+        return self.makespan_s / self.bound_s
+
+
+@dataclass
+class SimulatedReport:
+    timing: ModelTiming
+    machine: dict[str, Any]
+    runs: list[RunFigures]
+    peers: list[dict[str, Any]]
+    files: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        return simulated_table(self.runs, self.peers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "parcall-bench-simulated",
+            "timing": asdict(self.timing),
+            "machine": self.machine,
+            "runs": [{**asdict(r), "ratio": r.ratio} for r in self.runs],
+            "peers": self.peers,
+        }
+
+
+async def run_agent(
+    wl: Workload, agent: AgentName, timing: ModelTiming = REFERENCE_TIMING
+) -> RunResult:
+    """One run of `agent` on `wl` with its generated script and the scripted tools."""
+    script = scripts(wl, timing)[agent]
+    model = ScriptedModel(
+        script.outputs,
+        time_to_first_token=timing.ttft_s,
+        tokens_per_second=1.0 / timing.per_token_s,
+        chars_per_token=timing.chars_per_token,
+    )
+    tools = sim_tools(wl)
+    if agent == "parcall":
+        return await Agent(model, tools, max_replans=len(wl.rounds)).run(wl.question)
+    if agent == "parallel":
+        return await ParallelToolCallAgent(model, tools).run(wl.question)
+    return await ReActAgent(model, tools, max_turns=len(wl.tasks) + 2).run(wl.question)
+
+
+def figures(
+    wl: Workload, agent: AgentName, repeat: int, result: RunResult, timing: ModelTiming
+) -> RunFigures:
+    b = bound(wl, timing)
+    delays = [d * 1000 for d in dispatch_delays(result.events)]
+    late: dict[int, float] = {}
+    join_late: float | None = None
+    if agent == "parcall":
+        for e in result.events:
+            if isinstance(e, TaskStarted) and e.attempt == 0 and e.idx in b.task_start_s:
+                late[e.idx] = round((e.time - b.task_start_s[e.idx]) * 1000, 3)
+        joins = [e for e in result.events if isinstance(e, ModelCallStarted)]
+        join_late = round((joins[-1].time - b.join_start_s) * 1000, 3)
+    usage = result.usage
+    return RunFigures(
+        workload=wl.name,
+        agent=agent,
+        repeat=repeat,
+        makespan_s=result.duration,
+        bound_s=b.bound_s,
+        ideal_s=scripts(wl, timing)[agent].ideal_s,
+        model_calls=len(result.model_calls),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        answer_ok=result.answer == wl.answer,
+        dispatch_p50_ms=percentile(delays, 50),
+        dispatch_p99_ms=percentile(delays, 99),
+        dispatch_max_ms=max(delays, default=float("nan")),
+        task_late_ms=late,
+        join_late_ms=join_late,
+    )
+
+
+def run_simulated(
+    workloads: Sequence[str] | None = None,
+    *,
+    agents: Sequence[AgentName] = AGENTS,
+    repeats: int = 3,
+    timing: ModelTiming = REFERENCE_TIMING,
+    out_dir: str | Path | None = "bench/results",
+    timelines: bool = True,
+    show_progress: bool = True,
+    backend: str = "asyncio",
+) -> SimulatedReport:
+    """Run every workload × agent `repeats` times; write results under `out_dir` (None: don't).
+
+    `workloads` names some of `suite()` (default: all). The markdown table is
+    `report.table()`; peers' figures come from `out_dir/peers.json` when it exists.
+    """
+    chosen = suite(workloads)
+    results: dict[tuple[str, str], RunResult] = {}
+    runs: list[RunFigures] = []
+
+    async def main() -> None:
+        with progress(show_progress, len(chosen) * len(agents) * repeats) as step:
+            for repeat in range(repeats):
+                for wl in chosen:
+                    for agent in agents:
+                        step(f"{wl.name} · {agent} · run {repeat + 1}/{repeats}")
+                        gc.collect()
+                        result = await run_agent(wl, agent, timing)
+                        runs.append(figures(wl, agent, repeat, result, timing))
+                        results.setdefault((wl.name, agent), result)
+
+    anyio.run(main, backend=backend)
+    out = Path(out_dir) if out_dir is not None else None
+    report = SimulatedReport(timing, machine_info(), runs, load_peers(out))
+    report.machine["backend"] = backend
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "simulated.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        (out / "simulated.md").write_text(report.table() + "\n")
+        report.files += [str(out / "simulated.json"), str(out / "simulated.md")]
+        if timelines:
+            report.files += _draw(chosen, agents, results, out / "timelines", timing)
+    return report
+
+
+def _draw(
+    chosen: Sequence[Workload],
+    agents: Sequence[AgentName],
+    results: dict[tuple[str, str], RunResult],
+    where: Path,
+    timing: ModelTiming,
+) -> list[str]:
+    from ._timeline import timeline_from_events, write_html, write_png
+
+    where.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for wl in chosen:
+        b = bound(wl, timing).bound_s
+        lines = [
+            timeline_from_events(
+                results[wl.name, a].events, title=a, marks=(("critical-path bound", b),)
+            )
+            for a in agents
+            if (wl.name, a) in results
+        ]
+        title = f"{wl.name}: {wl.description}"
+        write_html(lines, where / f"{wl.name}.html", title=title)
+        written.append(str(where / f"{wl.name}.html"))
+        try:
+            write_png(lines, where / f"{wl.name}.png", title=title)
+            written.append(str(where / f"{wl.name}.png"))
+        except ImportError:
+            pass  # matplotlib is the `bench` extra; the HTML needs nothing
+    return written

@@ -1,0 +1,196 @@
+"""Timelines (Gantt charts) of runs, drawn from their events: PNG (matplotlib) and HTML.
+
+The same code draws any trace — `Event`s of a `RunResult` or the dicts of a JSONL trace —
+so a run of parcall, of a baseline or from a user's program all look alike: one lane for
+the model's calls (plan / turn, joiner / answer), one per task (waiting for its inputs,
+then running; failed tasks in red).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .._events import Event
+from .._trace import event_to_dict
+
+__all__ = ["Span", "Timeline", "timeline_from_events", "write_html", "write_png"]
+
+SpanKind = Literal["plan", "join", "wait", "task", "failed"]
+COLORS: dict[str, str] = {
+    "plan": "#4C72B0",
+    "join": "#8172B3",
+    "wait": "#DDDDDD",
+    "task": "#55A868",
+    "failed": "#C44E52",
+}
+LEGEND = {
+    "plan": "model: plan / turn",
+    "join": "model: joiner / answer",
+    "wait": "task parsed, waiting for inputs",
+    "task": "tool running",
+    "failed": "tool failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    lane: str
+    start: float
+    end: float
+    kind: SpanKind
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    title: str
+    spans: tuple[Span, ...]
+    lanes: tuple[str, ...]
+    duration: float
+    marks: tuple[tuple[str, float], ...] = ()
+
+
+def timeline_from_events(
+    events: Iterable[Event | Mapping[str, Any]],
+    *,
+    title: str = "",
+    marks: Sequence[tuple[str, float]] = (),
+) -> Timeline:
+    """Spans of one run from its events (typed, or dicts as `parcall._trace` writes them)."""
+    rows = [e if isinstance(e, Mapping) else event_to_dict(e, value_chars=80) for e in events]
+    spans: list[Span] = []
+    parsed: dict[int, float] = {}
+    started: dict[int, tuple[float, str]] = {}
+    lanes: dict[str, None] = {"model": None}
+    calls = [r for r in rows if r["kind"] == "model_call_finished"]
+    answered = any(r["kind"] == "answered" for r in rows)
+    end = max((float(r["time"]) for r in rows), default=0.0)
+    for row in rows:
+        kind, at = row["kind"], float(row["time"])
+        if kind == "model_call_finished":
+            last = answered and row is calls[-1]
+            purpose: SpanKind = "join" if row["purpose"] == "join" or last else "plan"
+            usage = row.get("usage") or {}
+            label = f"{row['purpose']} r{row['round']}: {usage.get('output_tokens', '?')} tok"
+            spans.append(Span("model", float(row["started"]), at, purpose, label))
+        elif kind == "task_parsed":
+            parsed[int(row["task"]["idx"])] = at
+        elif kind == "task_started" and int(row["idx"]) not in started:
+            idx = int(row["idx"])
+            started[idx] = (at, str(row["tool"]))
+            lane = _lane(idx, str(row["tool"]))
+            lanes[lane] = None
+            if idx in parsed and at > parsed[idx]:
+                spans.append(Span(lane, parsed[idx], at, "wait", f"#{idx} waits"))
+        elif kind in ("task_finished", "task_failed"):
+            obs = row["observation"]
+            idx, ok = int(obs["idx"]), kind == "task_finished"
+            lane = _lane(idx, str(obs["tool"]))
+            lanes[lane] = None
+            begin = started[idx][0] if idx in started else parsed.get(idx, at)
+            shown = str(obs.get("value") if ok else obs.get("error"))[:60]
+            spans.append(Span(lane, begin, at, "task" if ok else "failed", f"#{idx}: {shown}"))
+    return Timeline(title, tuple(spans), tuple(lanes), end, tuple(marks))
+
+
+def _lane(idx: int, tool: str) -> str:
+    return f"{idx}. {tool}"
+
+
+def write_png(timelines: Sequence[Timeline], path: str | Path, *, title: str = "") -> None:
+    """One Gantt chart per timeline, stacked, on a shared time axis (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    heights = [max(2, len(t.lanes)) for t in timelines]
+    fig, axes = plt.subplots(
+        len(timelines),
+        1,
+        figsize=(12, 1.2 + 0.22 * sum(heights) + 0.5 * len(timelines)),
+        sharex=True,
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    horizon = max((t.duration for t in timelines), default=1.0) * 1.02
+    for ax, tl in zip(axes[:, 0], timelines):
+        row = {lane: i for i, lane in enumerate(tl.lanes)}
+        for span in tl.spans:
+            height = 0.35 if span.kind == "wait" else 0.75
+            ax.barh(row[span.lane], max(span.end - span.start, horizon / 2000), left=span.start,
+                    height=height, color=COLORS[span.kind], edgecolor="none")  # fmt: skip
+        for name, at in tl.marks:
+            ax.axvline(at, color="black", linestyle="--", linewidth=1)
+            ax.text(at, -0.6, f" {name} {at:.2f} s", fontsize=7, va="bottom")
+        ax.axvline(tl.duration, color="#C44E52", linewidth=1)
+        ax.set_yticks(range(len(tl.lanes)), tl.lanes, fontsize=6 if len(tl.lanes) > 20 else 8)
+        ax.set_ylim(len(tl.lanes) - 0.4, -0.9)
+        ax.set_title(f"{tl.title}: {tl.duration:.2f} s", fontsize=10, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlim(0, horizon)
+    axes[-1, 0].set_xlabel("seconds since the request")
+    fig.legend(handles=[Patch(color=COLORS[k], label=v) for k, v in LEGEND.items()],
+               loc="upper right", ncol=5, fontsize=8, frameon=False)  # fmt: skip
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_html(timelines: Sequence[Timeline], path: str | Path, *, title: str = "") -> None:
+    """The same charts as self-contained HTML (inline SVG; hover a bar for its details)."""
+    Path(path).write_text(render_html(timelines, title=title), encoding="utf-8")
+
+
+def render_html(timelines: Sequence[Timeline], *, title: str = "") -> str:
+    width, left, lane_h = 1100, 140, 16
+    horizon = max((t.duration for t in timelines), default=1.0) * 1.02
+    scale = (width - left - 10) / horizon
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<style>body{font:13px sans-serif;margin:16px}text{font:11px sans-serif}</style>",
+             f"<h2>{html.escape(title)}</h2><p>"]  # fmt: skip
+    parts += [f"<span style='background:{COLORS[k]}'>&nbsp;&nbsp;&nbsp;</span> {v} &nbsp;"
+              for k, v in LEGEND.items()]  # fmt: skip
+    parts.append("</p>")
+    for tl in timelines:
+        row = {lane: i for i, lane in enumerate(tl.lanes)}
+        height = lane_h * len(tl.lanes) + 30
+        parts.append(f"<h3>{html.escape(tl.title)}: {tl.duration:.3f} s</h3>")
+        parts.append(f"<svg width='{width}' height='{height}'>")
+        for lane, i in row.items():
+            parts.append(f"<text x='0' y='{i * lane_h + 12}'>{html.escape(lane)}</text>")
+        for s in tl.spans:
+            x, w = left + s.start * scale, max((s.end - s.start) * scale, 1.0)
+            y = row[s.lane] * lane_h + (5 if s.kind == "wait" else 2)
+            h = lane_h - (10 if s.kind == "wait" else 4)
+            tip = f"{s.label} [{s.start:.4f} – {s.end:.4f} s]"
+            parts.append(
+                f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{h}' "
+                f"fill='{COLORS[s.kind]}'><title>{html.escape(tip)}</title></rect>"
+            )
+        axis_y = lane_h * len(tl.lanes) + 4
+        for name, at in (*tl.marks, ("end", tl.duration)):
+            x = left + at * scale
+            parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{axis_y}' stroke='black' "
+                         f"stroke-dasharray='4 3'><title>{html.escape(name)} {at:.4f} s"
+                         "</title></line>")  # fmt: skip
+        step = _tick(horizon)
+        for k in range(int(horizon / step) + 1):
+            x = left + k * step * scale
+            parts.append(f"<text x='{x:.1f}' y='{axis_y + 14}'>{k * step:g}s</text>")
+        parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _tick(horizon: float) -> float:
+    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50):
+        if horizon / step <= 15:
+            return step
+    return 100.0

@@ -1,0 +1,344 @@
+"""`LlamaCpp`: an in-process llama.cpp model (llama-cpp-python), streamed through anyio.
+
+The blocking token loop runs in worker threads, one token per hop, so closing or cancelling
+the stream stops generation after the current token; a long prompt evaluation is cut short
+through llama.cpp's abort callback. Calls on one instance are serialised, and consecutive
+prompts that extend each other reuse the evaluated prefix (llama-cpp-python keeps the KV
+cache of the longest common token prefix), which `Usage.cached_tokens` reports.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .._errors import ParcallError
+from ._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
+from ._errors import ModelCapabilityError, ModelError
+from ._local import DEFAULT_LOCAL_MODEL, resolve_local
+
+__all__ = ["LlamaCpp", "LlamaCppError", "LlamaCppNotInstalledError"]
+
+
+class LlamaCppNotInstalledError(ParcallError, ImportError):
+    """llama-cpp-python is not installed."""
+
+
+class LlamaCppError(ModelError):
+    """llama.cpp failed while evaluating (the message carries its error)."""
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        return importlib.import_module("llama_cpp")
+    except ImportError as exc:
+        raise LlamaCppNotInstalledError(
+            "LlamaCpp needs llama-cpp-python: pip install 'parcall[llama]' "
+            "(it compiles llama.cpp, which takes a few minutes)"
+        ) from exc
+
+
+def _default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class LlamaCpp:
+    """A GGUF model run by llama.cpp in this process.
+
+    `model` is `local` (the default local model), `local:tiny|small|medium`, or the path of
+    a `.gguf` file. A registry model is fetched into the cache on first use (see `pull`);
+    the file is loaded on the first `stream` call, or by awaiting `load()`.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "local",
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        seed: int | None = None,
+        repeat_penalty: float = 1.1,
+        verbose: bool = False,
+    ) -> None:
+        _import_llama_cpp()  # fail at construction, not at the first request
+        text = os.fspath(model)
+        self._source = f"local:{DEFAULT_LOCAL_MODEL}" if text == "local" else text
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or _default_threads()
+        self._n_batch = n_batch
+        self._seed = seed
+        self._repeat_penalty = repeat_penalty
+        self._verbose = verbose
+        self._llm: Any = None
+        self._template: Any = None
+        self._turn = anyio.Semaphore(1)  # one generation at a time on one llama context
+        self._abort = threading.Event()
+        self._abort_callback: Any = None  # kept alive while llama.cpp holds the pointer
+        self._grammars: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        if self._source.startswith("local:"):
+            return f"llama.cpp/{self._source}"
+        return f"llama.cpp/{Path(self._source).name}"
+
+    async def load(self) -> None:
+        """Load the model now (otherwise the first `stream` call does)."""
+        async with self._turn:
+            await anyio.to_thread.run_sync(self._load)
+
+    def close(self) -> None:
+        """Free the model's memory; a later `stream` loads it again."""
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
+        if request.tools:
+            raise ModelCapabilityError(
+                "LlamaCpp has no native tool calling; use a text or grammar plan format"
+            )
+        async with self._turn:
+            await anyio.to_thread.run_sync(self._load)
+            run = await anyio.to_thread.run_sync(self._start, request)
+            try:
+                while True:
+                    run.busy.clear()
+                    piece = await anyio.to_thread.run_sync(run.step, abandon_on_cancel=True)
+                    if piece is None:
+                        break
+                    if piece:
+                        yield TextChunk(piece)
+                yield UsageChunk(run.usage())
+            finally:
+                # Stop a step still running in its thread (abandoned on cancel), then wait
+                # for it, so the next call never shares the context with a leftover one.
+                self._abort.set()
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(run.busy.wait)
+                run.close()
+
+    # --- blocking parts, run in worker threads ---------------------------------------------
+
+    def _load(self) -> None:
+        if self._llm is not None:
+            return
+        llama_cpp = _import_llama_cpp()
+        path = resolve_local(self._source)
+        kwargs: dict[str, Any] = {
+            "model_path": str(path),
+            "n_ctx": self._n_ctx,
+            "n_threads": self._n_threads,
+            "n_threads_batch": self._n_threads,
+            "n_batch": self._n_batch,
+            "verbose": self._verbose,
+        }
+        if self._seed is not None:
+            kwargs["seed"] = self._seed
+        try:
+            llm = llama_cpp.Llama(**kwargs)
+        except (ValueError, RuntimeError) as exc:
+            raise LlamaCppError(f"llama.cpp could not load {path}: {exc}") from exc
+
+        def should_abort(_data: object) -> bool:
+            return self._abort.is_set()
+
+        self._abort_callback = llama_cpp.ggml_abort_callback(should_abort)
+        llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_callback, None)
+        self._template = _chat_template(llm)
+        self._llm = llm
+
+    def _start(self, request: ModelRequest) -> _Generation:
+        llm = self._llm
+        llama_cpp = _import_llama_cpp()
+        prompt, add_bos = self._render(request.messages)
+        tokens: list[int] = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        room = self._n_ctx - len(tokens)
+        if room < 1:
+            raise LlamaCppError(
+                f"the prompt has {len(tokens)} tokens but the context holds {self._n_ctx}; "
+                "raise n_ctx or shorten the prompt"
+            )
+        max_tokens = min(request.max_tokens or room, room)
+        self._abort.clear()
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        return _Generation(
+            tokens=tokens,
+            cached=_reused_prefix(llm, tokens),
+            stream=llm.generate(
+                tokens,
+                temp=request.temperature or 0.0,
+                repeat_penalty=self._repeat_penalty,
+                grammar=self._grammar(request),
+                reset=True,  # llama-cpp-python keeps the longest common prefix
+            ),
+            detokenize=llm.detokenize,
+            is_end=lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token)),
+            stop=request.stop,
+            max_tokens=max_tokens,
+            aborted=self._abort,
+        )
+
+    def _render(self, messages: tuple[Message, ...]) -> tuple[str, bool]:
+        """The prompt text in the model's chat template, and whether to add BOS."""
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        if self._template is None:
+            return prompt_text(messages) + "<|assistant|>\n", True
+        return str(self._template(messages=chat).prompt), False
+
+    def _grammar(self, request: ModelRequest) -> Any:
+        if request.grammar is None and request.json_schema is None:
+            return None
+        llama_cpp = _import_llama_cpp()
+        from_schema = request.grammar is None
+        text = request.grammar or json.dumps(request.json_schema, sort_keys=True)
+        if text not in self._grammars:
+            grammars = importlib.import_module("llama_cpp.llama_grammar")
+            try:
+                gbnf = grammars.json_schema_to_gbnf(text) if from_schema else text
+            except Exception as exc:  # the converter raises plain errors of several types
+                raise ModelCapabilityError(
+                    f"llama.cpp cannot turn this JSON schema into a grammar: {exc}"
+                ) from exc
+            # llama.cpp returns NULL for a grammar it cannot parse; check before sampling.
+            vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+            sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+            if not sampler:
+                raise ModelCapabilityError(
+                    "llama.cpp could not parse the GBNF grammar (root rule `root`); "
+                    "run with verbose=True to see its error"
+                )
+            llama_cpp.llama_sampler_free(sampler)
+            self._grammars[text] = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[text]
+
+
+def _chat_template(llm: Any) -> Any:
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    formats = importlib.import_module("llama_cpp.llama_chat_format")
+
+    def text_of(token: int) -> str:
+        return "" if token < 0 else bytes(llm.detokenize([token], special=True)).decode()
+
+    return formats.Jinja2ChatFormatter(
+        template=template, eos_token=text_of(llm.token_eos()), bos_token=text_of(llm.token_bos())
+    )
+
+
+def _reused_prefix(llm: Any, tokens: list[int]) -> int:
+    """How many prompt tokens llama-cpp-python's `generate` will not evaluate again.
+
+    Mirrors its rule: keep the longest common prefix with what the context holds, but
+    evaluate at least the last prompt token so there are fresh logits to sample from.
+    """
+    held = llm.input_ids[: llm.n_tokens]
+    common = 0
+    for a, b in zip(held, tokens, strict=False):
+        if a != b:
+            break
+        common += 1
+    return common - 1 if common == len(tokens) else common
+
+
+class _Generation:
+    """One completion's token loop, advanced one token per `step` from worker threads."""
+
+    def __init__(
+        self,
+        *,
+        tokens: list[int],
+        cached: int,
+        stream: Iterator[int],
+        detokenize: Callable[[list[int]], bytes],
+        is_end: Callable[[int], bool],
+        stop: tuple[str, ...],
+        max_tokens: int,
+        aborted: threading.Event,
+    ) -> None:
+        self._prompt_tokens = len(tokens)
+        self._cached = cached
+        self._tokens = stream
+        self._detokenize = detokenize
+        self._is_end = is_end
+        self._stop = tuple(s for s in stop if s)
+        self._max_tokens = max_tokens
+        self._aborted = aborted
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._held = ""  # text that may be the start of a stop sequence
+        self._output_tokens = 0
+        self._finished = False
+        self.busy = threading.Event()
+        self.busy.set()
+
+    def usage(self) -> Usage:
+        return Usage(self._prompt_tokens, self._output_tokens, self._cached)
+
+    def step(self) -> str | None:
+        """Generate one token; the text now safe to emit, or None when the output is done."""
+        try:
+            return self._step()
+        finally:
+            self.busy.set()
+
+    def _step(self) -> str | None:
+        if self._finished or self._aborted.is_set():
+            return None
+        if self._output_tokens >= self._max_tokens:
+            return self._finish()
+        try:
+            token = next(self._tokens)
+        except StopIteration:
+            return self._finish()
+        except RuntimeError as exc:
+            if self._aborted.is_set():  # llama_decode returned "aborted"
+                return None
+            raise LlamaCppError(f"llama.cpp failed: {exc}") from exc
+        if self._is_end(token):
+            return self._finish()
+        self._output_tokens += 1
+        text = self._held + self._decoder.decode(bytes(self._detokenize([token])))
+        for stop in self._stop:
+            at = text.find(stop)
+            if at >= 0:
+                self._finished = True
+                return text[:at]
+        keep = _stop_prefix_length(text, self._stop)
+        self._held = text[len(text) - keep :]
+        return text[: len(text) - keep]
+
+    def _finish(self) -> str:
+        self._finished = True
+        text = self._held + self._decoder.decode(b"", final=True)
+        self._held = ""
+        return text
+
+    def close(self) -> None:
+        close: Callable[[], None] | None = getattr(self._tokens, "close", None)
+        if close is not None:
+            close()
+
+
+def _stop_prefix_length(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of `text` that is the beginning of a stop sequence."""
+    best = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), best, -1):
+            if text.endswith(stop[:n]):
+                best = n
+                break
+    return best
