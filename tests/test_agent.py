@@ -350,3 +350,24 @@ async def test_task_parsed_events_come_in_plan_order() -> None:
     parsed = [e.task.idx for e in result.events if isinstance(e, TaskParsed)]
     assert parsed == [1, 2, 3, 4, 5]
     assert not any(isinstance(e, TaskFailed) for e in result.events)
+
+
+async def test_every_call_extends_the_previous_prompt_so_prefix_caches_hit() -> None:
+    model = ScriptedModel([
+        plan('1. search("a")'),
+        "Action: Replan(more)",
+        plan('2. search("b")'),
+        FINISH,
+    ])
+    await Agent(model, [make_search()]).run("q")
+    for before, after in zip(model.requests, model.requests[1:]):
+        assert after.messages[: len(before.messages)] == before.messages
+
+
+async def test_the_separate_layout_gives_the_joiner_its_own_prompt() -> None:
+    model = ScriptedModel([plan('1. search("a")'), FINISH])
+    await Agent(model, [make_search()], prompt_layout="separate").run("the question")
+    join = model.requests[1].messages
+    assert [m.role for m in join] == ["system", "user"]
+    assert "joiner" in join[0].content
+    assert "the question" in join[1].content and "result for a" in join[1].content

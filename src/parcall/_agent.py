@@ -67,6 +67,10 @@ class Agent:
     (a JSON plan) or `"tools"` (the chat API's native tool calls, one call per task).
     `constrained=True` sends a grammar (text) or JSON schema (json) generated from the
     tools, for backends that support it, so small models always write parseable plans.
+
+    `prompt_layout="extend"` (the default) makes every call extend one conversation, so a
+    prefix cache reads only what is new; `"separate"` gives the joiner a prompt of its own
+    (as LLMCompiler does), kept for comparison.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class Agent:
         max_join_tokens: int | None = 512,
         plan_format: PlanFormat = "text",
         constrained: bool = False,
+        prompt_layout: Literal["extend", "separate"] = "extend",
     ) -> None:
         if max_replans < 0:
             raise ValueError("max_replans must be >= 0")
@@ -104,6 +109,9 @@ class Agent:
             raise ValueError(f"plan_format must be 'text', 'json' or 'tools', not {plan_format!r}")
         self.plan_format: PlanFormat = plan_format
         self.constrained = constrained
+        if prompt_layout not in ("extend", "separate"):
+            raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
+        self.prompt_layout = prompt_layout
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(self, request: str) -> RunResult:
@@ -245,13 +253,21 @@ class _Run:
             plan, error = await self._plan(executor, round_no)
             await executor.wait_settled()
             can_replan = round_no < self.agent.max_replans
-            self.messages.append(
-                Message(
-                    "user",
-                    prompts.join(plan.tasks, executor.observations, error, can_replan=can_replan),
-                )
+            join_prompt = prompts.join(
+                plan.tasks, executor.observations, error, can_replan=can_replan
             )
-            extras = {"grammar": join_grammar()} if self._grammar else None
+            self.messages.append(Message("user", join_prompt))
+            extras: dict[str, Any] = {"grammar": join_grammar()} if self._grammar else {}
+            if self.agent.prompt_layout == "separate":
+                # The classic layout: the joiner reads a prompt of its own from the start.
+                plans = "\n".join(p.text.strip() for p in self.plans)
+                extras["messages"] = (
+                    Message("system", prompts.joiner_system),
+                    Message(
+                        "user",
+                        f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}",
+                    ),
+                )
             text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
@@ -348,12 +364,13 @@ class _Run:
     ) -> str:
         """One model call. `on_chunk` sees each piece; returning True ends the useful output
         (the rest is drained briefly for usage, then the stream is closed)."""
+        extras = dict(extras or {})
         request = ModelRequest(
-            messages=tuple(self.messages),
+            messages=extras.pop("messages", tuple(self.messages)),
             purpose=purpose,
             max_tokens=max_tokens,
             temperature=self.agent.temperature,
-            **(extras or {}),
+            **extras,
         )
         started = self.now()
         self.emit(ModelCallStarted(purpose, round_no, started))

@@ -93,6 +93,10 @@ string: "population of $1"). A call may only use results of calls before it.
 Tools:
 {tools}"""
 
+JOINER_SYSTEM = """\
+You are the joiner of a tool-using assistant: read the question, the plan that was run and \
+its results, then answer the question or ask for a new plan."""
+
 JOIN_INSTRUCTIONS = """\
 Decide whether the results answer the question.
 Reply with one `Thought:` line, then one `Action:` line, either
@@ -118,6 +122,7 @@ class Prompts:
     planner_system_tools: str = PLANNER_SYSTEM_TOOLS
     examples: tuple[Example, ...] = DEFAULT_EXAMPLES
     join_instructions: str = JOIN_INSTRUCTIONS
+    joiner_system: str = JOINER_SYSTEM
     no_replan: str = NO_REPLAN
     replan_request: str = REPLAN_REQUEST
     observation_chars: int = 2000
