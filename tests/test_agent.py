@@ -353,12 +353,14 @@ async def test_task_parsed_events_come_in_plan_order() -> None:
 
 
 async def test_every_call_extends_the_previous_prompt_so_prefix_caches_hit() -> None:
-    model = ScriptedModel([
-        plan('1. search("a")'),
-        "Action: Replan(more)",
-        plan('2. search("b")'),
-        FINISH,
-    ])
+    model = ScriptedModel(
+        [
+            plan('1. search("a")'),
+            "Action: Replan(more)",
+            plan('2. search("b")'),
+            FINISH,
+        ]
+    )
     await Agent(model, [make_search()]).run("q")
     for before, after in zip(model.requests, model.requests[1:]):
         assert after.messages[: len(before.messages)] == before.messages

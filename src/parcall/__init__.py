@@ -20,6 +20,7 @@ from ._errors import (
     ScriptExhaustedError,
     ToolError,
     ToolTimeoutError,
+    TurnLimitError,
     UnknownReferenceError,
     UnknownToolError,
 )
@@ -38,12 +39,24 @@ from ._events import (
 )
 from ._joiner import Finish, Replan, parse_decision
 from ._observation import Observation
+from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
 from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
+from ._react import ReActAgent
 from ._result import RunResult
 from ._tool import Tool, tool
-from .models import Message, Model, ModelRequest, ScriptedModel, Usage
+from .models import (
+    LlamaCpp,
+    Message,
+    Model,
+    ModelError,
+    ModelRequest,
+    OpenAICompatible,
+    ScriptedModel,
+    Usage,
+    resolve_model,
+)
 
 __version__ = "0.1.0"
 
@@ -60,12 +73,16 @@ __all__ = [
     "InvalidArgumentsError",
     "JoinDecided",
     "JoinerOutputError",
+    "LlamaCpp",
     "Message",
     "Model",
     "ModelCallFinished",
     "ModelCallStarted",
+    "ModelError",
     "ModelRequest",
     "Observation",
+    "OpenAICompatible",
+    "ParallelToolCallAgent",
     "ParcallError",
     "Plan",
     "PlanError",
@@ -73,6 +90,7 @@ __all__ = [
     "PlanParser",
     "PlanSyntaxError",
     "Prompts",
+    "ReActAgent",
     "Ref",
     "Replan",
     "ReplanLimitError",
@@ -90,10 +108,12 @@ __all__ = [
     "Tool",
     "ToolError",
     "ToolTimeoutError",
+    "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",
     "Usage",
     "parse_decision",
     "parse_plan",
+    "resolve_model",
     "tool",
 ]

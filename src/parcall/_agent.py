@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -17,9 +16,8 @@ from ._events import (
     Answered,
     Event,
     JoinDecided,
-    ModelCallFinished,
-    ModelCallStarted,
     PlanFinished,
+    Purpose,
     Replanned,
     TaskParsed,
 )
@@ -27,6 +25,7 @@ from ._executor import Executor
 from ._grammar import join_grammar, plan_grammar, plan_json_schema
 from ._joiner import Finish, parse_decision
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
+from ._model_call import call_model
 from ._parser import PlanParser
 from ._plan import Plan
 from ._prompts import Prompts
@@ -35,20 +34,16 @@ from ._tool import Tool
 from .models._base import (
     Message,
     Model,
-    ModelChunk,
     ModelRequest,
     TextChunk,
     ToolCallChunk,
     ToolSpec,
-    Usage,
-    UsageChunk,
 )
 
 __all__ = ["Agent", "RunStream"]
 
 PLAN_STOP = ("<END_OF_PLAN>",)
 PlanFormat = Literal["text", "json", "tools"]
-DRAIN_AFTER_JOIN = 64  # chunks read after `join()` to collect usage before closing the stream
 
 
 class Agent:
@@ -356,7 +351,7 @@ class _Run:
 
     async def _complete(
         self,
-        purpose: Any,
+        purpose: Purpose,
         round_no: int,
         max_tokens: int | None,
         on_chunk: Callable[[TextChunk | ToolCallChunk], bool] | None = None,
@@ -372,38 +367,12 @@ class _Run:
             temperature=self.agent.temperature,
             **extras,
         )
-        started = self.now()
-        self.emit(ModelCallStarted(purpose, round_no, started))
-        pieces: list[str] = []
-        usage = Usage()
-        done = False
-        drained = 0
-        try:
-            async with _closing(self.agent.model.stream(request)) as chunks:
-                async for chunk in chunks:
-                    if isinstance(chunk, UsageChunk):
-                        usage = usage + chunk.usage
-                        continue
-                    if done:
-                        drained += 1
-                        if drained > DRAIN_AFTER_JOIN:
-                            break
-                        continue
-                    if isinstance(chunk, TextChunk):
-                        pieces.append(chunk.text)
-                    if on_chunk is not None and on_chunk(chunk):
-                        done = True
-        finally:
-            self.emit(ModelCallFinished(purpose, round_no, usage, started, self.now()))
-        return "".join(pieces)
-
-
-@asynccontextmanager
-async def _closing(chunks: AsyncIterator[ModelChunk]) -> AsyncIterator[AsyncIterator[ModelChunk]]:
-    """Close a model's stream however the reading ends (a backend then frees its resources)."""
-    try:
-        yield chunks
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        return await call_model(
+            self.agent.model,
+            request,
+            purpose=purpose,
+            round_no=round_no,
+            emit=self.emit,
+            clock=self.now,
+            on_chunk=on_chunk,
+        )

@@ -16,6 +16,7 @@ __all__ = [
     "ScriptExhaustedError",
     "ToolError",
     "ToolTimeoutError",
+    "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",
 ]
@@ -83,6 +84,15 @@ class JoinerOutputError(ParcallError):
 
 class ReplanLimitError(ParcallError):
     """The joiner still asked to replan after `max_replans` replans; `result` keeps the run."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class TurnLimitError(ParcallError):
+    """A baseline agent's model had not written `Finish(...)` after `max_turns` turns;
+    `result` keeps the run."""
 
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)

@@ -20,6 +20,7 @@ __all__ = [
     "ModelCallFinished",
     "ModelCallStarted",
     "PlanFinished",
+    "Purpose",
     "Replanned",
     "TaskFailed",
     "TaskFinished",
@@ -27,7 +28,8 @@ __all__ = [
     "TaskStarted",
 ]
 
-Purpose = Literal["plan", "join"]
+Purpose = Literal["plan", "join", "turn"]
+"""What a model call is for: a plan, a join decision, or a baseline agent's turn."""
 
 
 @dataclass(frozen=True, slots=True)

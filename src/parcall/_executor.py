@@ -23,6 +23,8 @@ from ._tool import Tool, validation_message
 
 __all__ = ["Executor"]
 
+_NO_LIMIT = contextlib.nullcontext()
+
 
 class Executor:
     def __init__(
@@ -135,7 +137,7 @@ class Executor:
         for attempt in range(tool.retries + 1):
             if attempt:
                 await anyio.sleep(tool.retry_delay * 2 ** (attempt - 1))
-            async with self._capacity(tool):
+            async with self._capacity(tool) if self._limited(tool) else _NO_LIMIT:
                 now = self._clock()
                 started = now if started is None else started
                 self._emit(TaskStarted(task.idx, task.tool, arguments, attempt, now))
@@ -168,6 +170,9 @@ class Executor:
         if scope.cancelled_caught:
             raise ToolTimeoutError(f"{tool.name} did not finish within {tool.timeout:g} s")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _limited(self, tool: Tool) -> bool:
+        return self._limiter is not None or tool.max_concurrency is not None
 
     @contextlib.asynccontextmanager
     async def _capacity(self, tool: Tool) -> AsyncIterator[None]:

@@ -37,8 +37,10 @@ class Tool:
     retry_delay: float = 0.5
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
+    _is_async: list[bool] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
+        self._is_async.append(inspect.iscoroutinefunction(self.function))
         if not _NAME.match(self.name):
             raise ValueError(f"tool name {self.name!r} is not an identifier")
         if self.max_concurrency is not None and self.max_concurrency < 1:
@@ -84,7 +86,7 @@ class Tool:
 
     @property
     def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.function)
+        return self._is_async[0]
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments, as chat APIs' native tool calling expects."""

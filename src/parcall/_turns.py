@@ -14,35 +14,25 @@ from typing import Any
 
 import anyio
 
-from ._agent import _closing
-from ._errors import ParcallError, PlanError
+from ._errors import PlanError, TurnLimitError
 from ._events import (
     Answered,
     Event,
     JoinDecided,
-    ModelCallFinished,
-    ModelCallStarted,
     PlanFinished,
     TaskParsed,
 )
 from ._executor import Executor
 from ._joiner import parse_decision
+from ._model_call import call_model
 from ._observation import Observation
 from ._plan import Plan, Task
 from ._prompts import _describe
 from ._result import RunResult
 from ._tool import Tool
-from .models._base import Message, Model, ModelRequest, TextChunk, Usage, UsageChunk
+from .models._base import Message, Model, ModelRequest
 
 __all__ = ["Turn", "TurnAgent", "TurnLimitError"]
-
-
-class TurnLimitError(ParcallError):
-    """The model had not written `Finish(...)` after `max_turns` turns; `result` keeps the run."""
-
-    def __init__(self, message: str, result: RunResult) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,26 +184,19 @@ class _TurnRun:
     async def _complete(self, turn_no: int) -> str:
         request = ModelRequest(
             messages=tuple(self.messages),
-            purpose="other",
+            purpose="turn",
             stop=self.agent.stop,
             max_tokens=self.agent.max_turn_tokens,
             temperature=self.agent.temperature,
         )
-        started = self.now()
-        # Events know "plan" and "join" only; a turn that writes calls is the nearest kind.
-        self.events.append(ModelCallStarted("plan", turn_no, started))
-        pieces: list[str] = []
-        usage = Usage()
-        try:
-            async with _closing(self.agent.model.stream(request)) as chunks:
-                async for chunk in chunks:
-                    if isinstance(chunk, UsageChunk):
-                        usage = usage + chunk.usage
-                    elif isinstance(chunk, TextChunk):
-                        pieces.append(chunk.text)
-        finally:
-            self.events.append(ModelCallFinished("plan", turn_no, usage, started, self.now()))
-        return "".join(pieces)
+        return await call_model(
+            self.agent.model,
+            request,
+            purpose="turn",
+            round_no=turn_no,
+            emit=self.events.append,
+            clock=self.now,
+        )
 
 
 def next_index(known: set[int]) -> int:

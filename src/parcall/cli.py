@@ -106,8 +106,8 @@ def run(
         ),
     ] = "local",
     tools: Annotated[
-        Optional[list[str]],
-        typer.Option(  # noqa: UP045 - typer needs Optional
+        list[str] | None,
+        typer.Option(
             "--tools",
             "-t",
             help="module:attr of a tool, function or list (repeatable); "
@@ -116,8 +116,8 @@ def run(
     ] = None,
     plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
     constrained: Annotated[
-        Optional[bool],
-        typer.Option(  # noqa: UP045
+        bool | None,
+        typer.Option(
             "--constrained/--free", help="Grammar-constrained plans (default: on for local)."
         ),
     ] = None,

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..models._scripted import split_tokens
+
 __all__ = [
     "REFERENCE_TIMING",
     "Bound",
@@ -42,19 +44,9 @@ REFERENCE_TIMING = ModelTiming()
 
 
 def tokenize(text: str, chars_per_token: int = 4) -> list[str]:
-    """Pieces of `chars_per_token` characters that never span a newline."""
-    tokens: list[str] = []
-    lines = text.split("\n")
-    for n, line in enumerate(lines):
-        pieces = [line[i : i + chars_per_token] for i in range(0, len(line), chars_per_token)]
-        if not pieces:
-            pieces = [""]
-        if n < len(lines) - 1:
-            pieces[-1] += "\n"
-        elif pieces == [""]:
-            continue  # text ends with a newline: nothing after it
-        tokens.extend(pieces)
-    return tokens
+    """Pieces of `chars_per_token` characters that never span a newline (the scripted
+    model's own tokenisation, so the bound and the simulation agree by construction)."""
+    return split_tokens(text, chars_per_token)
 
 
 def token_arrivals(n_tokens: int, timing: ModelTiming = REFERENCE_TIMING) -> list[float]:

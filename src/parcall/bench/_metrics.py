@@ -8,16 +8,19 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from .._events import Event, TaskFinished, TaskParsed, TaskStarted
 
 __all__ = ["dispatch_delays", "machine_info", "percentile"]
 
 
-def dispatch_delays(events: Iterable[Event]) -> list[float]:
+def dispatch_delays(
+    events: Iterable[Event], cause: Literal["parsed", "input"] | None = None
+) -> list[float]:
     """For each task's first start: seconds from the moment it could start (its line parsed
-    and its last input settled) until the tool was called."""
+    and its last input settled) until the tool was called. `cause` keeps only the tasks
+    whose start was last held up by their line being parsed, or by an input settling."""
     parsed: dict[int, tuple[float, tuple[int, ...]]] = {}
     settled: dict[int, float] = {}
     delays: list[float] = []
@@ -29,7 +32,8 @@ def dispatch_delays(events: Iterable[Event]) -> list[float]:
         elif isinstance(event, TaskStarted) and event.attempt == 0 and event.idx in parsed:
             at, deps = parsed[event.idx]
             ready = max([at, *(settled.get(d, at) for d in deps)])
-            delays.append(event.time - ready)
+            if cause is None or (cause == "parsed") == (ready == at):
+                delays.append(event.time - ready)
     return delays
 
 

@@ -1,16 +1,291 @@
-"""Engine micro-benchmarks: stub, replaced below."""
+"""Engine micro-benchmarks: dispatch delay, overhead per task, big plans, many runs at once.
+
+Model and tools cost (almost) nothing here, so what is measured is parcall itself: the plan
+parser, the executor (dependency tracking, task start, argument validation, events) and the
+agent loop around them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-__all__ = ["MicroReport", "run_micro"]
+import anyio
+
+from .._agent import Agent
+from .._events import Event
+from .._executor import Executor
+from .._parser import parse_plan
+from .._plan import Task
+from .._tool import Tool
+from ..models._scripted import ScriptedModel
+from ._critical_path import REFERENCE_TIMING
+from ._metrics import dispatch_delays, machine_info, percentile
+from ._report import progress
+from ._scripts import bound, sim_tools
+from ._simulated import run_agent
+from ._workloads import Round, Workload, random_dag, reference_workloads
+
+__all__ = ["MicroReport", "SizeFigures", "run_micro"]
+
+FINISH = "Thought: done.\nAction: Finish(done)"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeFigures:
+    tasks: int
+    parse_s: float
+    execute_s: float
+    end_to_end_s: float
+    parse_peak_mb: float
+    execute_peak_mb: float
+    end_to_end_peak_mb: float
+
+    @property
+    def execute_us_per_task(self) -> float:
+        return self.execute_s / self.tasks * 1e6
 
 
 @dataclass
 class MicroReport:
-    pass
+    machine: dict[str, Any]
+    dispatch: dict[str, float] = field(default_factory=dict)
+    sizes: list[SizeFigures] = field(default_factory=list)
+    concurrent: dict[str, float] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        sizes = [{**asdict(s), "execute_us_per_task": s.execute_us_per_task} for s in self.sizes]
+        return {
+            "kind": "parcall-bench-micro",
+            "machine": self.machine,
+            "dispatch": self.dispatch,
+            "sizes": sizes,
+            "concurrent": self.concurrent,
+        }
+
+    def table(self) -> str:
+        d, c = self.dispatch, self.concurrent
+        lines = [
+            "| dispatch delay | samples | p50 (ms) | p99 (ms) | max (ms) |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for cause in ("all", "parsed", "input"):
+            if f"{cause}_samples" in d:
+                lines.append(
+                    f"| {cause_name(cause)} | {d[f'{cause}_samples']:.0f} | "
+                    f"{d[f'{cause}_p50_ms']:.3f} | {d[f'{cause}_p99_ms']:.3f} | "
+                    f"{d[f'{cause}_max_ms']:.3f} |"
+                )
+        lines += [
+            "",
+            "| plan size (tasks) | parse (s) | execute (s) | µs / task (execute) | end to end (s) "
+            "| peak MB parse / execute / end to end |",
+            "|---:|---:|---:|---:|---:|---|",
+        ]
+        for s in self.sizes:
+            lines.append(
+                f"| {s.tasks:,} | {s.parse_s:.3f} | {s.execute_s:.3f} | "
+                f"{s.execute_us_per_task:.1f} | {s.end_to_end_s:.3f} | {s.parse_peak_mb:.1f} / "
+                f"{s.execute_peak_mb:.1f} / {s.end_to_end_peak_mb:.1f} |"
+            )
+        if c:
+            lines += [
+                "",
+                f"{c['runs']:.0f} concurrent runs of W1 in one process: all done in "
+                f"{c['wall_s']:.2f} s (one run's bound: {c['bound_s']:.2f} s); makespan / bound "
+                f"p50 {c['ratio_p50']:.3f}, p99 {c['ratio_p99']:.3f}, max {c['ratio_max']:.3f}; "
+                f"dispatch p99 {c['dispatch_p99_ms']:.2f} ms.",
+            ]
+        return "\n".join(lines)
 
 
-def run_micro() -> MicroReport:
-    return MicroReport()
+def cause_name(cause: str) -> str:
+    return {
+        "all": "all tasks",
+        "parsed": "line parsed → tool started",
+        "input": "input settled → tool started",
+    }[cause]
+
+
+def noop_tools() -> list[Tool]:
+    async def noop(x: int = 0) -> int:
+        """Return x at once."""
+        return x
+
+    return [Tool.from_function(noop)]
+
+
+def big_plan(n: int) -> str:
+    """n tasks; every even task uses the result of task n // 2 (a binary tree of inputs)."""
+    lines = [
+        f"{i}. noop(x=${i // 2})" if i % 2 == 0 else f"{i}. noop(x={i})" for i in range(1, n + 1)
+    ]
+    return "\n".join([*lines, "join()"]) + "\n"
+
+
+async def execute(tasks: Sequence[Task], tools: Sequence[Tool]) -> list[Event]:
+    """Run parsed tasks on an `Executor`, as `Agent` does, and return their events."""
+    events: list[Event] = []
+    t0 = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        executor = Executor(
+            tg,
+            {t.name: t for t in tools},
+            emit=events.append,
+            clock=lambda: anyio.current_time() - t0,
+        )
+        for task in tasks:
+            executor.submit(task)
+        await executor.wait_settled()
+    return events
+
+
+def _measure(work: Callable[[], object], memory: bool) -> tuple[float, float]:
+    """Seconds (without tracemalloc), then peak MB (a second run, with it) if `memory`."""
+    gc.collect()
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    peak = float("nan")
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            work()
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+    return seconds, peak
+
+
+def size_figures(n: int, *, memory: bool = True, backend: str = "asyncio") -> SizeFigures:
+    tools = noop_tools()
+    text = big_plan(n)
+    tasks = parse_plan(text, tools).tasks
+
+    def run(fn: Callable[[], Awaitable[object]]) -> Callable[[], object]:
+        return lambda: anyio.run(fn, backend=backend)
+
+    async def agent_run() -> object:
+        model = ScriptedModel([text, FINISH], chars_per_token=10**9)  # one chunk per line
+        return await Agent(model, tools).run("q")
+
+    parse = _measure(lambda: parse_plan(text, tools), memory)
+    exe = _measure(run(lambda: execute(tasks, tools)), memory)
+    end = _measure(run(agent_run), memory)
+    return SizeFigures(n, parse[0], exe[0], end[0], parse[1], exe[1], end[1])
+
+
+def _scaled(wl: Workload, factor: float) -> Workload:
+    rounds = tuple(
+        Round(
+            tuple(replace(t, latency_s=t.latency_s * factor) for t in r.tasks),
+            r.joiner_thought,
+            r.decision,
+            r.joiner_says,
+        )
+        for r in wl.rounds
+    )
+    return Workload(wl.name, wl.description, wl.question, rounds)
+
+
+def dispatch_figures(runs: int, backend: str) -> dict[str, float]:
+    """Delays over `runs` runs of the 50-task DAG, tools of 1–5 ms; every other plan is
+    streamed (tasks wait for their lines), the rest given at once (tasks wait for inputs)."""
+    wl = _scaled(random_dag(), 1 / 200)
+    events: list[list[Event]] = []
+
+    async def main() -> None:
+        for n in range(runs):
+            model = ScriptedModel(
+                [wl.rounds[0].plan_text, wl.rounds[0].joiner_text],
+                tokens_per_second=2000 if n % 2 else None,
+            )
+            result = await Agent(model, sim_tools(wl)).run(wl.question)
+            events.append(list(result.events))
+
+    anyio.run(main, backend=backend)
+    out: dict[str, float] = {}
+    for cause in ("all", "parsed", "input"):
+        delays = [
+            d * 1000
+            for evs in events
+            for d in dispatch_delays(evs, None if cause == "all" else cause)  # type: ignore[arg-type]
+        ]
+        out[f"{cause}_samples"] = len(delays)
+        out[f"{cause}_p50_ms"] = percentile(delays, 50)
+        out[f"{cause}_p99_ms"] = percentile(delays, 99)
+        out[f"{cause}_max_ms"] = max(delays, default=float("nan"))
+    return out
+
+
+def concurrent_figures(runs: int, backend: str) -> dict[str, float]:
+    """`runs` parcall runs of W1 at once in one event loop (reference timing)."""
+    wl = reference_workloads()["W1"]
+    durations: list[float] = []
+    delays: list[float] = []
+
+    async def one() -> None:
+        result = await run_agent(wl, "parcall")
+        durations.append(result.duration)
+        delays.extend(dispatch_delays(result.events))
+
+    async def main() -> float:
+        started = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(runs):
+                tg.start_soon(one)
+        return anyio.current_time() - started
+
+    wall = anyio.run(main, backend=backend)
+    b = bound(wl, REFERENCE_TIMING).bound_s
+    ratios = [d / b for d in durations]
+    return {
+        "runs": runs,
+        "wall_s": wall,
+        "bound_s": b,
+        "ratio_p50": statistics.median(ratios),
+        "ratio_p99": percentile(ratios, 99),
+        "ratio_max": max(ratios),
+        "dispatch_p99_ms": percentile(delays, 99) * 1000,
+    }
+
+
+def run_micro(
+    sizes: Sequence[int] = (1_000, 10_000, 100_000),
+    *,
+    dispatch_runs: int = 20,
+    concurrent_runs: int = 1_000,
+    memory: bool = True,
+    out_dir: str | Path | None = "bench/results",
+    show_progress: bool = True,
+    backend: str = "asyncio",
+) -> MicroReport:
+    """Measure the engine; write `micro.json` and `micro.md` under `out_dir` (None: don't)."""
+    report = MicroReport(machine_info())
+    report.machine["backend"] = backend
+    steps = 1 + len(sizes) + (1 if concurrent_runs else 0)
+    with progress(show_progress, steps) as step:
+        step(f"dispatch delay · {dispatch_runs} runs")
+        report.dispatch = dispatch_figures(dispatch_runs, backend)
+        for n in sizes:
+            step(f"plan of {n:,} tasks")
+            report.sizes.append(size_figures(n, memory=memory, backend=backend))
+        if concurrent_runs:
+            step(f"{concurrent_runs:,} concurrent runs")
+            report.concurrent = concurrent_figures(concurrent_runs, backend)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "micro.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        (out / "micro.md").write_text(report.table() + "\n")
+        report.files += [str(out / "micro.json"), str(out / "micro.md")]
+    return report

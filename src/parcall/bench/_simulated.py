@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,9 @@ class RunFigures:
     """parcall only: each task's start minus its start in the bound."""
     join_late_ms: float | None = None
     """parcall only: the last joiner call's start minus its start in the bound."""
+    measured_bound_s: float | None = None
+    """parcall only: the bound with each tool's measured duration instead of its scripted
+    latency (sleeps overshoot by a millisecond or two), so ratio to it is the engine's share."""
 
     @property
     def ratio(self) -> float:
@@ -104,12 +107,15 @@ def figures(
     delays = [d * 1000 for d in dispatch_delays(result.events)]
     late: dict[int, float] = {}
     join_late: float | None = None
+    measured: float | None = None
     if agent == "parcall":
         for e in result.events:
             if isinstance(e, TaskStarted) and e.attempt == 0 and e.idx in b.task_start_s:
                 late[e.idx] = round((e.time - b.task_start_s[e.idx]) * 1000, 3)
         joins = [e for e in result.events if isinstance(e, ModelCallStarted)]
         join_late = round((joins[-1].time - b.join_start_s) * 1000, 3)
+        took = {o.idx: o.duration for o in result.observations if o.duration is not None}
+        measured = bound(_with_latencies(wl, took), timing).bound_s
     usage = result.usage
     return RunFigures(
         workload=wl.name,
@@ -127,7 +133,16 @@ def figures(
         dispatch_max_ms=max(delays, default=float("nan")),
         task_late_ms=late,
         join_late_ms=join_late,
+        measured_bound_s=measured,
     )
+
+
+def _with_latencies(wl: Workload, took: dict[int, float]) -> Workload:
+    rounds = tuple(
+        replace(r, tasks=tuple(replace(t, latency_s=took.get(t.idx, t.latency_s)) for t in r.tasks))
+        for r in wl.rounds
+    )
+    return replace(wl, rounds=rounds)
 
 
 def run_simulated(

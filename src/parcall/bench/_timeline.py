@@ -19,13 +19,14 @@ from .._trace import event_to_dict
 
 __all__ = ["Span", "Timeline", "timeline_from_events", "write_html", "write_png"]
 
-SpanKind = Literal["plan", "join", "wait", "task", "failed"]
+SpanKind = Literal["plan", "join", "wait", "task", "failed", "skipped"]
 COLORS: dict[str, str] = {
     "plan": "#4C72B0",
     "join": "#8172B3",
     "wait": "#DDDDDD",
     "task": "#55A868",
     "failed": "#C44E52",
+    "skipped": "#F0B4B6",
 }
 LEGEND = {
     "plan": "model: plan / turn",
@@ -33,6 +34,7 @@ LEGEND = {
     "wait": "task parsed, waiting for inputs",
     "task": "tool running",
     "failed": "tool failed",
+    "skipped": "not run (an input failed)",
 }
 
 
@@ -72,7 +74,7 @@ def timeline_from_events(
     for row in rows:
         kind, at = row["kind"], float(row["time"])
         if kind == "model_call_finished":
-            last = answered and row is calls[-1]
+            last = answered and row["purpose"] == "turn" and row is calls[-1]
             purpose: SpanKind = "join" if row["purpose"] == "join" or last else "plan"
             usage = row.get("usage") or {}
             label = f"{row['purpose']} r{row['round']}: {usage.get('output_tokens', '?')} tok"
@@ -91,9 +93,11 @@ def timeline_from_events(
             idx, ok = int(obs["idx"]), kind == "task_finished"
             lane = _lane(idx, str(obs["tool"]))
             lanes[lane] = None
-            begin = started[idx][0] if idx in started else parsed.get(idx, at)
             shown = str(obs.get("value") if ok else obs.get("error"))[:60]
-            spans.append(Span(lane, begin, at, "task" if ok else "failed", f"#{idx}: {shown}"))
+            shape: SpanKind = "task" if ok else "failed"
+            if idx not in started:  # never ran: bad arguments, or an input failed
+                shape, started[idx] = "skipped", (parsed.get(idx, at), str(obs["tool"]))
+            spans.append(Span(lane, started[idx][0], at, shape, f"#{idx}: {shown}"))
     return Timeline(title, tuple(spans), tuple(lanes), end, tuple(marks))
 
 
@@ -122,9 +126,10 @@ def write_png(timelines: Sequence[Timeline], path: str | Path, *, title: str = "
     for ax, tl in zip(axes[:, 0], timelines):
         row = {lane: i for i, lane in enumerate(tl.lanes)}
         for span in tl.spans:
-            height = 0.35 if span.kind == "wait" else 0.75
+            height = 0.35 if span.kind in ("wait", "skipped") else 0.75
             ax.barh(row[span.lane], max(span.end - span.start, horizon / 2000), left=span.start,
-                    height=height, color=COLORS[span.kind], edgecolor="none")  # fmt: skip
+                    height=height, color=COLORS[span.kind], edgecolor="white",
+                    linewidth=0.6)  # fmt: skip
         for name, at in tl.marks:
             ax.axvline(at, color="black", linestyle="--", linewidth=1)
             ax.text(at, -0.6, f" {name} {at:.2f} s", fontsize=7, va="bottom")
@@ -136,10 +141,10 @@ def write_png(timelines: Sequence[Timeline], path: str | Path, *, title: str = "
     axes[-1, 0].set_xlim(0, horizon)
     axes[-1, 0].set_xlabel("seconds since the request")
     fig.legend(handles=[Patch(color=COLORS[k], label=v) for k, v in LEGEND.items()],
-               loc="upper right", ncol=5, fontsize=8, frameon=False)  # fmt: skip
+               loc="lower center", ncol=6, fontsize=8, frameon=False)  # fmt: skip
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.04, 1, 0.98))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -168,8 +173,9 @@ def render_html(timelines: Sequence[Timeline], *, title: str = "") -> str:
             parts.append(f"<text x='0' y='{i * lane_h + 12}'>{html.escape(lane)}</text>")
         for s in tl.spans:
             x, w = left + s.start * scale, max((s.end - s.start) * scale, 1.0)
-            y = row[s.lane] * lane_h + (5 if s.kind == "wait" else 2)
-            h = lane_h - (10 if s.kind == "wait" else 4)
+            thin = s.kind in ("wait", "skipped")
+            y = row[s.lane] * lane_h + (5 if thin else 2)
+            h = lane_h - (10 if thin else 4)
             tip = f"{s.label} [{s.start:.4f} – {s.end:.4f} s]"
             parts.append(
                 f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{h}' "

@@ -1,4 +1,7 @@
-"""Model backends: one small protocol (`Model.stream`), one module per backend."""
+"""Model backends: one small protocol (`Model.stream`), one module per backend.
+
+`LlamaCpp` imports llama-cpp-python only when one is made (`pip install 'parcall[llama]'`).
+"""
 
 from ._base import (
     Message,
@@ -11,17 +14,50 @@ from ._base import (
     Usage,
     UsageChunk,
 )
+from ._errors import (
+    ModelAuthError,
+    ModelCapabilityError,
+    ModelConnectionError,
+    ModelError,
+    ModelNotFoundError,
+    ModelRateLimitError,
+    ModelResponseError,
+    ModelServerError,
+    ModelStatusError,
+    ModelTimeoutError,
+)
+from ._llamacpp import LlamaCpp
+from ._local import list_models, pull, resolve_local
+from ._openai import OpenAICompatible, parse_model_spec
+from ._resolve import resolve_model
 from ._scripted import ScriptedModel
 
 __all__ = [
+    "LlamaCpp",
     "Message",
     "Model",
+    "ModelAuthError",
+    "ModelCapabilityError",
     "ModelChunk",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelRateLimitError",
     "ModelRequest",
+    "ModelResponseError",
+    "ModelServerError",
+    "ModelStatusError",
+    "ModelTimeoutError",
+    "OpenAICompatible",
     "ScriptedModel",
     "TextChunk",
     "ToolCallChunk",
     "ToolSpec",
     "Usage",
     "UsageChunk",
+    "list_models",
+    "parse_model_spec",
+    "pull",
+    "resolve_local",
+    "resolve_model",
 ]

@@ -43,7 +43,7 @@ class ModelRequest:
     """Everything a backend needs for one streamed completion."""
 
     messages: tuple[Message, ...]
-    purpose: Literal["plan", "join", "other"] = "other"
+    purpose: Literal["plan", "join", "turn", "other"] = "other"
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
     temperature: float | None = None

@@ -9,6 +9,7 @@ cache of the longest common token prefix), which `Usage.cached_tokens` reports.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import importlib
 import json
@@ -60,6 +61,10 @@ class LlamaCpp:
     `model` is `local` (the default local model), `local:tiny|small|medium`, or the path of
     a `.gguf` file. A registry model is fetched into the cache on first use (see `pull`);
     the file is loaded on the first `stream` call, or by awaiting `load()`.
+
+    Calls on one instance run one at a time. A consumer that stops reading early should
+    close the stream (`aclose()`, or leave an `aclosing` block): generation stops after the
+    current token and the next call can start.
     """
 
     def __init__(
@@ -84,7 +89,8 @@ class LlamaCpp:
         self._verbose = verbose
         self._llm: Any = None
         self._template: Any = None
-        self._turn = anyio.Semaphore(1)  # one generation at a time on one llama context
+        self._turns: dict[str, anyio.Semaphore] = {}
+        self._busy = threading.Lock()  # held while a generation owns the llama context
         self._abort = threading.Event()
         self._abort_callback: Any = None  # kept alive while llama.cpp holds the pointer
         self._grammars: dict[str, Any] = {}
@@ -97,23 +103,36 @@ class LlamaCpp:
 
     async def load(self) -> None:
         """Load the model now (otherwise the first `stream` call does)."""
-        async with self._turn:
+        async with self._turn():
             await anyio.to_thread.run_sync(self._load)
 
     def close(self) -> None:
         """Free the model's memory; a later `stream` loads it again."""
-        if self._llm is not None:
-            self._llm.close()
-            self._llm = None
+        if not self._busy.acquire(blocking=False):
+            raise LlamaCppError("cannot close a LlamaCpp while it is generating")
+        try:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+        finally:
+            self._busy.release()
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         if request.tools:
             raise ModelCapabilityError(
                 "LlamaCpp has no native tool calling; use a text or grammar plan format"
             )
-        async with self._turn:
-            await anyio.to_thread.run_sync(self._load)
-            run = await anyio.to_thread.run_sync(self._start, request)
+        async with self._turn():
+            if not self._busy.acquire(blocking=False):
+                raise LlamaCppError(
+                    "this LlamaCpp is generating in another event loop; use one per loop"
+                )
+            try:
+                await anyio.to_thread.run_sync(self._load)
+                run = await anyio.to_thread.run_sync(self._start, request)
+            except BaseException:
+                self._busy.release()
+                raise
             try:
                 while True:
                     run.busy.clear()
@@ -130,6 +149,18 @@ class LlamaCpp:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(run.busy.wait)
                 run.close()
+                self._busy.release()
+
+    def _turn(self) -> anyio.Semaphore:
+        """One generation at a time; a semaphore per async backend, as each binds to one."""
+        try:
+            asyncio.get_running_loop()
+            backend = "asyncio"
+        except RuntimeError:
+            backend = "trio"
+        if backend not in self._turns:
+            self._turns[backend] = anyio.Semaphore(1)
+        return self._turns[backend]
 
     # --- blocking parts, run in worker threads ---------------------------------------------
 
@@ -222,6 +253,8 @@ class LlamaCpp:
                     "run with verbose=True to see its error"
                 )
             llama_cpp.llama_sampler_free(sampler)
+            if len(self._grammars) >= 64:  # plan grammars change with the tool set only
+                self._grammars.clear()
             self._grammars[text] = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[text]
 

@@ -11,17 +11,33 @@ from anyio.lowlevel import checkpoint
 from .._errors import ScriptExhaustedError
 from ._base import ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
 
-__all__ = ["ScriptedModel", "split_tokens"]
+__all__ = ["ScriptedModel", "count_tokens", "split_tokens"]
 
 Output = str | Callable[[ModelRequest], str]
 
 
 def split_tokens(text: str, chars_per_token: int = 4) -> list[str]:
-    """Pieces of `chars_per_token` characters; a newline always ends a piece."""
+    """Pieces of `chars_per_token` characters that never span a newline; a line's newline
+    belongs to its last piece (an empty line is a piece of its own)."""
     tokens: list[str] = []
-    for line in text.splitlines(keepends=True):
-        tokens.extend(line[i : i + chars_per_token] for i in range(0, len(line), chars_per_token))
+    lines = text.split("\n")
+    last = len(lines) - 1
+    for n, line in enumerate(lines):
+        pieces = [line[i : i + chars_per_token] for i in range(0, len(line), chars_per_token)]
+        if n < last:
+            if pieces:
+                pieces[-1] += "\n"
+            else:
+                pieces = ["\n"]
+        tokens.extend(pieces)
     return tokens
+
+
+def count_tokens(text: str, chars_per_token: int = 4) -> int:
+    """`len(split_tokens(text))` without building the pieces."""
+    lines = text.split("\n")
+    count = sum(-(-len(line) // chars_per_token) or 1 for line in lines[:-1])
+    return count + -(-len(lines[-1]) // chars_per_token)
 
 
 @dataclass
@@ -89,5 +105,5 @@ class ScriptedModel:
             yield TextChunk(token)
         if not tokens and self.time_to_first_token > 0:
             await anyio.sleep(self.time_to_first_token)
-        prompt_tokens = len(split_tokens(prompt_text(request.messages), self.chars_per_token))
+        prompt_tokens = count_tokens(prompt_text(request.messages), self.chars_per_token)
         yield UsageChunk(Usage(input_tokens=prompt_tokens, output_tokens=len(tokens)))

@@ -1,0 +1,124 @@
+"""Ten fan-out questions answered with the built-in offline tools by a real model.
+
+    python bench/fanout_eval.py [--model local] [--free] [--out bench/results/fanout_eval.json]
+
+Each question needs two or more independent lookups, then a combining step. A question is
+right when every expected keyword appears in the answer (case-insensitive); the figures are
+the plan's validity, the tasks run, whether any ran in parallel, and the latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from parcall import Agent, ParcallError, TaskStarted
+from parcall.models._resolve import is_local_spec, resolve_model
+from parcall.tools import DEMO_TOOLS
+
+QUESTIONS: list[tuple[str, list[list[str]]]] = [
+    # (question, alternatives of keywords: right if all keywords of one alternative appear)
+    ("Were Scott Derrickson and Ed Wood of the same nationality?", [["yes"], ["american"]]),
+    ("Who is older, Annie Morton or Terry Richardson?", [["terry richardson"]]),
+    ("Are the Laleli Mosque and the Esma Sultan Mansion in the same neighborhood?", [["no"]]),
+    ("Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?",
+     [["no"]]),
+    ("Are the films Freakonomics and In the Realm of the Hackers both American documentaries?",
+     [["no"]]),
+    ("Are Ferocactus, Silene, Ajuga and Dictyosperma all genera of plants?", [["yes"]]),
+    ("Which band has more members, Letters to Cleo or Screaming Trees?", [["letters to cleo"]]),
+    ("How many musicians are in Wolf Alice and Buck-Tick together?", [["9"], ["nine"]]),
+    ("How old was Peter Schmeichel when his son Kasper Schmeichel was born?", [["22"]]),
+    ("How many more years did Richard Nixon live than Ed Wood?", [["27"]]),
+]
+
+
+def right(answer: str, alternatives: list[list[str]]) -> bool:
+    text = answer.lower()
+    return any(all(k in text for k in keywords) for keywords in alternatives)
+
+
+async def ask(agent: Agent, question: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = await agent.run(question)
+    except ParcallError as exc:
+        return {"question": question, "error": f"{type(exc).__name__}: {exc}",
+                "latency_s": time.perf_counter() - started}
+    running = peak = 0
+    for event in result.events:
+        if isinstance(event, TaskStarted):
+            running += 1
+            peak = max(peak, running)
+        elif event.kind in ("task_finished", "task_failed"):
+            running -= 1
+    plan_errors = [e.error for e in result.events if e.kind == "plan_finished" and e.error]
+    return {
+        "question": question,
+        "answer": result.answer,
+        "latency_s": round(time.perf_counter() - started, 2),
+        "plans": [p.text for p in result.plans],
+        "plan_errors": plan_errors,
+        "tasks": len(result.observations),
+        "failed_tasks": sum(not o.ok for o in result.observations),
+        "max_parallel": peak,
+        "input_tokens": result.usage.input_tokens,
+        "cached_tokens": result.usage.cached_tokens,
+        "output_tokens": result.usage.output_tokens,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="local")
+    parser.add_argument("--free", action="store_true", help="no grammar constraint")
+    parser.add_argument("--layout", default="extend", choices=["extend", "separate"])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/fanout_eval.json"))
+    args = parser.parse_args()
+    model = resolve_model(args.model)
+    agent = Agent(model, list(DEMO_TOOLS), constrained=is_local_spec(args.model) and not args.free,
+                  prompt_layout=args.layout)
+
+    async def go() -> list[dict[str, Any]]:
+        if hasattr(model, "load"):
+            await model.load()
+        rows = []
+        for question, expected in QUESTIONS:
+            row = await ask(agent, question)
+            row["right"] = "answer" in row and right(row["answer"], expected)
+            rows.append(row)
+            print(f"{'RIGHT' if row['right'] else 'wrong'}  {row['latency_s']:6.1f} s  "
+                  f"{row.get('tasks', 0)} tasks (max {row.get('max_parallel', 0)} at once)  "
+                  f"{question} → {row.get('answer', row.get('error'))}", flush=True)
+        return rows
+
+    rows = anyio.run(go)
+    latencies = sorted(r["latency_s"] for r in rows)
+    summary = {
+        "model": getattr(model, "name", args.model),
+        "constrained": agent.constrained,
+        "layout": args.layout,
+        "right": sum(r["right"] for r in rows),
+        "questions": len(rows),
+        "plans_without_errors": sum(not r.get("plan_errors") and "error" not in r for r in rows),
+        "median_latency_s": latencies[len(latencies) // 2],
+        "total_s": round(sum(latencies), 1),
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or
+                    platform.machine()},
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(f"\n{summary['right']}/{summary['questions']} right, plans valid "
+          f"{summary['plans_without_errors']}/{summary['questions']}, median latency "
+          f"{summary['median_latency_s']} s → {args.out}")
+
+
+if __name__ == "__main__":
+    main()

