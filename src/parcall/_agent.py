@@ -11,7 +11,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import PlanError, ReplanLimitError
+from ._errors import ParcallError, PlanError, ReplanLimitError
 from ._events import (
     Answered,
     Event,
@@ -108,6 +108,7 @@ class Agent:
             raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
         self.prompt_layout = prompt_layout
         self._limiter: anyio.CapacityLimiter | None = None
+        self._system: tuple[tuple[Any, ...], str] | None = None
 
     async def run(self, request: str) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
@@ -122,6 +123,13 @@ class Agent:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end."""
         return RunStream(self, request)
+
+    def _system_prompt(self) -> str:
+        # Built once per (prompts, format): 1,000 concurrent runs should not rebuild it each.
+        key = (self.prompts, self.plan_format, tuple(self.tools))
+        if self._system is None or self._system[0] != key:
+            self._system = (key, self.prompts.system(self.tools.values(), self.plan_format))
+        return self._system[1]
 
     def _global_limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is not None and self._limiter is None:
@@ -186,8 +194,13 @@ class RunStream:
     ) -> bool | None:
         assert self._tg is not None and self._receive is not None
         self._tg.cancel_scope.cancel()
-        self._receive.close()
-        return await self._tg.__aexit__(exc_type, exc, tb)
+        try:
+            # Let the run unwind before closing its stream; the block's own exception (if
+            # any) then propagates as it is, not wrapped in an ExceptionGroup.
+            await self._tg.__aexit__(None, None, None)
+        finally:
+            self._receive.close()
+        return None
 
 
 class _Run:
@@ -202,7 +215,7 @@ class _Run:
         self._t0 = 0.0
         self._grammar = agent.constrained and agent.plan_format == "text"
         self.messages: list[Message] = [
-            Message("system", agent.prompts.system(agent.tools.values(), agent.plan_format)),
+            Message("system", agent._system_prompt()),
             Message("user", agent.prompts.question(request)),
         ]
 
@@ -217,6 +230,7 @@ class _Run:
     async def execute(self) -> RunResult:
         self._t0 = anyio.current_time()
         error: Exception | None = None
+        answer: str | None = None
         async with anyio.create_task_group() as tg:
             executor = Executor(
                 tg,
@@ -230,8 +244,16 @@ class _Run:
             except Exception as exc:  # raised after the group, not wrapped in an ExceptionGroup
                 error = exc
                 tg.cancel_scope.cancel()
+        if error is None and answer is None:
+            error = ParcallError("the run ended without an answer (a tool cancelled the run?)")
         if error is not None:
+            if isinstance(error, ParcallError) and error.result is None:
+                error.result = self.result(executor, "")  # nothing the run did is lost
             raise error
+        assert answer is not None
+        return self.result(executor, answer)
+
+    def result(self, executor: Executor, answer: str) -> RunResult:
         return RunResult(
             request=self.request,
             answer=answer,
@@ -276,18 +298,10 @@ class _Run:
                 JoinDecided(round_no, "replan", decision.reason, decision.thought, self.now())
             )
             if not can_replan:
-                partial = RunResult(
-                    self.request,
-                    "",
-                    tuple(self.plans),
-                    tuple(executor.observations.values()),
-                    tuple(self.events),
-                    self.now(),
-                )
                 raise ReplanLimitError(
                     f"the joiner asked to replan after {self.agent.max_replans} replan(s): "
                     f"{decision.reason}",
-                    partial,
+                    self.result(executor, ""),
                 )
             round_no += 1
             first = max(executor.indices, default=0) + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CyclicPlanError",
     "DependencyFailedError",
@@ -23,7 +25,13 @@ __all__ = [
 
 
 class ParcallError(Exception):
-    """Base class of every error parcall raises on purpose."""
+    """Base class of every error parcall raises on purpose.
+
+    An error that ends a run carries what the run did so far in `result` (a `RunResult`:
+    plans, observations with their values, the event trace), so nothing is lost.
+    """
+
+    result: Any = None
 
 
 class PlanError(ParcallError):
@@ -85,7 +93,7 @@ class JoinerOutputError(ParcallError):
 class ReplanLimitError(ParcallError):
     """The joiner still asked to replan after `max_replans` replans; `result` keeps the run."""
 
-    def __init__(self, message: str, result: object) -> None:
+    def __init__(self, message: str, result: Any) -> None:
         super().__init__(message)
         self.result = result
 
@@ -94,7 +102,7 @@ class TurnLimitError(ParcallError):
     """A baseline agent's model had not written `Finish(...)` after `max_turns` turns;
     `result` keeps the run."""
 
-    def __init__(self, message: str, result: object) -> None:
+    def __init__(self, message: str, result: Any) -> None:
         super().__init__(message)
         self.result = result
 

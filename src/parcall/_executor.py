@@ -7,6 +7,7 @@ run in the run's task group, so cancelling the run cancels every one of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pydantic import ValidationError
 
-from ._errors import DependencyFailedError, ParcallError, ToolTimeoutError
+from ._errors import DependencyFailedError, ParcallError, ToolError, ToolTimeoutError
 from ._events import Event, TaskFailed, TaskFinished, TaskStarted
 from ._observation import Observation, format_value, resolve
 from ._plan import Task
@@ -24,6 +25,21 @@ from ._tool import Tool, validation_message
 __all__ = ["Executor"]
 
 _NO_LIMIT = contextlib.nullcontext()
+
+
+def _cancelled_from_outside() -> bool:
+    """Whether a cancellation exception means this task really is being cancelled.
+
+    On asyncio a tool can raise `CancelledError` by itself (e.g. from a future it
+    cancelled); that is the tool failing, not the run being cancelled. Trio's `Cancelled`
+    cannot be raised by user code, and Python < 3.11 cannot tell the two apart.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not running on asyncio
+        return True
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
 
 
 class Executor:
@@ -145,6 +161,11 @@ class Executor:
                     value = await self._call(tool, arguments)
                 except Exception as exc:  # a tool's failure is an observation, not a crash
                     error = exc
+                    continue
+                except anyio.get_cancelled_exc_class():
+                    if _cancelled_from_outside():
+                        raise
+                    error = ToolError(f"{tool.name} raised a cancellation of its own")
                     continue
             self._settle(
                 Observation(

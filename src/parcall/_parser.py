@@ -45,8 +45,9 @@ _TASK = re.compile(r"(\d{1,9})\s*[.):]\s*(.*)", re.DOTALL)
 _THOUGHT = re.compile(r"(?:thought|reasoning)\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
 _JOIN = re.compile(r"join\s*\(\s*\)", re.IGNORECASE)
 _BARE_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
-_REF_NAME = re.compile(r"__parcall_ref_(\d+)__")
-_STRING_REF = re.compile(r"\$\$|\$\{(\d+)\}|\$(\d+)")
+_REF_NAME = re.compile(r"__parcall_ref_(\d{1,9})__")
+_CODE_REF = re.compile(r"\$(?:\{(\d{1,9})\}|(\d{1,9}))(?!\d)")
+_STRING_REF = re.compile(r"\$\$|\$\{(\d{1,9})\}|\$(\d{1,9})(?!\d)")
 _LITERAL_NAMES: dict[str, Any] = {"true": True, "false": False, "null": None, "none": None}
 _END_MARKERS = ("<END_OF_PLAN>", "<end_of_plan>")
 
@@ -333,7 +334,7 @@ def _sanitise(text: str) -> str:
             i += len(quote)
             continue
         elif ch == "$":
-            match = re.compile(r"\$(?:\{(\d+)\}|(\d+))").match(text, i)
+            match = _CODE_REF.match(text, i)
             if match is None:
                 out.append(ch)
             else:

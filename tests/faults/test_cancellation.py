@@ -103,8 +103,6 @@ async def test_a_full_run_for_reference(anyio_backend: str) -> None:
     assert result.answer == "done" and len(result.observations) == 7
 
 
-# On trio this sweep hits the race pinned down by the xfail test below, at random.
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_leaving_the_event_stream_at_every_event_leaves_nothing_behind(
     anyio_backend: str, faults: FaultCounter
 ) -> None:
@@ -142,12 +140,6 @@ async def test_a_deadline_at_random_points_leaves_nothing_behind(
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="RunStream.__aexit__ closes the event receiver before the run has unwound; a task "
-    "woken with a limiter slot (or a value) just before the cancel emits into the closed "
-    "stream and the run crashes with BrokenResourceError inside an ExceptionGroup",
-)
 async def test_leaving_the_event_stream_on_trio_never_crashes(
     anyio_backend: str, faults: FaultCounter
 ) -> None:

@@ -78,11 +78,6 @@ async def test_replan_forever_stops_at_max_replans_with_the_partial_result(
     assert decisions == ["replan"] * (max_replans + 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="only ReplanLimitError carries the partial result; other errors raised out of "
-    "Agent.run (JoinerOutputError, model errors) lose the trace of the run",
-)
 async def test_every_error_out_of_a_run_carries_the_trace(faults: FaultCounter) -> None:
     faults.inject("joiner.empty")
     model = ScriptedModel([plan('1. search("a")'), ""])
@@ -92,11 +87,6 @@ async def test_every_error_out_of_a_run_carries_the_trace(faults: FaultCounter) 
     assert isinstance(partial, RunResult) and partial.observation(1).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RunStream.__aexit__ passes the run's error into its task group's __aexit__, "
-    "which wraps it: `agent.stream()` raises ExceptionGroup[JoinerOutputError]",
-)
 async def test_an_error_reaches_a_stream_consumer_unwrapped(faults: FaultCounter) -> None:
     faults.inject("joiner.empty")
     model = ScriptedModel([plan('1. search("a")'), ""])

@@ -148,11 +148,6 @@ def test_random_unicode_only_raises_plan_errors(text: str, faults: FaultCounter)
 
 
 @pytest.mark.parametrize("wrapped", ['"$REF"', "${REF}", '"${REF}"'])
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reference with more than 4300 digits reaches int() unguarded (_template, "
-    "_Literal.__call__ via _REF_NAME) and raises ValueError instead of PlanSyntaxError",
-)
 def test_a_reference_with_thousands_of_digits_is_a_plan_error(
     wrapped: str, faults: FaultCounter
 ) -> None:

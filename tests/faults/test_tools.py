@@ -193,11 +193,6 @@ async def test_an_asyncio_timeout_inside_a_tool_is_a_tool_failure(faults: FaultC
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="a tool raising CancelledError that nobody requested cancels the whole run's "
-    "task group; Agent.run then crashes with UnboundLocalError ('answer')",
-)
 async def test_a_tool_raising_cancelled_error_fails_only_its_task(faults: FaultCounter) -> None:
     @tool
     async def cancelled(x: int) -> int:

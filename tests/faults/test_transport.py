@@ -45,7 +45,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.anyio]
 
 @pytest.fixture
 def anyio_backend() -> str:
-    # On trio the backend leaves httpx's line iterator unclosed (see the xfail test at the end).
+    # On trio, httpx's own nested response generators (aiter_lines → aiter_text → …) are
+    # finalised by the garbage collector with a ResourceWarning; see the xfail test at the end.
     return "asyncio"
 
 
@@ -272,8 +273,8 @@ async def test_a_failed_model_call_is_a_parcall_error(
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 @pytest.mark.xfail(
     strict=True,
-    reason="OpenAICompatible._read leaves `response.aiter_lines()` unclosed when it stops at "
-    "[DONE]; on trio the generator is finalised by the GC with a ResourceWarning",
+    reason="httpx does not close its nested response generators (aiter_text, aiter_bytes, "
+    "aiter_raw) when the outer one is closed; trio finalises them with a ResourceWarning",
 )
 async def test_a_finished_stream_closes_every_generator_on_trio(
     monkeypatch: pytest.MonkeyPatch, faults: FaultCounter

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import anyio
 import anyio.lowlevel
@@ -357,25 +357,28 @@ class OpenAICompatible:
             return
         state = _StreamState()
         events = _SSEDecoder()
-        async for line in response.aiter_lines():
-            event = events.line(line)
-            if event is None:
-                continue
-            if state.add(event, response):
-                break
-            for chunk in state.take():
-                yield chunk
-        else:
-            event = events.end()
-            if event is not None:
-                state.add(event, response)
+        # httpx returns an async generator; closing it at once releases the connection.
+        lines_gen = cast(AsyncGenerator[str, None], response.aiter_lines())
+        async with aclosing(lines_gen) as lines:
+            async for line in lines:
+                event = events.line(line)
+                if event is None:
+                    continue
+                if state.add(event, response):
+                    break
                 for chunk in state.take():
                     yield chunk
-            if not state.done and state.finish_reason is None:
-                raise ModelResponseError(
-                    f"{response.request.url}: the stream ended before the response finished "
-                    "(no [DONE] and no finish_reason)"
-                )
+            else:
+                event = events.end()
+                if event is not None:
+                    state.add(event, response)
+                    for chunk in state.take():
+                        yield chunk
+                if not state.done and state.finish_reason is None:
+                    raise ModelResponseError(
+                        f"{response.request.url}: the stream ended before the response finished "
+                        "(no [DONE] and no finish_reason)"
+                    )
         yield UsageChunk(state.usage)
 
 
