@@ -27,10 +27,14 @@ QUESTIONS: list[tuple[str, list[list[str]]]] = [
     ("Were Scott Derrickson and Ed Wood of the same nationality?", [["yes"], ["american"]]),
     ("Who is older, Annie Morton or Terry Richardson?", [["terry richardson"]]),
     ("Are the Laleli Mosque and the Esma Sultan Mansion in the same neighborhood?", [["no"]]),
-    ("Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?",
-     [["no"]]),
-    ("Are the films Freakonomics and In the Realm of the Hackers both American documentaries?",
-     [["no"]]),
+    (
+        "Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?",
+        [["no"]],
+    ),
+    (
+        "Are the films Freakonomics and In the Realm of the Hackers both American documentaries?",
+        [["no"]],
+    ),
     ("Are Ferocactus, Silene, Ajuga and Dictyosperma all genera of plants?", [["yes"]]),
     ("Which band has more members, Letters to Cleo or Screaming Trees?", [["letters to cleo"]]),
     ("How many musicians are in Wolf Alice and Buck-Tick together?", [["9"], ["nine"]]),
@@ -49,8 +53,11 @@ async def ask(agent: Agent, question: str) -> dict[str, Any]:
     try:
         result = await agent.run(question)
     except ParcallError as exc:
-        return {"question": question, "error": f"{type(exc).__name__}: {exc}",
-                "latency_s": time.perf_counter() - started}
+        return {
+            "question": question,
+            "error": f"{type(exc).__name__}: {exc}",
+            "latency_s": time.perf_counter() - started,
+        }
     running = peak = 0
     for event in result.events:
         if isinstance(event, TaskStarted):
@@ -82,8 +89,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/fanout_eval.json"))
     args = parser.parse_args()
     model = resolve_model(args.model)
-    agent = Agent(model, list(DEMO_TOOLS), constrained=is_local_spec(args.model) and not args.free,
-                  prompt_layout=args.layout)
+    agent = Agent(
+        model,
+        list(DEMO_TOOLS),
+        constrained=is_local_spec(args.model) and not args.free,
+        prompt_layout=args.layout,
+    )
 
     async def go() -> list[dict[str, Any]]:
         if hasattr(model, "load"):
@@ -93,9 +104,12 @@ def main() -> None:
             row = await ask(agent, question)
             row["right"] = "answer" in row and right(row["answer"], expected)
             rows.append(row)
-            print(f"{'RIGHT' if row['right'] else 'wrong'}  {row['latency_s']:6.1f} s  "
-                  f"{row.get('tasks', 0)} tasks (max {row.get('max_parallel', 0)} at once)  "
-                  f"{question} → {row.get('answer', row.get('error'))}", flush=True)
+            print(
+                f"{'RIGHT' if row['right'] else 'wrong'}  {row['latency_s']:6.1f} s  "
+                f"{row.get('tasks', 0)} tasks (max {row.get('max_parallel', 0)} at once)  "
+                f"{question} → {row.get('answer', row.get('error'))}",
+                flush=True,
+            )
         return rows
 
     rows = anyio.run(go)
@@ -109,15 +123,19 @@ def main() -> None:
         "plans_without_errors": sum(not r.get("plan_errors") and "error" not in r for r in rows),
         "median_latency_s": latencies[len(latencies) // 2],
         "total_s": round(sum(latencies), 1),
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or
-                    platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+        },
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(f"\n{summary['right']}/{summary['questions']} right, plans valid "
-          f"{summary['plans_without_errors']}/{summary['questions']}, median latency "
-          f"{summary['median_latency_s']} s → {args.out}")
+    print(
+        f"\n{summary['right']}/{summary['questions']} right, plans valid "
+        f"{summary['plans_without_errors']}/{summary['questions']}, median latency "
+        f"{summary['median_latency_s']} s → {args.out}"
+    )
 
 
 if __name__ == "__main__":

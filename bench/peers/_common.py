@@ -83,8 +83,11 @@ def tool_latency(wl: wls.Workload, arg: str) -> tuple[int, float]:
 
 def parse_args(default_out: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    p.add_argument("--workloads", default=",".join(wls.ALL_WORKLOADS),
-                   help="comma-separated workload names (default: all)")
+    p.add_argument(
+        "--workloads",
+        default=",".join(wls.ALL_WORKLOADS),
+        help="comma-separated workload names (default: all)",
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default=default_out, help="JSON-lines output path (appended to)")
     p.add_argument("--verbose", action="store_true", help="let the peer print its own logs")
@@ -96,8 +99,9 @@ def parse_args(default_out: str) -> argparse.Namespace:
     return a
 
 
-def run_all(args: argparse.Namespace, peer: str, version: str,
-            run_one: Callable[[wls.Workload, int], dict]) -> list[dict]:
+def run_all(
+    args: argparse.Namespace, peer: str, version: str, run_one: Callable[[wls.Workload, int], dict]
+) -> list[dict]:
     """run_one(workload, repeat) -> dict with makespan_s, bound_s, model_calls, detail."""
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,9 @@ def run_all(args: argparse.Namespace, peer: str, version: str,
     for name in args.workloads:
         rs = [x["ratio"] for x in rows if x["workload"] == name]
         ms = [x["makespan_s"] for x in rows if x["workload"] == name]
-        print(f"# {peer} {name}: median makespan {statistics.median(ms):.3f}s "
-              f"median ratio {statistics.median(rs):.3f}", file=sys.stderr)
+        print(
+            f"# {peer} {name}: median makespan {statistics.median(ms):.3f}s "
+            f"median ratio {statistics.median(rs):.3f}",
+            file=sys.stderr,
+        )
     return rows

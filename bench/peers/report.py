@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import workloads as wls  # noqa: E402
+import workloads as wls
 
 # Figures quoted in our issue for the same reference setting (ratio makespan / bound).
 REFERENCE = {
@@ -29,28 +29,31 @@ REFERENCE = {
 def summarise(rows: list[dict]) -> list[dict]:
     out = []
     order = {w: i for i, w in enumerate(wls.ALL_WORKLOADS)}
-    keys = sorted({(r["workload"], r["peer"]) for r in rows},
-                  key=lambda k: (order.get(k[0], 99), k[1]))
+    keys = sorted(
+        {(r["workload"], r["peer"]) for r in rows}, key=lambda k: (order.get(k[0], 99), k[1])
+    )
     for wl, peer in keys:
         rs = [r for r in rows if r["workload"] == wl and r["peer"] == peer]
         ms = [r["makespan_s"] for r in rs]
         bound = rs[0]["bound_s"]
         med = statistics.median(ms)
-        out.append({
-            "workload": wl,
-            "peer": peer,
-            "version": rs[0]["version"],
-            "repeats": len(rs),
-            "makespan_median_s": round(med, 3),
-            "makespan_min_s": round(min(ms), 3),
-            "makespan_max_s": round(max(ms), 3),
-            "bound_s": round(bound, 3),
-            "ratio_median": round(med / bound, 3),
-            "ratio_min": round(min(ms) / bound, 3),
-            "ratio_max": round(max(ms) / bound, 3),
-            "model_calls": sorted({r["model_calls"] for r in rs}),
-            "answers_ok": all(r.get("detail", {}).get("answer_ok", True) for r in rs),
-        })
+        out.append(
+            {
+                "workload": wl,
+                "peer": peer,
+                "version": rs[0]["version"],
+                "repeats": len(rs),
+                "makespan_median_s": round(med, 3),
+                "makespan_min_s": round(min(ms), 3),
+                "makespan_max_s": round(max(ms), 3),
+                "bound_s": round(bound, 3),
+                "ratio_median": round(med / bound, 3),
+                "ratio_min": round(min(ms) / bound, 3),
+                "ratio_max": round(max(ms) / bound, 3),
+                "model_calls": sorted({r["model_calls"] for r in rs}),
+                "answers_ok": all(r.get("detail", {}).get("answer_ok", True) for r in rs),
+            }
+        )
     return out
 
 
@@ -75,9 +78,13 @@ def markdown(summary: list[dict]) -> str:
             f"{s['ratio_min']:.3f}-{s['ratio_max']:.3f} | "
             f"{','.join(map(str, s['model_calls']))} |"
         )
-    lines += ["", "Reference ratios quoted in our issue: "
-              + "; ".join(f"{k} {v}" for k, v in REFERENCE.items()) + ".",
-              "Analysis and caveats: bench/peers/README.md."]
+    lines += [
+        "",
+        "Reference ratios quoted in our issue: "
+        + "; ".join(f"{k} {v}" for k, v in REFERENCE.items())
+        + ".",
+        "Analysis and caveats: bench/peers/README.md.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -92,7 +99,7 @@ def main() -> None:
     setting = {
         "model": asdict(wls.REFERENCE_TIMING),
         "token_rule": "4-char pieces per line; the newline ends a line's last token; "
-                      "token k arrives at ttft + (k-1)*per_token",
+        "token k arrives at ttft + (k-1)*per_token",
         "tools": {"search": wls.SEARCH_LATENCY_S, "math": wls.MATH_LATENCY_S},
         "workloads": {
             w.name: {
@@ -104,9 +111,13 @@ def main() -> None:
             for w in wls.WORKLOADS.values()
         },
     }
-    Path(a.json).write_text(json.dumps(
-        {"setting": setting, "reference_ratios": REFERENCE, "summary": summary, "runs": rows},
-        indent=1) + "\n")
+    Path(a.json).write_text(
+        json.dumps(
+            {"setting": setting, "reference_ratios": REFERENCE, "summary": summary, "runs": rows},
+            indent=1,
+        )
+        + "\n"
+    )
     Path(a.md).write_text(markdown(summary))
     sys.stdout.write(markdown(summary))
 

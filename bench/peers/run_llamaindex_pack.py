@@ -83,8 +83,9 @@ class ScriptedLLM(CustomLLM):
         return CompletionResponse(text=text)
 
     @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False,
-                        **kw: Any) -> CompletionResponseGen:
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kw: Any
+    ) -> CompletionResponseGen:
         t0 = now()
         role, text = self._pick(prompt, "stream_complete")
 
@@ -99,8 +100,9 @@ class ScriptedLLM(CustomLLM):
         return gen()
 
     @llm_completion_callback()
-    async def acomplete(self, prompt: str, formatted: bool = False,
-                        **kw: Any) -> CompletionResponse:
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kw: Any
+    ) -> CompletionResponse:
         t0 = now()
         role, text = self._pick(prompt, "acomplete")
         await asleep_until(t0 + cp.reply_duration(text, self.timing))
@@ -160,8 +162,10 @@ def make_tools(wl: wls.Workload, rec: Recorder) -> list[FunctionTool]:
         """Evaluate a math expression described in words."""
         return await _async(expression)
 
-    return [FunctionTool.from_defaults(fn=search, async_fn=asearch, name="search"),
-            FunctionTool.from_defaults(fn=math, async_fn=amath, name="math")]
+    return [
+        FunctionTool.from_defaults(fn=search, async_fn=asearch, name="search"),
+        FunctionTool.from_defaults(fn=math, async_fn=amath, name="math"),
+    ]
 
 
 def run_one(wl: wls.Workload, repeat: int, verbose: bool = False) -> dict:
@@ -205,8 +209,10 @@ def main() -> None:
     if not args.verbose:
         logging.disable(logging.WARNING)
     v = version("llama-index-packs-agents-llm-compiler")
-    print(f"# {PEER} {v} (llama-index-core {version('llama-index-core')}) "
-          f"cpu_count={os.cpu_count()}", file=sys.stderr)
+    print(
+        f"# {PEER} {v} (llama-index-core {version('llama-index-core')}) cpu_count={os.cpu_count()}",
+        file=sys.stderr,
+    )
     run_all(args, PEER, v, lambda wl, r: run_one(wl, r, verbose=args.verbose))
 
 

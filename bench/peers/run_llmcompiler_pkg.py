@@ -60,16 +60,26 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kw: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kw: Any,
+    ) -> ChatResult:
         t0 = now()
         self.recorder.model_call(f"{self.role}:generate")
         sleep_until(t0 + cp.reply_duration(self.script, self.timing))
         self.recorder.log("model_end", self.role)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.script))])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kw: Any):
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kw: Any,
+    ):
         t0 = now()
         self.recorder.model_call(f"{self.role}:stream")
         for tok, at in token_schedule(self.script, self.timing):
@@ -98,8 +108,10 @@ def make_tools(wl: wls.Workload, rec: Recorder) -> list[StructuredTool]:
         """Evaluate a math expression described in words."""
         return _run("math", expression)
 
-    return [StructuredTool.from_function(func=search, name="search"),
-            StructuredTool.from_function(func=math, name="math")]
+    return [
+        StructuredTool.from_function(func=search, name="search"),
+        StructuredTool.from_function(func=math, name="math"),
+    ]
 
 
 def run_one(wl: wls.Workload, repeat: int, verbose: bool = False) -> dict:
@@ -148,8 +160,7 @@ def main() -> None:
     if not args.verbose:
         logging.disable(logging.WARNING)  # the package logs a warning on every 0.1 s poll
     print(f"# {PEER} {version('llmcompiler')} cpu_count={os.cpu_count()}", file=sys.stderr)
-    run_all(args, PEER, version("llmcompiler"),
-            lambda wl, r: run_one(wl, r, verbose=args.verbose))
+    run_all(args, PEER, version("llmcompiler"), lambda wl, r: run_one(wl, r, verbose=args.verbose))
 
 
 if __name__ == "__main__":
