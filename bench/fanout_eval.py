@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -22,30 +23,34 @@ from parcall import Agent, ParcallError, TaskStarted
 from parcall.models._resolve import is_local_spec, resolve_model
 from parcall.tools import DEMO_TOOLS
 
-QUESTIONS: list[tuple[str, list[list[str]]]] = [
-    # (question, alternatives of keywords: right if all keywords of one alternative appear)
-    ("Were Scott Derrickson and Ed Wood of the same nationality?", [["yes"], ["american"]]),
+QUESTIONS: list[tuple[str, str | list[list[str]]]] = [
+    # (question, "yes"/"no" for a yes-no question, else keyword alternatives: right if all
+    # keywords of one alternative appear in the answer)
+    ("Were Scott Derrickson and Ed Wood of the same nationality?", "yes"),
     ("Who is older, Annie Morton or Terry Richardson?", [["terry richardson"]]),
-    ("Are the Laleli Mosque and the Esma Sultan Mansion in the same neighborhood?", [["no"]]),
-    (
-        "Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?",
-        [["no"]],
-    ),
+    ("Are the Laleli Mosque and the Esma Sultan Mansion in the same neighborhood?", "no"),
+    ("Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?", "no"),
     (
         "Are the films Freakonomics and In the Realm of the Hackers both American documentaries?",
-        [["no"]],
+        "no",
     ),
-    ("Are Ferocactus, Silene, Ajuga and Dictyosperma all genera of plants?", [["yes"]]),
+    ("Are Ferocactus, Silene, Ajuga and Dictyosperma all genera of plants?", "yes"),
     ("Which band has more members, Letters to Cleo or Screaming Trees?", [["letters to cleo"]]),
     ("How many musicians are in Wolf Alice and Buck-Tick together?", [["9"], ["nine"]]),
     ("How old was Peter Schmeichel when his son Kasper Schmeichel was born?", [["22"]]),
     ("How many more years did Richard Nixon live than Ed Wood?", [["27"]]),
 ]
 
+_NEGATIVE = re.compile(r"\b(no|not|neither|only one|isn't|aren't|wasn't|weren't)\b")
 
-def right(answer: str, alternatives: list[list[str]]) -> bool:
+
+def right(answer: str, expected: str | list[list[str]]) -> bool:
+    """Yes-no questions are graded by polarity: an answer that says no/not/neither is "no",
+    any other non-empty answer "yes". Others need every keyword of one alternative."""
     text = answer.lower()
-    return any(all(k in text for k in keywords) for keywords in alternatives)
+    if isinstance(expected, str):
+        return bool(text.strip()) and ("no" if _NEGATIVE.search(text) else "yes") == expected
+    return any(all(k in text for k in keywords) for keywords in expected)
 
 
 async def ask(agent: Agent, question: str) -> dict[str, Any]:
@@ -123,6 +128,11 @@ def main() -> None:
         "plans_without_errors": sum(not r.get("plan_errors") and "error" not in r for r in rows),
         "median_latency_s": latencies[len(latencies) // 2],
         "total_s": round(sum(latencies), 1),
+        # Prompt tokens the model actually evaluated (the rest came from its prefix cache).
+        "prompt_tokens": sum(r.get("input_tokens", 0) for r in rows),
+        "prompt_tokens_evaluated": sum(
+            r.get("input_tokens", 0) - r.get("cached_tokens", 0) for r in rows
+        ),
         "machine": {
             "python": platform.python_version(),
             "cpu": platform.processor() or platform.machine(),
@@ -131,6 +141,10 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(
+        f"prompt tokens evaluated {summary['prompt_tokens_evaluated']} of "
+        f"{summary['prompt_tokens']}"
+    )
     print(
         f"\n{summary['right']}/{summary['questions']} right, plans valid "
         f"{summary['plans_without_errors']}/{summary['questions']}, median latency "

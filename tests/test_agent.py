@@ -231,7 +231,7 @@ async def test_max_replans_is_honoured() -> None:
     with pytest.raises(ReplanLimitError) as info:
         await Agent(model, [make_search()], max_replans=1).run("q")
     assert len(model.requests) == 4  # plan, join, plan, join — no third plan
-    assert "No more plans can be made" in model.requests[3].messages[-1].content
+    assert "This is the last step" in model.requests[3].messages[-1].content
     partial = info.value.result
     assert len(partial.plans) == 2  # type: ignore[attr-defined]
 

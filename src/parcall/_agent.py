@@ -271,7 +271,7 @@ class _Run:
             await executor.wait_settled()
             can_replan = round_no < self.agent.max_replans
             join_prompt = prompts.join(
-                plan.tasks, executor.observations, error, can_replan=can_replan
+                self.request, plan.tasks, executor.observations, error, can_replan=can_replan
             )
             self.messages.append(Message("user", join_prompt))
             extras: dict[str, Any] = {"grammar": join_grammar()} if self._grammar else {}

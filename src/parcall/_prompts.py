@@ -98,15 +98,16 @@ You are the joiner of a tool-using assistant: read the question, the plan that w
 its results, then answer the question or ask for a new plan."""
 
 JOIN_INSTRUCTIONS = """\
-Decide whether the results answer the question.
-Reply with one `Thought:` line, then one `Action:` line, either
-Action: Finish(<the final answer, short and direct>)
-or, if the results are not enough and a new plan could get what is missing,
-Action: Replan(<what is missing and what went wrong>)"""
+Answer the question "{question}" using these results. Reply with two lines:
+Thought: <the facts in the results that answer it>
+Action: Finish(<short answer>)
+Only if a fact the question needs is in none of the results, reply instead with:
+Thought: <what is missing>
+Action: Replan(<the missing fact>)"""
 
 NO_REPLAN = """\
-No more plans can be made: answer with Finish(...) from what the results show, saying what \
-could not be found."""
+This is the last step: answer with `Action: Finish(...)` from the results above, and say \
+which fact could not be found if one is missing."""
 
 REPLAN_REQUEST = """\
 Write a new plan for what is missing: {reason}
@@ -148,6 +149,7 @@ class Prompts:
 
     def join(
         self,
+        question: str,
         tasks: Sequence[Task],
         observations: dict[int, Observation],
         plan_error: str | None,
@@ -163,9 +165,8 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        lines.append(
-            self.join_instructions if can_replan else f"{self.join_instructions}\n{self.no_replan}"
-        )
+        instructions = self.join_instructions.replace("{question}", question)
+        lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)
 
     def replan(self, reason: str, first: int) -> str:

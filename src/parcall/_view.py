@@ -91,6 +91,17 @@ class RunView:
             self._status = "planning …" if event.purpose == "plan" else "joining …"
         elif isinstance(event, ModelCallFinished):
             u = event.usage
+            if event.purpose == "plan":
+                early = [
+                    i
+                    for i, r in self._rows.items()
+                    if r.started is not None and r.started >= event.started
+                ]
+                if early:
+                    self._notes.append(
+                        f"tasks {', '.join(map(str, early))} started while the plan was "
+                        "still streaming"
+                    )
             self._notes.append(
                 f"{event.purpose}: {event.time - event.started:.2f} s, "
                 f"{u.input_tokens} in / {u.output_tokens} out tokens"
@@ -108,13 +119,14 @@ class RunView:
 
     def _render(self) -> RenderableType:
         table = Table(box=None, pad_edge=False, expand=False)
-        for column in ("#", "task", "state", "time", "result"):
+        for column in ("#", "task", "state", "start", "took", "result"):
             table.add_column(column, overflow="fold")
         for idx, row in self._rows.items():
             end = row.finished if row.finished is not None else self._now
             took = f"{end - row.started:.2f} s" if row.started is not None else ""
+            start = f"{row.started:.2f} s" if row.started is not None else ""
             style = _STYLE.get(row.state, "yellow")
-            table.add_row(str(idx), row.call, Text(row.state, style=style), took, row.note)
+            table.add_row(str(idx), row.call, Text(row.state, style=style), start, took, row.note)
         parts: list[RenderableType] = [
             Text.assemble(("? ", "bold cyan"), self._question, (f"   [{self._model}]", "dim")),
             table,
