@@ -23,11 +23,13 @@ from parcall import Agent, ParcallError, TaskStarted
 from parcall.models._resolve import is_local_spec, resolve_model
 from parcall.tools import DEMO_TOOLS
 
-QUESTIONS: list[tuple[str, str | list[list[str]]]] = [
-    # (question, "yes"/"no" for a yes-no question, else keyword alternatives: right if all
-    # keywords of one alternative appear in the answer)
+Expected = str | tuple[str, str] | list[list[str]]
+
+QUESTIONS: list[tuple[str, Expected]] = [
+    # (question, expected): "yes"/"no" for a yes-no question; (right, other) for a choice
+    # between two; else keyword alternatives (right if all keywords of one appear).
     ("Were Scott Derrickson and Ed Wood of the same nationality?", "yes"),
-    ("Who is older, Annie Morton or Terry Richardson?", [["terry richardson"]]),
+    ("Who is older, Annie Morton or Terry Richardson?", ("terry richardson", "annie morton")),
     ("Are the Laleli Mosque and the Esma Sultan Mansion in the same neighborhood?", "no"),
     ("Are Elko Regional Airport and Gerald R. Ford International Airport both in Michigan?", "no"),
     (
@@ -35,7 +37,10 @@ QUESTIONS: list[tuple[str, str | list[list[str]]]] = [
         "no",
     ),
     ("Are Ferocactus, Silene, Ajuga and Dictyosperma all genera of plants?", "yes"),
-    ("Which band has more members, Letters to Cleo or Screaming Trees?", [["letters to cleo"]]),
+    (
+        "Which band has more members, Letters to Cleo or Screaming Trees?",
+        ("letters to cleo", "screaming trees"),
+    ),
     ("How many musicians are in Wolf Alice and Buck-Tick together?", [["9"], ["nine"]]),
     ("How old was Peter Schmeichel when his son Kasper Schmeichel was born?", [["22"]]),
     ("How many more years did Richard Nixon live than Ed Wood?", [["27"]]),
@@ -44,12 +49,18 @@ QUESTIONS: list[tuple[str, str | list[list[str]]]] = [
 _NEGATIVE = re.compile(r"\b(no|not|neither|only one|isn't|aren't|wasn't|weren't)\b")
 
 
-def right(answer: str, expected: str | list[list[str]]) -> bool:
+def right(answer: str, expected: Expected) -> bool | None:
     """Yes-no questions are graded by polarity: an answer that says no/not/neither is "no",
-    any other non-empty answer "yes". Others need every keyword of one alternative."""
+    any other non-empty answer "yes". A choice is right when it names the right option only;
+    naming both needs a reader (None). Others need every keyword of one alternative."""
     text = answer.lower()
     if isinstance(expected, str):
         return bool(text.strip()) and ("no" if _NEGATIVE.search(text) else "yes") == expected
+    if isinstance(expected, tuple):
+        good, other = expected
+        if good in text and other in text:
+            return None
+        return good in text
     return any(all(k in text for k in keywords) for keywords in expected)
 
 
@@ -92,7 +103,11 @@ def main() -> None:
     parser.add_argument("--free", action="store_true", help="no grammar constraint")
     parser.add_argument("--layout", default="extend", choices=["extend", "separate"])
     parser.add_argument("--out", type=Path, default=Path("bench/results/fanout_eval.json"))
+    parser.add_argument("--regrade", type=Path, help="grade a results file again, run nothing")
     args = parser.parse_args()
+    if args.regrade:
+        regrade(args.regrade)
+        return
     model = resolve_model(args.model)
     agent = Agent(
         model,
@@ -107,10 +122,11 @@ def main() -> None:
         rows = []
         for question, expected in QUESTIONS:
             row = await ask(agent, question)
-            row["right"] = "answer" in row and right(row["answer"], expected)
+            row["right"] = right(row["answer"], expected) if "answer" in row else False
             rows.append(row)
+            mark = {True: "RIGHT", False: "wrong", None: "check"}[row["right"]]
             print(
-                f"{'RIGHT' if row['right'] else 'wrong'}  {row['latency_s']:6.1f} s  "
+                f"{mark}  {row['latency_s']:6.1f} s  "
                 f"{row.get('tasks', 0)} tasks (max {row.get('max_parallel', 0)} at once)  "
                 f"{question} → {row.get('answer', row.get('error'))}",
                 flush=True,
@@ -123,7 +139,8 @@ def main() -> None:
         "model": getattr(model, "name", args.model),
         "constrained": agent.constrained,
         "layout": args.layout,
-        "right": sum(r["right"] for r in rows),
+        "right": sum(r["right"] is True for r in rows),
+        "to_check_by_hand": [r["question"] for r in rows if r["right"] is None],
         "questions": len(rows),
         "plans_without_errors": sum(not r.get("plan_errors") and "error" not in r for r in rows),
         "median_latency_s": latencies[len(latencies) // 2],
@@ -149,6 +166,24 @@ def main() -> None:
         f"\n{summary['right']}/{summary['questions']} right, plans valid "
         f"{summary['plans_without_errors']}/{summary['questions']}, median latency "
         f"{summary['median_latency_s']} s → {args.out}"
+    )
+
+
+def regrade(path: Path) -> None:
+    """Apply this file's grader to saved answers (the grader may be newer than the run)."""
+    summary = json.loads(path.read_text())
+    expected = dict(QUESTIONS)
+    for row in summary["rows"]:
+        row["right"] = right(row["answer"], expected[row["question"]]) if "answer" in row else False
+    summary["right"] = sum(r["right"] is True for r in summary["rows"])
+    summary["to_check_by_hand"] = [r["question"] for r in summary["rows"] if r["right"] is None]
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    for row in summary["rows"]:
+        mark = {True: "RIGHT", False: "wrong", None: "check"}[row["right"]]
+        print(f"{mark}  {row['question']} → {row.get('answer', row.get('error'))}")
+    print(
+        f"{summary['right']}/{len(summary['rows'])} right; check by hand: "
+        f"{summary['to_check_by_hand']}"
     )
 
 

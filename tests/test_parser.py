@@ -218,3 +218,10 @@ def test_long_chains_of_signs_are_a_plan_error_not_a_recursion_error() -> None:
 def test_chains_too_deep_for_ast_itself_are_a_plan_error() -> None:
     with pytest.raises(PlanSyntaxError):
         parse_plan("1. add(a=" + "-" * 50_000 + "1, b=2)", TOOLS)
+
+
+def test_backslashes_in_strings_are_kept_without_warnings() -> None:
+    task = parse_plan('1. search(query="\\d+ items")', TOOLS).tasks[0]
+    assert task.args == {"query": "\\d+ items"}
+    with pytest.raises(PlanSyntaxError):
+        parse_plan("1. search(query=1abc)", TOOLS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -359,7 +360,10 @@ def parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
     ):
         raise PlanSyntaxError("arguments are nested too deeply", line=line, text=text)
     try:
-        node = ast.parse(source.strip() or "()", mode="eval").body
+        with warnings.catch_warnings():
+            # e.g. "invalid escape sequence" (a Syntax- or DeprecationWarning): keep the text
+            warnings.simplefilter("ignore")
+            node = ast.parse(source.strip() or "()", mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
         raise PlanSyntaxError(f"not a tool call: {detail}", line=line, text=text) from None

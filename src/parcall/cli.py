@@ -266,8 +266,8 @@ def bench_simulated(
         timelines=timelines,
         backend=backend,
     )
-    Console().print(report.table())
-    Console().print("wrote: " + ", ".join(str(f) for f in report.files))
+    typer.echo(report.table())  # markdown: printed as it is, not wrapped
+    typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
 
 
 @bench_app.command("micro")
@@ -288,8 +288,8 @@ def bench_micro(
         out_dir=out,
         backend=backend,
     )
-    Console().print(report.table())
-    Console().print("wrote: " + ", ".join(str(f) for f in report.files))
+    typer.echo(report.table())  # markdown: printed as it is, not wrapped
+    typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
 
 
 @app.command()
