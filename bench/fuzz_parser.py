@@ -20,7 +20,7 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "src")]
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from faults.test_parser_fuzz import TOOLS, mutated_plans  # noqa: E402
@@ -71,6 +71,7 @@ def run_hypothesis(campaign: Campaign, seconds: float, seed: int) -> None:
         database=None,
         derandomize=False,
         suppress_health_check=list(HealthCheck),
+        phases=(Phase.generate,),  # stopping raises _Done: nothing to shrink or replay
     )
     @given(text=texts, chunk=st.one_of(st.none(), st.integers(1, 31)))
     def fuzz(text: str, chunk: int | None) -> None:

