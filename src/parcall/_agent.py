@@ -30,7 +30,7 @@ from ._parser import PlanParser
 from ._plan import Plan
 from ._prompts import Prompts
 from ._result import RunResult
-from ._tool import Tool
+from ._tool import Tool, tool_map
 from .models._base import (
     Message,
     Model,
@@ -88,12 +88,7 @@ class Agent:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.model = model
-        self.tools: dict[str, Tool] = {}
-        for item in tools:
-            wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
-            if wrapped.name in self.tools:
-                raise ValueError(f"two tools are named {wrapped.name!r}")
-            self.tools[wrapped.name] = wrapped
+        self.tools = tool_map(tools)
         self.max_replans = max_replans
         self.max_concurrency = max_concurrency
         self.prompts = prompts or Prompts()

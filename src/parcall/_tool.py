@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast, get_type_hints, overload
 
 import anyio
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
-__all__ = ["Tool", "tool"]
+__all__ = ["Tool", "tool", "tool_map"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -139,6 +139,17 @@ class Tool:
         if not self._limiter:
             self._limiter.append(anyio.CapacityLimiter(self.max_concurrency))
         return self._limiter[0]
+
+
+def tool_map(tools: Iterable[Tool | Callable[..., Any]]) -> dict[str, Tool]:
+    """Tools by name; plain functions are wrapped with `Tool.from_function`."""
+    found: dict[str, Tool] = {}
+    for item in tools:
+        wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
+        if wrapped.name in found:
+            raise ValueError(f"two tools are named {wrapped.name!r}")
+        found[wrapped.name] = wrapped
+    return found
 
 
 @overload

@@ -29,7 +29,7 @@ from ._observation import Observation
 from ._plan import Plan, Task
 from ._prompts import _describe
 from ._result import RunResult
-from ._tool import Tool
+from ._tool import Tool, tool_map
 from .models._base import Message, Model, ModelRequest
 
 __all__ = ["Turn", "TurnAgent", "TurnLimitError"]
@@ -77,12 +77,7 @@ class TurnAgent:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.model = model
-        self.tools: dict[str, Tool] = {}
-        for item in tools:
-            wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
-            if wrapped.name in self.tools:
-                raise ValueError(f"two tools are named {wrapped.name!r}")
-            self.tools[wrapped.name] = wrapped
+        self.tools = tool_map(tools)
         self.max_turns = max_turns
         self.max_concurrency = max_concurrency
         self.temperature = temperature
