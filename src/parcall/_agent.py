@@ -148,6 +148,9 @@ class RunStream:
 
     @property
     def result(self) -> RunResult:
+        """The run's result; raises the run's error if it failed."""
+        if self._error is not None:
+            raise self._error
         if self._result is None:
             raise RuntimeError("the run has not finished (iterate over its events first)")
         return self._result
