@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ._errors import JoinerOutputError, PlanError
-from ._joiner import parse_decision
+from ._errors import PlanError
 from ._observation import Observation
 from ._parser import _BARE_CALL, _TASK, build_task, parse_call
 from ._plan import Task
-from ._turns import Turn, TurnAgent, next_index, read_finish
+from ._turns import Turn, TurnAgent, final_turn, next_index, read_finish
 
 __all__ = ["PARALLEL_SYSTEM", "ParallelToolCallAgent"]
 
@@ -93,13 +92,7 @@ class ParallelToolCallAgent(TurnAgent):
             thought = None
         if tasks:
             return Turn(tasks=tuple(tasks))
-        try:
-            decision = parse_decision(text)
-        except JoinerOutputError:
-            raise PlanError("the turn is empty: write tool calls or Finish(answer)") from None
-        if decision.kind == "replan":
-            raise PlanError("write tool calls or `Action: Finish(answer)`")
-        return Turn(answer=decision.answer, thought=decision.thought)
+        return final_turn(text, "write tool calls or `Action: Finish(answer)`")
 
     def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
         lines = ["Results:"]

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ._errors import JoinerOutputError, PlanError
-from ._joiner import parse_decision
 from ._observation import Observation
 from ._parser import _balance, build_task, parse_call
 from ._plan import Task
-from ._turns import Turn, TurnAgent, next_index
+from ._turns import Turn, TurnAgent, final_turn, next_index
 
 __all__ = ["REACT_SYSTEM", "ReActAgent"]
 
@@ -54,13 +52,7 @@ class ReActAgent(TurnAgent):
         thought = thoughts[0].strip() if thoughts else None
         match = _ACTION.search(text)
         if match is None or match.group(1).lower().startswith("finish"):
-            try:
-                decision = parse_decision(text)
-            except JoinerOutputError:
-                raise PlanError("the turn is empty: write an Action") from None
-            if decision.kind == "replan":
-                raise PlanError("write `Action: tool(...)` or `Action: Finish(answer)`")
-            return Turn(answer=decision.answer, thought=decision.thought)
+            return final_turn(text, "write `Action: tool(...)` or `Action: Finish(answer)`")
         line = text.count("\n", 0, match.start()) + 1
         call = _one_call(text[match.start(1) :])
         name, args, kwargs = parse_call(call, line)

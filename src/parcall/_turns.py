@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from ._errors import PlanError, TurnLimitError
+from ._errors import JoinerOutputError, PlanError, TurnLimitError
 from ._events import (
     Answered,
     Event,
@@ -52,6 +52,18 @@ def read_finish(text: str) -> Turn | None:
     decision = parse_decision(text)
     if decision.kind != "finish" or decision.inferred:
         return None
+    return Turn(answer=decision.answer, thought=decision.thought)
+
+
+def final_turn(text: str, ask: str) -> Turn:
+    """A turn without tool calls must finish; anything else is a broken turn (`ask` says
+    what to write instead)."""
+    try:
+        decision = parse_decision(text)
+    except JoinerOutputError:
+        raise PlanError(f"the turn is empty: {ask}") from None
+    if decision.kind == "replan":
+        raise PlanError(ask)
     return Turn(answer=decision.answer, thought=decision.thought)
 
 
