@@ -11,30 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faults.conftest import FaultCounter
-from parcall import PlanError, PlanParser, parse_plan, tool
+from parcall import PlanError, PlanParser, parse_plan
+from test_parser import TOOLS as PARSER_TOOLS
 
 pytestmark = pytest.mark.faults
 
 
-@tool
-def search(query: str) -> str:
-    """Search."""
-    return query
-
-
-@tool
-def combine(items: list[Any], mapping: dict[str, Any] | None = None, label: str = "") -> str:
-    """Combine things."""
-    return str(items)
-
-
-@tool
-def add(a: float, b: float) -> float:
-    """Add two numbers."""
-    return a + b
-
-
-TOOLS = {t.name: t for t in (search, combine, add)}
+# The parser tests' tool set, so both suites judge plans against the same signatures.
+TOOLS = {t.name: t for t in PARSER_TOOLS}
 
 SEED_PLANS = [
     'Thought: both.\n1. search(query="Eiffel Tower height")\n2. search("Liberty")\n'
