@@ -136,3 +136,24 @@ def run_all(
             file=sys.stderr,
         )
     return rows
+
+
+def run_figures(
+    wl: wls.Workload, rec: Recorder, bound: cp.Bound, makespan: float, answer: object
+) -> dict:
+    """What `run_one` returns for one timed request: figures plus the trace that explains them."""
+    ok = answer == wl.joiner_answer
+    if not ok:
+        print(f"WARNING {wl.name}: unexpected answer {answer!r}", file=sys.stderr)
+    starts = {w: t for t, k, w in rec.events if k == "tool_start"}
+    return {
+        "makespan_s": makespan,
+        "bound_s": bound.bound_s,
+        "model_calls": rec.model_calls,
+        "detail": {
+            "answer_ok": ok,
+            "tool_start_s": starts,
+            "ideal_tool_start_s": {str(k): round(v, 4) for k, v in bound.task_start_s.items()},
+            "events": rec.events,
+        },
+    }

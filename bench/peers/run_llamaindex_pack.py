@@ -34,6 +34,7 @@ from _common import (
     now,
     parse_args,
     run_all,
+    run_figures,
     sleep_until,
     token_schedule,
     tool_latency,
@@ -187,21 +188,7 @@ def run_one(wl: wls.Workload, repeat: int, verbose: bool = False) -> dict:
         t0 = now()
         resp = pack.run(wl.question)
         makespan = now() - t0
-    ok = str(resp.response) == wl.joiner_answer
-    if not ok:
-        print(f"WARNING {wl.name}: unexpected answer {resp.response!r}", file=sys.stderr)
-    starts = {w: t for t, k, w in rec.events if k == "tool_start"}
-    return {
-        "makespan_s": makespan,
-        "bound_s": bound.bound_s,
-        "model_calls": rec.model_calls,
-        "detail": {
-            "answer_ok": ok,
-            "tool_start_s": starts,
-            "ideal_tool_start_s": {str(k): round(v, 4) for k, v in bound.task_start_s.items()},
-            "events": rec.events,
-        },
-    }
+    return run_figures(wl, rec, bound, makespan, str(resp.response))
 
 
 def main() -> None:
