@@ -16,7 +16,7 @@ from rich.console import Console
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
 from ._result import RunResult
-from ._tool import Tool
+from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView
 from .models._resolve import is_local_spec, resolve_model
@@ -40,24 +40,23 @@ def main() -> None:
 
 def _load_tools(specs: Iterable[str]) -> list[Tool]:
     """`module:attr` → a Tool, a function, or a list of them."""
-    tools: list[Tool] = []
+    found: list[Any] = []
     for spec in specs:
         module_name, _, attr = spec.partition(":")
         if not module_name or not attr:
             raise typer.BadParameter(f"{spec!r}: write --tools module:attribute")
         try:
-            found: Any = getattr(importlib.import_module(module_name), attr)
+            value: Any = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise typer.BadParameter(f"cannot load {spec!r}: {exc}") from None
-        items = found if isinstance(found, (list, tuple)) else [found]
-        for item in items:
-            if isinstance(item, Tool):
-                tools.append(item)
-            elif callable(item):
-                tools.append(Tool.from_function(item))
-            else:
-                raise typer.BadParameter(f"{spec!r} is neither a tool nor a function")
-    return tools
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(i, Tool) or callable(i) for i in items):
+            raise typer.BadParameter(f"{spec!r} is neither a tool nor a function")
+        found.extend(items)
+    try:
+        return list(tool_map(found).values())
+    except (TypeError, ValueError) as exc:  # e.g. two tools with one name, or *args
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:
