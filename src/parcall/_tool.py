@@ -75,6 +75,34 @@ class Tool:
             retry_delay=retry_delay,
         )
 
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        parameters: Mapping[str, Any],
+        function: Callable[..., Any],
+        *,
+        description: str = "",
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_delay: float = 0.5,
+    ) -> Tool:
+        """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
+        `function` is called with the validated arguments as keywords."""
+        from ._schema import model_from_schema
+
+        return cls(
+            name=name,
+            description=description,
+            function=function,
+            args_model=model_from_schema(name, parameters),
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+        )
+
     @property
     def parameters(self) -> tuple[str, ...]:
         """Argument names in signature order (positional plan arguments map onto these)."""
