@@ -219,3 +219,20 @@ async def test_cancelling_during_a_long_prompt_evaluation_returns_promptly(
     assert decoded(fresh) == after
     text, _, _ = await collect(fresh.stream(ask("Hi", grammar='root ::= "ok"')))
     assert text == "ok"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="no llama-cpp-python")
+def test_weight_repacking_off_only_inside_the_load() -> None:
+    # On AMX CPUs llama.cpp's extra weight buffers crash the first decode; parcall turns
+    # them off for the load there, and must leave llama.cpp's defaults as they were.
+    import llama_cpp.llama_cpp as low
+
+    from parcall.models._llamacpp import _weight_repacking
+
+    before = low.llama_model_default_params
+    with _weight_repacking(enabled=False):
+        assert low.llama_model_default_params().use_extra_bufts is False
+    assert low.llama_model_default_params is before
+    assert low.llama_model_default_params().use_extra_bufts is True
+    with _weight_repacking(enabled=True):
+        assert low.llama_model_default_params is before

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import importlib
 import json
 import os
@@ -180,7 +181,8 @@ class LlamaCpp:
         if self._seed is not None:
             kwargs["seed"] = self._seed
         try:
-            llm = llama_cpp.Llama(**kwargs)
+            with _weight_repacking(enabled=not _cpu_has_amx()):
+                llm = llama_cpp.Llama(**kwargs)
         except (ValueError, RuntimeError) as exc:
             raise LlamaCppError(f"llama.cpp could not load {path}: {exc}") from exc
 
@@ -257,6 +259,48 @@ class LlamaCpp:
                 self._grammars.clear()
             self._grammars[text] = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[text]
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _weight_repacking(*, enabled: bool) -> Iterator[None]:
+    """Load with llama.cpp's extra weight buffers (repacking, AMX) on or off.
+
+    llama-cpp-python does not expose `use_extra_bufts`, so the default model parameters are
+    wrapped for the duration of the load.
+    """
+    if enabled:
+        yield
+        return
+    params_module: Any = importlib.import_module("llama_cpp.llama_cpp")
+    with _PARAMS_LOCK:
+        default = params_module.llama_model_default_params
+
+        def without_extra_buffers() -> Any:
+            params = default()
+            params.use_extra_bufts = False
+            return params
+
+        params_module.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            params_module.llama_model_default_params = default
+
+
+def _cpu_has_amx() -> bool:
+    """Whether the CPU has Intel AMX: llama.cpp's AMX weight buffers crash in the first
+    decode on such CPUs (ggml-org/llama.cpp#20824), so parcall loads without them there."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return "amx_int8" in line.split()
+    except OSError:
+        pass
+    return False
 
 
 def _chat_template(llm: Any) -> Any:
