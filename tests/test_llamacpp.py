@@ -236,3 +236,41 @@ def test_weight_repacking_off_only_inside_the_load() -> None:
     assert low.llama_model_default_params().use_extra_bufts is True
     with _weight_repacking(enabled=True):
         assert low.llama_model_default_params is before
+
+
+GREEDY_CASES = [
+    ("Count from one to five.", None),
+    ("Name a colour.", 'root ::= ("red" | "green" | "blue") " " [a-z ]{1,20}'),
+    ("Write a plan.", 'root ::= "1. search(" [a-z ]{1,12} ")\\n" "join()"'),
+]
+
+
+@needs_llama
+@pytest.mark.anyio
+@pytest.mark.parametrize(("prompt", "gbnf"), GREEDY_CASES)
+async def test_lazy_grammar_picks_the_tokens_llama_cpp_would(
+    tiny: LlamaCpp, prompt: str, gbnf: str | None
+) -> None:
+    # parcall checks the grammar on the greedy token only and filters every candidate just
+    # when that token is refused; the output must be exactly llama-cpp-python's own.
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    request = ask(prompt, max_tokens=24, grammar=gbnf)
+    ours, _, _ = await collect(tiny.stream(request))
+    llm = tiny._llm
+    tokens = llm.tokenize(tiny._render(request.messages)[0].encode(), add_bos=False, special=True)
+    theirs: list[int] = []
+    grammar = LlamaGrammar.from_string(gbnf, verbose=False) if gbnf else None
+    tiny._abort.clear()  # parcall's abort callback is set once its stream has ended
+    llm.reset()
+    for token in llm.generate(tokens, temp=0.0, repeat_penalty=1.1, grammar=grammar):
+        if llama_cpp_is_end(llm, token) or len(theirs) >= 24:
+            break
+        theirs.append(token)
+    assert ours == llm.detokenize(theirs).decode("utf-8", errors="replace")
+
+
+def llama_cpp_is_end(llm: object, token: int) -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_is_eog(llama_cpp.llama_model_get_vocab(llm.model), token))  # type: ignore[attr-defined]

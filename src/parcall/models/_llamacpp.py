@@ -26,6 +26,7 @@ import anyio.to_thread
 from .._errors import ParcallError
 from ._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
 from ._errors import ModelCapabilityError, ModelError
+from ._llama_sampling import LazyGrammarSampler
 from ._local import DEFAULT_LOCAL_MODEL, resolve_local
 
 __all__ = ["LlamaCpp", "LlamaCppError", "LlamaCppNotInstalledError"]
@@ -94,13 +95,33 @@ class LlamaCpp:
         self._busy = threading.Lock()  # held while a generation owns the llama context
         self._abort = threading.Event()
         self._abort_callback: Any = None  # kept alive while llama.cpp holds the pointer
-        self._grammars: dict[str, Any] = {}
+        self._grammars: dict[str, str] = {}
 
     @property
     def name(self) -> str:
         if self._source.startswith("local:"):
             return f"llama.cpp/{self._source}"
         return f"llama.cpp/{Path(self._source).name}"
+
+    def fork(self) -> LlamaCpp:
+        """A second llama.cpp context on the same model file and settings.
+
+        For side calls, such as the `extract` tool, that would otherwise evict this
+        context's cached prompt (the planner's conversation). The weights are memory-mapped,
+        so the fork costs a context, not a second copy of the model; calls on the two run one
+        at a time, as two contexts on one CPU would only slow each other down.
+        """
+        twin = LlamaCpp(
+            self._source,
+            n_ctx=self._n_ctx,
+            n_threads=self._n_threads,
+            n_batch=self._n_batch,
+            seed=self._seed,
+            repeat_penalty=self._repeat_penalty,
+            verbose=self._verbose,
+        )
+        twin._turns = self._turns
+        return twin
 
     async def load(self) -> None:
         """Load the model now (otherwise the first `stream` call does)."""
@@ -208,14 +229,25 @@ class LlamaCpp:
         max_tokens = min(request.max_tokens or room, room)
         self._abort.clear()
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        gbnf = self._grammar(request)
+        temperature = request.temperature or 0.0
+        sampler: LazyGrammarSampler | None = None
+        if temperature == 0.0:
+            # Greedy: sample ourselves, checking the grammar on the chosen token only.
+            sampler = LazyGrammarSampler(llama_cpp, llm, gbnf, repeat_penalty=self._repeat_penalty)
+            llm.sample = sampler
+        grammar = None
+        if sampler is None and gbnf is not None:
+            grammars = importlib.import_module("llama_cpp.llama_grammar")
+            grammar = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
         return _Generation(
             tokens=tokens,
             cached=_reused_prefix(llm, tokens),
             stream=llm.generate(
                 tokens,
-                temp=request.temperature or 0.0,
+                temp=temperature,
                 repeat_penalty=self._repeat_penalty,
-                grammar=self._grammar(request),
+                grammar=grammar,
                 reset=True,  # llama-cpp-python keeps the longest common prefix
             ),
             detokenize=llm.detokenize,
@@ -223,6 +255,7 @@ class LlamaCpp:
             stop=request.stop,
             max_tokens=max_tokens,
             aborted=self._abort,
+            on_close=(lambda: _uninstall(llm, sampler)) if sampler is not None else None,
         )
 
     def _render(self, messages: tuple[Message, ...]) -> tuple[str, bool]:
@@ -232,7 +265,8 @@ class LlamaCpp:
             return prompt_text(messages) + "<|assistant|>\n", True
         return str(self._template(messages=chat).prompt), False
 
-    def _grammar(self, request: ModelRequest) -> Any:
+    def _grammar(self, request: ModelRequest) -> str | None:
+        """The request's constraint as checked GBNF text (a JSON schema is converted)."""
         if request.grammar is None and request.json_schema is None:
             return None
         llama_cpp = _import_llama_cpp()
@@ -257,7 +291,7 @@ class LlamaCpp:
             llama_cpp.llama_sampler_free(sampler)
             if len(self._grammars) >= 64:  # plan grammars change with the tool set only
                 self._grammars.clear()
-            self._grammars[text] = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
+            self._grammars[text] = gbnf
         return self._grammars[text]
 
 
@@ -303,6 +337,12 @@ def _cpu_has_amx() -> bool:
     return False
 
 
+def _uninstall(llm: Any, sampler: LazyGrammarSampler) -> None:
+    """Give a `Llama` its own `sample` back and free the sampler."""
+    llm.__dict__.pop("sample", None)
+    sampler.close()
+
+
 def _chat_template(llm: Any) -> Any:
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
@@ -346,7 +386,9 @@ class _Generation:
         stop: tuple[str, ...],
         max_tokens: int,
         aborted: threading.Event,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
+        self._on_close = on_close
         self._prompt_tokens = len(tokens)
         self._cached = cached
         self._tokens = stream
@@ -406,8 +448,13 @@ class _Generation:
 
     def close(self) -> None:
         close: Callable[[], None] | None = getattr(self._tokens, "close", None)
-        if close is not None:
-            close()
+        try:
+            if close is not None:
+                close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+                self._on_close = None
 
 
 def _stop_prefix_length(text: str, stops: tuple[str, ...]) -> int:
