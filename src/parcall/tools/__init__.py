@@ -4,6 +4,8 @@
   paragraphs, CC BY-SA 4.0; see `data/LICENSE-encyclopedia.md`).
 - `calculator`: safe arithmetic (parsed with `ast`, never evaluated as code; bounded).
 - `date_diff`, `today`, `convert_units`: dates and units.
+- `extract_tool(model)`: a model-backed `extract(question, context)` that turns a passage
+  into the short value a later step needs.
 
 `DEMO_TOOLS` is what `parcall run` uses when no `--tools` are given.
 """
@@ -16,6 +18,7 @@ from ._clock import date_diff as _date_diff
 from ._clock import today as _today
 from ._encyclopedia import lookup as _lookup
 from ._encyclopedia import search as _search
+from ._extract import extract_tool
 
 __all__ = [
     "DEMO_TOOLS",
@@ -23,6 +26,7 @@ __all__ = [
     "calculator",
     "convert_units",
     "date_diff",
+    "extract_tool",
     "lookup",
     "search",
     "today",
