@@ -373,3 +373,35 @@ async def test_the_separate_layout_gives_the_joiner_its_own_prompt() -> None:
     assert [m.role for m in join] == ["system", "user"]
     assert "joiner" in join[0].content
     assert "the question" in join[1].content and "result for a" in join[1].content
+
+
+async def test_an_empty_plan_is_planned_again_not_answered_from_memory() -> None:
+    model = ScriptedModel(["Thought: I know this.\njoin()", plan('1. search("a")'), FINISH])
+    result = await Agent(model, [make_search()], max_replans=2).run("q")
+    assert result.answer == "done" and result.values == {1: "result for a"}
+    assert [r.purpose for r in model.requests] == ["plan", "plan", "join"]
+    assert "called no tool" in model.requests[1].messages[-1].content
+    assert sum(isinstance(e, Replanned) for e in result.events) == 1
+
+
+async def test_an_empty_plan_with_no_replans_left_goes_to_the_joiner() -> None:
+    model = ScriptedModel(["join()", FINISH])
+    result = await Agent(model, [make_search()], max_replans=0).run("q")
+    assert result.answer == "done" and [r.purpose for r in model.requests] == ["plan", "join"]
+
+
+async def test_a_replan_that_only_repeats_earlier_calls_must_answer() -> None:
+    replan = "Action: Replan(try again)"
+    model = ScriptedModel([plan('1. search("a")'), replan, plan('2. search("a")'), FINISH])
+    result = await Agent(model, [make_search()], max_replans=5).run("q")
+    assert result.answer == "done"
+    assert "This is the last step" in model.requests[3].messages[-1].content
+
+
+async def test_a_plan_that_repeats_a_call_ends_there() -> None:
+    looping = '1. search("a")\n2. search("b")\n3. search("a")\n4. search("c")\n5. search("d")\n'
+    model = ScriptedModel([looping, FINISH])
+    result = await Agent(model, [make_search()]).run("q")
+    assert [t.idx for t in result.plans[0]] == [1, 2, 3]
+    assert result.plans[0].joined
+    assert sorted(result.values) == [1, 2, 3]

@@ -27,7 +27,7 @@ from ._joiner import Finish, parse_decision
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
-from ._plan import Plan
+from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
 from ._tool import Tool, tool_map
@@ -264,10 +264,24 @@ class _Run:
     async def _rounds(self, executor: Executor) -> str:
         prompts = self.agent.prompts
         round_no = 0
+        seen: set[str] = set()
         while True:
             plan, error = await self._plan(executor, round_no)
             await executor.wait_settled()
-            can_replan = round_no < self.agent.max_replans
+            calls = {_call_key(t) for t in plan.tasks}
+            # A replan that only repeats earlier calls will not find anything new: answer.
+            repeats = round_no > 0 and calls <= seen
+            seen |= calls
+            can_replan = round_no < self.agent.max_replans and not repeats
+            if not plan.tasks and error is None and can_replan:
+                # An empty plan gathered nothing; left to the joiner, a model answers from
+                # memory. Ask for a plan again instead.
+                round_no += 1
+                reason = "the plan called no tool; call the tools that find the answer"
+                first = max(executor.indices, default=0) + 1
+                self.messages.append(Message("user", prompts.replan(reason, first)))
+                self.emit(Replanned(round_no, reason, self.now()))
+                continue
             join_prompt = prompts.join(
                 self.request, plan.tasks, executor.observations, error, can_replan=can_replan
             )
@@ -327,12 +341,19 @@ class _Run:
             if agent.constrained:
                 extras["grammar"] = plan_grammar(agent.tools.values())
         handed = 0
+        calls: set[str] = set()
 
         def hand_over() -> None:
             nonlocal handed
             for task in parser.tasks[handed:]:
                 self.emit(TaskParsed(task, round_no, self.now()))
                 executor.submit(task)
+                key = _call_key(task)
+                if key in calls and isinstance(parser, PlanParser):
+                    # A small model that repeats a call is looping: a grammar bounds the
+                    # plan, but only at its task limit. End the plan here instead.
+                    parser.end()
+                calls.add(key)
             handed = len(parser.tasks)
 
         def on_chunk(chunk: TextChunk | ToolCallChunk) -> bool:
@@ -388,3 +409,8 @@ class _Run:
             clock=self.now,
             on_chunk=on_chunk,
         )
+
+
+def _call_key(task: Task) -> str:
+    """A task's call without its index: the same tool with the same arguments."""
+    return f"{task.tool}({task.args!r})"

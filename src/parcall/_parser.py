@@ -119,6 +119,13 @@ class PlanParser:
     def plan(self) -> Plan:
         return Plan(tuple(self.tasks), self.text, self.joined, tuple(self._thoughts))
 
+    def end(self) -> None:
+        """End the plan after the tasks parsed so far, as if `join()` came next (the model
+        started repeating itself); what is still buffered is dropped."""
+        self.joined = True
+        self._buffer = ""
+        self._pending = []
+
     def _line(self, line_no: int, raw: str) -> Task | None:
         if self._pending:
             self._pending.append((line_no, raw))

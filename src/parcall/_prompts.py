@@ -38,11 +38,28 @@ DEFAULT_EXAMPLES: tuple[Example, ...] = (
         "join()",
     ),
     Example(
-        "What is the population of the capital of Australia, and what is 15% of 2,340?",
-        "Thought: The population depends on the capital; the percentage is plain arithmetic.\n"
-        '1. search(query="capital of Australia")\n'
-        '2. search(query="population of $1")\n'
-        '3. calculator(expression="15% of 2340")\n'
+        "In which city was the director of the film Jaws born?",
+        "Thought: First find the director; a new plan can then search for that person.\n"
+        '1. search(query="Jaws (film)")\n'
+        "join()",
+    ),
+    Example(
+        "In which city was the director of the film Jaws born?",
+        "Thought: Find the director, take his name out, then search for him.\n"
+        '1. search(query="Jaws (film)")\n'
+        '2. extract(question="Who directed Jaws?", context=$1)\n'
+        "3. search(query=$2)\n"
+        "join()",
+    ),
+    Example(
+        "How many years after the Eiffel Tower was the Empire State Building finished?",
+        "Thought: Two lookups, a year from each, then arithmetic.\n"
+        '1. search(query="Eiffel Tower")\n'
+        '2. search(query="Empire State Building")\n'
+        '3. extract(question="In which year was the Eiffel Tower finished?", context=$1)\n'
+        '4. extract(question="In which year was the Empire State Building finished?", '
+        "context=$2)\n"
+        '5. calculator(expression="$4 - $3")\n'
         "join()",
     ),
 )
@@ -60,6 +77,10 @@ Plan format:
 - Values are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
 - To use the result of an earlier task N, write $N (or ${{N}}), also inside strings: \
 "population of $1". A task may only use results of tasks above it.
+- Look up one thing per call (one person, one place, one work), by its name.
+- A result may be a whole paragraph. When a later call needs one fact from it (a name, a \
+date, a number), take that fact out first with a tool that extracts it, if you have one, \
+and use that task's $N.
 - You may write a line `Thought: ...` before a task to reason briefly.
 - Use only the tools listed above, with their argument names.
 - End the plan with the line `join()` and nothing after it.
@@ -98,12 +119,19 @@ You are the joiner of a tool-using assistant: read the question, the plan that w
 its results, then answer the question or ask for a new plan."""
 
 JOIN_INSTRUCTIONS = """\
-Answer the question "{question}" using these results. Reply with two lines:
-Thought: <the facts in the results that answer it>
-Action: Finish(<short answer>)
-Only if a fact the question needs is in none of the results, reply instead with:
+Answer the question "{question}" from these results.
+If the results state the answer, reply with two lines:
+Thought: <the fact from the results that answers it>
+Action: Finish(<only the answer: a name, a number, a date, a place or yes/no>)
+If the results lead to someone or something (a person, a place, a work) whose fact is not \
+in the results, reply instead with:
 Thought: <what is missing>
-Action: Replan(<the missing fact>)"""
+Action: Replan(search <that name>)
+For example:
+Thought: Jaws was directed by Steven Spielberg, but no result says where he was born.
+Action: Replan(search Steven Spielberg)
+Thought: Steven Spielberg was born in Cincinnati, Ohio.
+Action: Finish(Cincinnati)"""
 
 NO_REPLAN = """\
 This is the last step: answer with `Action: Finish(...)` from the results above, and say \
@@ -111,7 +139,8 @@ which fact could not be found if one is missing."""
 
 REPLAN_REQUEST = """\
 Write a new plan for what is missing: {reason}
-Number its tasks from {first}. Results of the tasks above can be used as $N."""
+Number its tasks from {first}. Results of the tasks above can be used as $N. Search for the \
+names the results gave you; do not repeat a call made above."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +165,12 @@ class Prompts:
             "tools": self.planner_system_tools,
         }.get(plan_format, self.planner_system)
         render = _example_as_json if plan_format == "json" else (lambda plan: plan)
+        tools = list(tools)
         return template.format(
             tools="\n".join(_describe(t) for t in tools),
             examples="\n\n".join(
-                f"Question: {e.question}\n{render(e.plan)}" for e in self.examples
+                f"Question: {e.question}\n{render(e.plan)}"
+                for e in usable_examples(self.examples, {t.name for t in tools})
             ),
             first=1,
         )
@@ -171,6 +202,24 @@ class Prompts:
 
     def replan(self, reason: str, first: int) -> str:
         return self.replan_request.format(reason=reason, first=first)
+
+
+_PLAN_CALL = re.compile(r"^\s*\d+\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)
+
+
+def usable_examples(examples: Sequence[Example], tools: set[str]) -> list[Example]:
+    """The examples whose plans use only tools the planner has (a small model copies tool
+    names from examples), and of two examples for one question the one that uses more of
+    them; all examples when none fits, since the format is still worth showing."""
+    fitting = [e for e in examples if set(_PLAN_CALL.findall(e.plan)) <= tools]
+    best: dict[str, Example] = {}
+    for example in fitting:
+        kept = best.get(example.question)
+        if kept is None or len(set(_PLAN_CALL.findall(example.plan))) > len(
+            set(_PLAN_CALL.findall(kept.plan))
+        ):
+            best[example.question] = example
+    return list(best.values()) or list(examples)
 
 
 def _example_as_json(plan: str) -> str:
