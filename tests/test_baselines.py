@@ -85,11 +85,50 @@ async def test_react_shows_a_broken_action_to_the_model_and_goes_on(gate: Gate) 
     assert result.values == {1: "got a"}
 
 
-async def test_react_stops_after_max_turns(gate: Gate) -> None:
+async def test_react_stops_after_max_turns_and_one_request_for_an_answer(gate: Gate) -> None:
     model = ScriptedModel(['Action: fetch("a")'], cycle=True)
     with pytest.raises(TurnLimitError) as caught:
         await ReActAgent(model, [tracked(gate)], max_turns=3).run("q")
-    assert len(caught.value.result.model_calls) == 3
+    assert len(caught.value.result.model_calls) == 4  # 3 turns, then the final request
+    assert "Answer now" in model.prompts[-1]
+    assert gate.started == ["a", "a", "a"]  # the final reply's call is not run
+
+
+async def test_react_at_the_turn_limit_is_asked_for_its_answer(gate: Gate) -> None:
+    model = ScriptedModel(['Action: fetch("a")', 'Action: fetch("b")', FINISH])
+    result = await ReActAgent(model, [tracked(gate)], max_turns=2).run("q")
+    assert result.answer == "done"
+    assert len(result.model_calls) == 3
+    last = model.requests[-1].messages
+    assert last[-1].role == "user" and last[-2].role == "assistant"  # one message, not two
+    assert last[-1].content.startswith("Observation: got b") and "Finish(" in last[-1].content
+
+
+async def test_react_takes_a_plain_final_reply_as_the_answer(gate: Gate) -> None:
+    model = ScriptedModel(['Action: fetch("a")', "It is 42."])
+    result = await ReActAgent(model, [tracked(gate)], max_turns=1).run("q")
+    assert result.answer == "It is 42."
+
+
+async def test_parallel_calls_at_the_turn_limit_are_asked_for_their_answer(gate: Gate) -> None:
+    model = ScriptedModel(['1. fetch("a")\n2. fetch("b")', FINISH])
+    result = await ParallelToolCallAgent(model, [tracked(gate)], max_turns=1).run("q")
+    assert result.answer == "done"
+    assert sorted(gate.started) == ["a", "b"]
+    assert "Answer now" in model.prompts[-1]
+
+
+async def test_parallel_calls_still_calling_at_the_limit_raise(gate: Gate) -> None:
+    model = ScriptedModel(['1. fetch("a")', '2. fetch("b")'])
+    with pytest.raises(TurnLimitError) as caught:
+        await ParallelToolCallAgent(model, [tracked(gate)], max_turns=1).run("q")
+    assert len(caught.value.result.model_calls) == 2
+    assert gate.started == ["a"]
+
+
+def test_turn_agents_default_to_ten_turns() -> None:
+    assert ReActAgent(ScriptedModel([]), []).max_turns == 10
+    assert ParallelToolCallAgent(ScriptedModel([]), []).max_turns == 10
 
 
 async def test_parallel_calls_run_a_batch_at_once_then_the_next_batch(gate: Gate) -> None:

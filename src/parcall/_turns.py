@@ -32,7 +32,12 @@ from ._result import RunResult
 from ._tool import Tool, tool_map
 from .models._base import Message, Model, ModelRequest
 
-__all__ = ["Turn", "TurnAgent", "TurnLimitError"]
+__all__ = ["FINAL_ASK", "Turn", "TurnAgent", "TurnLimitError"]
+
+FINAL_ASK = (
+    "You have no tool calls left. Answer now from what you have, with\n"
+    "Thought: <one line>\nAction: Finish(<the final answer, short and direct>)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,7 @@ class TurnAgent:
         model: Model,
         tools: Sequence[Tool | Callable[..., Any]],
         *,
-        max_turns: int = 50,
+        max_turns: int = 10,
         max_concurrency: int | None = None,
         temperature: float | None = 0.0,
         max_turn_tokens: int | None = 512,
@@ -98,7 +103,9 @@ class TurnAgent:
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(self, request: str) -> RunResult:
-        """Answer `request`; raises `TurnLimitError` after `max_turns` turns without an answer."""
+        """Answer `request`. After `max_turns` turns without an answer the model is asked once
+        more for its final answer from what it has (as common ReAct executors do); raises
+        `TurnLimitError` only when even that reply is no answer."""
         return await _TurnRun(self, request).execute()
 
     def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
@@ -186,7 +193,27 @@ class _TurnRun:
             else:
                 shown = self.agent.observe(turn.tasks, executor.observations)
             self.messages.append(Message("user", shown))
-        return None
+        return await self._final_answer(executor)
+
+    async def _final_answer(self, executor: Executor) -> str | None:
+        """Out of turns: ask once for `Finish(answer)`; a reply with tool calls is no answer."""
+        turn_no = self.agent.max_turns
+        last = self.messages.pop()  # the ask joins the last results: one user message
+        self.messages.append(Message("user", f"{last.content}\n\n{FINAL_ASK}"))
+        text = await self._complete(turn_no)
+        self.texts.append(text)
+        self.messages.append(Message("assistant", text))
+        try:
+            turn = self.agent.read_turn(text, executor.indices)
+        except PlanError:
+            turn = read_finish(text) or Turn()
+        answer = turn.answer
+        if turn.tasks or answer is None or not answer.strip():
+            return None
+        now = self.now()
+        self.events.append(JoinDecided(turn_no, "finish", answer, turn.thought, now))
+        self.events.append(Answered(answer, now))
+        return answer
 
     async def _complete(self, turn_no: int) -> str:
         request = ModelRequest(
