@@ -23,7 +23,8 @@ from ._events import (
 )
 from ._executor import Executor
 from ._grammar import join_grammar, plan_grammar, plan_json_schema
-from ._joiner import Finish, parse_decision
+from ._grounding import is_grounded
+from ._joiner import Finish, Replan, parse_decision
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
@@ -66,6 +67,10 @@ class Agent:
     `prompt_layout="extend"` (the default) makes every call extend one conversation, so a
     prefix cache reads only what is new; `"separate"` gives the joiner a prompt of its own
     (as LLMCompiler does), kept for comparison.
+
+    `grounded=True` sends an answer that no result mentions back as a reason
+    to replan, while replans remain: a small joiner otherwise answers from memory when the
+    results do not hold the answer (yes/no answers always pass).
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class Agent:
         plan_format: PlanFormat = "text",
         constrained: bool = False,
         prompt_layout: Literal["extend", "separate"] = "extend",
+        grounded: bool = False,
     ) -> None:
         if max_replans < 0:
             raise ValueError("max_replans must be >= 0")
@@ -102,6 +108,7 @@ class Agent:
         if prompt_layout not in ("extend", "separate"):
             raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
         self.prompt_layout = prompt_layout
+        self.grounded = grounded
         self._limiter: anyio.CapacityLimiter | None = None
         self._system: tuple[tuple[Any, ...], str] | None = None
 
@@ -300,6 +307,18 @@ class _Run:
             text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
+            if (
+                isinstance(decision, Finish)
+                and can_replan
+                and self.agent.grounded
+                and executor.observations
+                and not is_grounded(decision.answer, self._evidence(executor))
+            ):
+                # The answer is in no result: a small joiner answering from memory. Look again.
+                decision = Replan(
+                    f"no result mentions {decision.answer!r}; search for what is missing",
+                    decision.thought,
+                )
             if isinstance(decision, Finish):
                 self.emit(
                     JoinDecided(round_no, "finish", decision.answer, decision.thought, self.now())
@@ -319,6 +338,11 @@ class _Run:
             first = max(executor.indices, default=0) + 1
             self.messages.append(Message("user", prompts.replan(decision.reason, first)))
             self.emit(Replanned(round_no, decision.reason, self.now()))
+
+    def _evidence(self, executor: Executor) -> list[str]:
+        """What the joiner was shown: every observation's text, and the request itself."""
+        limit = self.agent.prompts.observation_chars
+        return [self.request, *(o.show(limit) for o in executor.observations.values())]
 
     async def _plan(self, executor: Executor, round_no: int) -> tuple[Plan, str | None]:
         """Stream a plan, handing each task to the executor the moment it is parsed."""

@@ -122,7 +122,8 @@ JOIN_INSTRUCTIONS = """\
 Answer the question "{question}" from these results.
 If the results state the answer, reply with two lines:
 Thought: <the fact from the results that answers it>
-Action: Finish(<only the answer: a name, a number, a date, a place or yes/no>)
+Action: Finish(<only the answer: yes or no to a yes/no question, else a name, a number, a date \
+or a place>)
 If the results lead to someone or something (a person, a place, a work) whose fact is not \
 in the results, reply instead with:
 Thought: <what is missing>

@@ -1,0 +1,62 @@
+"""Grounded answers: an answer no result mentions is a reason to look again."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_search, plan
+from parcall import Agent, ScriptedModel
+from parcall._grounding import is_grounded
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("answer", "grounded"),
+    [
+        ("Yes", True),
+        ("no", True),
+        ("Chief of Protocol", True),
+        ("the chief of protocol.", True),
+        ("9,984", True),
+        ("9984", True),
+        ("6,000,000", False),
+        ("Janet Waldo", False),
+        ("", True),
+    ],
+)
+def test_answers_are_checked_word_by_word(answer: str, grounded: bool) -> None:
+    evidence = ["Shirley Temple served as Chief of Protocol.", "The county had 9,984 people."]
+    assert is_grounded(answer, evidence) is grounded
+
+
+async def test_an_answer_from_memory_is_sent_back_while_replans_remain() -> None:
+    model = ScriptedModel(
+        [
+            plan('1. search("lake")'),
+            "Thought: guess.\nAction: Finish(6,000,000)",
+            plan('2. search("Brown County")'),
+            "Action: Finish(9,984)",
+        ]
+    )
+    search_again = make_search(
+        {
+            "lake": "Brown State Fishing Lake is in Brown County, Kansas.",
+            "Brown County": "Brown County had 9,984 people in 2010.",
+        }
+    )
+    result = await Agent(model, [search_again], grounded=True, max_replans=1).run("q")
+    assert result.answer == "9,984" and result.replans == 1
+    assert "no result mentions '6,000,000'" in model.requests[2].messages[-1].content
+
+
+async def test_the_last_round_keeps_an_ungrounded_answer() -> None:
+    model = ScriptedModel([plan('1. search("a")'), "Action: Finish(elsewhere)"])
+    result = await Agent(model, [make_search()], grounded=True, max_replans=0).run("q")
+    assert result.answer == "elsewhere"
+
+
+async def test_off_by_default() -> None:
+    model = ScriptedModel([plan('1. search("a")'), "Action: Finish(237 m taller)"])
+    result = await Agent(model, [make_search()]).run("q")
+    assert result.answer == "237 m taller" and result.replans == 0
