@@ -172,3 +172,23 @@ async def test_text_format_sends_the_grammar_when_constrained() -> None:
     await Agent(model, [make_search()], constrained=True).run("q")
     assert model.requests[0].grammar is not None and "t-search-call" in model.requests[0].grammar
     assert model.requests[1].grammar is not None and "Finish(" in model.requests[1].grammar
+
+
+def test_on_the_last_round_the_join_grammar_allows_only_an_answer() -> None:
+    from parcall._grammar import join_grammar
+
+    assert "Replan(" in join_grammar()
+    last = join_grammar(can_replan=False)
+    assert "Replan(" not in last and '"Finish(" line ")"' in last
+
+
+def test_a_constrained_run_sends_the_answer_only_grammar_on_its_last_join() -> None:
+    from conftest import FINISH, make_search, plan
+    from parcall import Agent, ScriptedModel
+
+    model = ScriptedModel(
+        [plan('1. search("a")'), "Action: Replan(more)", plan('2. search("b")'), FINISH]
+    )
+    Agent(model, [make_search()], constrained=True, max_replans=1).run_sync("q")
+    joins = [r for r in model.requests if r.purpose == "join"]
+    assert "Replan(" in (joins[0].grammar or "") and "Replan(" not in (joins[1].grammar or "x")

@@ -293,7 +293,9 @@ class _Run:
                 self.request, plan.tasks, executor.observations, error, can_replan=can_replan
             )
             self.messages.append(Message("user", join_prompt))
-            extras: dict[str, Any] = {"grammar": join_grammar()} if self._grammar else {}
+            extras: dict[str, Any] = (
+                {"grammar": join_grammar(can_replan=can_replan)} if self._grammar else {}
+            )
             if self.agent.prompt_layout == "separate":
                 # The classic layout: the joiner reads a prompt of its own from the start.
                 plans = "\n".join(p.text.strip() for p in self.plans)

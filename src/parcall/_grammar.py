@@ -146,10 +146,11 @@ def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
     return {"anyOf": options}
 
 
-def join_grammar(max_chars: int = 300) -> str:
+def join_grammar(max_chars: int = 300, *, can_replan: bool = True) -> str:
     """A GBNF grammar for the joiner: one `Thought:` line, then `Action: Finish(...)` or
-    `Action: Replan(...)`, each bounded."""
+    `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
+    constrained run always ends with an answer."""
+    actions = '("Finish(" line ")" | "Replan(" line ")")' if can_replan else '"Finish(" line ")"'
     return (
-        f'root ::= "Thought: " line "\\n" "Action: " ("Finish(" line ")" | "Replan(" line ")")\n'
-        f"line ::= [^\\n]{{1,{max_chars}}}\n"
+        f'root ::= "Thought: " line "\\n" "Action: " {actions}\nline ::= [^\\n]{{1,{max_chars}}}\n'
     )
