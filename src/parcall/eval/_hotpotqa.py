@@ -53,6 +53,15 @@ class HotpotQA:
         self.lookup_sentences = lookup_sentences
         self.lookup_chars = lookup_chars
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What a summary records about this dataset's tools."""
+        return {
+            "search_chars": self.search_chars,
+            "lookup_sentences": self.lookup_sentences,
+            "lookup_chars": self.lookup_chars,
+        }
+
     @cached_property
     def _all(self) -> tuple[Example, ...]:
         raw = resources.files("parcall.eval").joinpath("data").joinpath(DATA_FILE).read_bytes()

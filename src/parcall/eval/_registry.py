@@ -15,8 +15,15 @@ def _hotpotqa() -> Dataset:
     return HotpotQA()
 
 
+def _fanoutqa() -> Dataset:
+    from ._fanoutqa import FanOutQA
+
+    return FanOutQA()
+
+
 DATASETS: dict[str, Callable[[], Dataset]] = {
     "hotpotqa": _hotpotqa,
+    "fanoutqa": _fanoutqa,
 }
 """Every known dataset; a factory builds it with its default settings (imports are lazy,
 so listing names loads nothing)."""

@@ -275,6 +275,7 @@ class Evaluation:
             format=self.config.plan_format if self.config.agent == "parcall" else None,
             constrained=self.config.grammar if self.config.agent == "parcall" else None,
             primary=self.dataset.primary,
+            dataset_settings=getattr(self.dataset, "settings", None),
             tool_latency_s=self.config.tool_latency,
             records_file=self.records.path.name,
             command=self.command,
