@@ -97,13 +97,15 @@ def eval_command(
     status = 0
     try:
         summary = anyio.run(lambda: execute(evaluation, progress=True))
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted: finished records are kept; run again to resume[/]")
-        status = 130
-        summary = None
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        console.print("[yellow]interrupted: finished records are kept; run again to resume[/]")
+        status = 130
+        summary = None
     from ._summary import markdown_table
 
     rows = [summary] if summary is not None else []
@@ -112,3 +114,11 @@ def eval_command(
     typer.echo(f"wrote: {evaluation.records.path}, {evaluation.out / 'summary.md'}")
     if status:
         raise typer.Exit(status)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, also when it reached a worker and comes wrapped in an exception group."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    inner = getattr(exc, "exceptions", None) or ()
+    return bool(inner) and all(_interrupted(e) for e in inner)

@@ -34,7 +34,12 @@ class EvalWorker:
 
         self.config = config
         self.dataset = load_dataset(config.dataset)
-        self.models = ModelSource(config.model, self.dataset, config.concurrency).new_worker()
+        source = ModelSource(config.model, self.dataset, config.concurrency)
+        self.models = source.new_worker()
+        for model in source.to_load:
+            load = getattr(model, "load", None)
+            if load is not None:
+                anyio.run(load)
 
     def run(self, example: Example) -> dict[str, Any]:
         config = self.config

@@ -128,6 +128,9 @@ class ModelSource:
         self.dataset = dataset
         self.concurrency = concurrency
         self._shared: Model | None = None
+        self.to_load: list[Model] = []
+        """In-process models made for workers, to load before the first example (so a model
+        that cannot load stops the run instead of failing every example)."""
         if isinstance(spec, str) and spec != "gold" and not is_local_spec(spec):
             self._shared = resolve_model(spec)  # a bad spec fails here, before any loading
         if spec == "gold" and not has_gold(dataset):
@@ -147,6 +150,7 @@ class ModelSource:
                 return lambda example: shared
             threads = max(1, (os.cpu_count() or 1) // self.concurrency)
             own = resolve_model(spec, n_threads=threads)
+            self.to_load.append(own)
             return lambda example: own
         if isinstance(spec, Model):
             return lambda example: spec
@@ -360,6 +364,10 @@ async def run_local(evaluation: Evaluation, progress: Progress) -> None:
             progress.advance(evaluation.primary(record))
 
     workers = [evaluation.models.new_worker() for _ in range(min(config.concurrency, len(todo)))]
+    for model in evaluation.models.to_load:
+        load = getattr(model, "load", None)
+        if load is not None:
+            await load()
     async with anyio.create_task_group() as tg:
         for models in workers:
             tg.start_soon(worker, models)
