@@ -62,7 +62,7 @@ def eval_command(
     console = Console(stderr=True)
     if list_:
         for name in _registry.dataset_names():
-            sys.stdout.write(f"{name}\n")
+            sys.stdout.write(_describe(name) + "\n")
         return
     if dataset is None:
         console.print("[red]error:[/red] name a dataset (parcall eval --list shows them)")
@@ -122,3 +122,15 @@ def _interrupted(exc: BaseException) -> bool:
         return True
     inner = getattr(exc, "exceptions", None) or ()
     return bool(inner) and all(_interrupted(e) for e in inner)
+
+
+def _describe(name: str) -> str:
+    """`name  kind  primary score  split sizes`, or why the dataset cannot load here."""
+    from ._registry import load_dataset
+
+    try:
+        data = load_dataset(name)
+        sizes = f"dev {len(data.examples('dev'))}, test {len(data.examples('test'))}"
+    except Exception as exc:  # a missing extra: say so, list the others
+        return f"{name:<12} unavailable: {exc}"
+    return f"{name:<12} {data.kind:<7} primary={data.primary:<8} {sizes}"

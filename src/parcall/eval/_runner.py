@@ -291,48 +291,32 @@ class Evaluation:
 def prepare(
     dataset: str | Dataset,
     *,
-    agent: AgentName = "parcall",
     model: ModelSpec = "local",
-    plan_format: PlanFormat = "text",
-    constrained: bool | None = None,
-    split: Split = "dev",
-    limit: int | None = None,
-    concurrency: int = 1,
-    tool_latency: float = 0.0,
-    max_replans: int = 2,
-    out: str | os.PathLike[str] | None = None,
-    ray: str | None = None,
     model_name: str | None = None,
+    out: str | os.PathLike[str] | None = None,
     command: str | None = None,
+    **settings: Any,
 ) -> Evaluation:
-    """Check the arguments, load the dataset, read what is done; no model is loaded yet."""
+    """Check the arguments (`settings` are `EvalConfig`'s), load the dataset, read what is
+    done; no model is loaded yet."""
     name = dataset if isinstance(dataset, str) else dataset.name
     if model_name is None:
         model_name = model if isinstance(model, str) else getattr(model, "name", "custom")
-    config = EvalConfig(
-        dataset=name,
-        agent=agent,
-        model=model_name,
-        plan_format=plan_format,
-        constrained=constrained,
-        split=split,
-        limit=limit,
-        concurrency=concurrency,
-        tool_latency=tool_latency,
-        max_replans=max_replans,
-        ray=ray,
-    )
+    try:
+        config = EvalConfig(dataset=name, model=model_name, **settings)
+    except TypeError as exc:  # a misspelt keyword
+        raise ValueError(str(exc)) from None
     data = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    if ray is not None and not isinstance(model, str):
+    if config.ray is not None and not isinstance(model, str):
         raise ValueError("with ray, give the model as a spec string (workers build their own)")
-    if ray is not None and not isinstance(dataset, str):
+    if config.ray is not None and not isinstance(dataset, str):
         raise ValueError("with ray, give the dataset by name (workers load their own)")
-    if ray is not None and model == "gold" and not has_gold(data):
+    if config.ray is not None and model == "gold" and not has_gold(data):
         raise ValueError(f"dataset {name!r} has no gold script for --model gold")
-    examples = list(data.examples(split))[:limit]
+    examples = list(data.examples(config.split))[: config.limit]
     folder = Path(out) if out is not None else _new_folder()
     records = RecordsFile(folder / f"{config.run}.jsonl").load()
-    models = ModelSource(model, data, concurrency) if ray is None else None
+    models = ModelSource(model, data, config.concurrency) if config.ray is None else None
     return Evaluation(config, data, examples, folder, records, models, command or config.command())
 
 
@@ -374,41 +358,10 @@ async def run_local(evaluation: Evaluation, progress: Progress) -> None:
 
 
 async def arun_eval(
-    dataset: str | Dataset,
-    *,
-    agent: AgentName = "parcall",
-    model: ModelSpec = "local",
-    plan_format: PlanFormat = "text",
-    constrained: bool | None = None,
-    split: Split = "dev",
-    limit: int | None = None,
-    concurrency: int = 1,
-    tool_latency: float = 0.0,
-    max_replans: int = 2,
-    out: str | os.PathLike[str] | None = None,
-    ray: str | None = None,
-    progress: bool = False,
-    model_name: str | None = None,
-    command: str | None = None,
+    dataset: str | Dataset, *, progress: bool = False, **options: Any
 ) -> dict[str, Any]:
-    """`run_eval` inside a running event loop."""
-    evaluation = prepare(
-        dataset,
-        agent=agent,
-        model=model,
-        plan_format=plan_format,
-        constrained=constrained,
-        split=split,
-        limit=limit,
-        concurrency=concurrency,
-        tool_latency=tool_latency,
-        max_replans=max_replans,
-        out=out,
-        ray=ray,
-        model_name=model_name,
-        command=command,
-    )
-    return await execute(evaluation, progress=progress)
+    """`run_eval` inside a running event loop (the same arguments)."""
+    return await execute(prepare(dataset, **options), progress=progress)
 
 
 async def execute(evaluation: Evaluation, *, progress: bool = False) -> dict[str, Any]:
@@ -461,21 +414,18 @@ def run_eval(
     the summary to `out/summary.json` and `out/summary.md`. `out` defaults to a new folder
     `eval-<date>` in the current directory.
     """
-    return anyio.run(
-        lambda: arun_eval(
-            dataset,
-            agent=agent,
-            model=model,
-            plan_format=plan_format,
-            constrained=constrained,
-            split=split,
-            limit=limit,
-            concurrency=concurrency,
-            tool_latency=tool_latency,
-            max_replans=max_replans,
-            out=out,
-            ray=ray,
-            progress=progress,
-            model_name=model_name,
-        )
+    options = dict(
+        agent=agent,
+        model=model,
+        plan_format=plan_format,
+        constrained=constrained,
+        split=split,
+        limit=limit,
+        concurrency=concurrency,
+        tool_latency=tool_latency,
+        max_replans=max_replans,
+        out=out,
+        ray=ray,
+        model_name=model_name,
     )
+    return anyio.run(lambda: arun_eval(dataset, progress=progress, **options))
