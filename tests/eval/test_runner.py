@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -280,3 +281,50 @@ def test_the_tiny_model_runs_one_example_end_to_end(tmp_path: Path) -> None:
     (record,) = records(tmp_path)
     assert summary["n"] == 1 and summary["constrained"] is True
     assert record["model_calls"] >= 1 and record["tokens_in"] > 0
+
+
+def test_an_http_model_spec_runs_through_the_cli(tmp_path: Path) -> None:
+    pytest.importorskip("bm25s")
+    from faults._server import MisbehavingServer, stream
+
+    plan = '1. search(query="Scott Derrickson")\njoin()\n'
+    server = MisbehavingServer([stream(plan), stream("Action: Finish(yes)")])
+    server.start()
+    try:
+        spec = f"{server.base_url}#any-model"
+        result = cli.invoke(
+            app, ["eval", "hotpotqa", "--model", spec, "--limit", "1", "--out", str(tmp_path)]
+        )
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    (record,) = records(tmp_path)
+    assert record["calls"][0]["args"] == {"query": "Scott Derrickson"}
+    assert record["prediction"] == "yes" and record["scores"]["em"] == 1.0
+    assert record["error"] is None and record["model_calls"] == 2
+    assert server.requests[0]["model"] == "any-model"
+
+
+def test_each_worker_gets_its_own_local_model_and_http_models_are_shared(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import parcall.eval._runner as runner
+
+    made: list[dict[str, object]] = []
+
+    def fake_resolve(spec: str, **options: object) -> ScriptedModel:
+        made.append({"spec": spec, **options})
+        return ScriptedModel(['1. echo(text="w")\njoin()\n', "Action: Finish(w)"], cycle=True)
+
+    monkeypatch.setattr(runner, "resolve_model", fake_resolve)
+    local = runner.ModelSource("local:tiny", Echo(), concurrency=2)
+    first, second = local.new_worker(), local.new_worker()
+    example = Echo().examples("dev")[0]
+    assert first(example) is not second(example) and first(example) is first(example)
+    assert len(local.to_load) == 2 and made[0]["spec"] == "local:tiny"
+    assert made[0]["n_threads"] == max(1, (os.cpu_count() or 1) // 2)
+
+    made.clear()
+    remote = runner.ModelSource("http://127.0.0.1:9/v1#m", Echo(), concurrency=3)
+    assert remote.new_worker()(example) is remote.new_worker()(example)
+    assert len(made) == 1 and not remote.to_load
