@@ -272,6 +272,7 @@ def test_ray_runs_the_same_records_as_the_local_runner(tmp_path: Path) -> None:
 
 
 @pytest.mark.llama
+@pytest.mark.timeout(300)  # a planner and a joiner call of a real model, on a busy machine
 def test_the_tiny_model_runs_one_example_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp", reason="pip install 'parcall[llama]'")
     pytest.importorskip("bm25s")
