@@ -284,7 +284,8 @@ class Evaluation:
             records_file=self.records.path.name,
             command=self.command,
         )
-        merge_summary(self.out, row)
+        if chosen:  # a run stopped before its first record leaves earlier summaries alone
+            merge_summary(self.out, row)
         return row
 
 
