@@ -247,6 +247,7 @@ def test_the_cli_runs_and_resumes(tmp_path: Path) -> None:
     assert len(records(tmp_path)) == 2
 
 
+@pytest.mark.timeout(240)  # starting a local Ray cluster takes ~10 s, more on a busy machine
 def test_ray_runs_the_same_records_as_the_local_runner(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray", reason="the ray extra: pip install 'parcall[ray]'")
     pytest.importorskip("bm25s")
