@@ -19,6 +19,7 @@ from ._result import RunResult
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView
+from .eval._cli_eval import eval_command
 from .models._resolve import is_local_spec, resolve_model
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.command("eval")(eval_command)
 
 DEMO_QUESTION = "Were Scott Derrickson and Ed Wood of the same nationality?"
 

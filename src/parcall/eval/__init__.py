@@ -1,5 +1,33 @@
-"""Benchmarks II: answer and plan accuracy on public datasets, offline, with any model."""
+"""Benchmarks II: answer and plan accuracy on public datasets, offline, with any model.
 
-from ._dataset import Dataset, Example, Split, split_of
+```python
+from parcall.eval import run_eval
+summary = run_eval("hotpotqa", agent="parcall", model="local:small", limit=5, out="ev")
+```
+"""
 
-__all__ = ["Dataset", "Example", "Split", "split_of"]
+from ._dataset import Dataset, Example, GoldScripted, Split, split_of
+from ._latency import with_latency
+from ._record import AGENTS, AgentName, run_example
+from ._registry import DATASETS, dataset_names, load_dataset, register_dataset
+from ._runner import EvalConfig, ModelSpec, arun_eval, run_eval
+
+__all__ = [
+    "AGENTS",
+    "DATASETS",
+    "AgentName",
+    "Dataset",
+    "EvalConfig",
+    "Example",
+    "GoldScripted",
+    "ModelSpec",
+    "Split",
+    "arun_eval",
+    "dataset_names",
+    "load_dataset",
+    "register_dataset",
+    "run_eval",
+    "run_example",
+    "split_of",
+    "with_latency",
+]

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from .._result import RunResult
 from .._tool import Tool
 
-__all__ = ["Dataset", "Example", "Split", "split_of"]
+__all__ = ["Dataset", "Example", "GoldScripted", "Split", "split_of"]
 
 Split = Literal["dev", "test"]
 
@@ -51,6 +51,15 @@ class Dataset(Protocol):
 
     def score(self, example: Example, result: RunResult) -> dict[str, float]:
         """Scores of one finished run, each in [0, 1]; must include `primary`."""
+        ...
+
+
+class GoldScripted(Protocol):
+    """A dataset that can also give, per example, the model outputs of a correct run
+    (`parcall eval --model gold` replays them with a `ScriptedModel`)."""
+
+    def gold_script(self, example: Example) -> list[str]:
+        """The planner's and joiner's outputs, in call order, of a run that scores 100 %."""
         ...
 
 

@@ -1,0 +1,136 @@
+"""`parcall eval`: flags in, `parcall.eval` calls out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+
+__all__ = ["eval_command"]
+
+
+def eval_command(
+    dataset: Annotated[
+        str | None, typer.Argument(help="A dataset name (see --list).", show_default=False)
+    ] = None,
+    agent: Annotated[str, typer.Option(help="parcall, react or parallel.")] = "parcall",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="local, local:tiny|small|medium, a .gguf path, openai:MODEL, "
+            "http://HOST:PORT/v1#MODEL, or gold (the dataset's reference script).",
+        ),
+    ] = "local",
+    plan_format: Annotated[
+        str, typer.Option("--format", help="Plan format of the parcall agent: text, json, tools.")
+    ] = "text",
+    constrained: Annotated[
+        bool | None,
+        typer.Option(
+            "--constrained/--free", help="Grammar-constrained plans (default: on for local)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
+    split: Annotated[str, typer.Option(help="dev (for tuning) or test (for reporting).")] = "dev",
+    concurrency: Annotated[
+        int, typer.Option(help="Examples at once (one local model per worker).")
+    ] = 1,
+    tool_latency: Annotated[
+        float, typer.Option(help="Every tool call takes at least this many seconds.")
+    ] = 0.0,
+    max_replans: Annotated[int, typer.Option(help="New plans the joiner may ask for.")] = 2,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for records and summary (default: a new ./eval-DATE)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(help="Fan examples out over Ray: a cluster address, or 'local'."),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the datasets and exit.")] = False,
+) -> None:
+    """Score an agent and a model on a dataset: one JSON line per example in OUT, resumable
+    (run again with the same --out), and a summary (summary.json, summary.md)."""
+    from . import _registry
+    from ._runner import execute, prepare
+
+    console = Console(stderr=True)
+    if list_:
+        for name in _registry.dataset_names():
+            sys.stdout.write(_describe(name) + "\n")
+        return
+    if dataset is None:
+        console.print("[red]error:[/red] name a dataset (parcall eval --list shows them)")
+        raise typer.Exit(2)
+    try:
+        evaluation = prepare(
+            dataset,
+            agent=cast(Any, agent),
+            model=model,
+            plan_format=cast(Any, plan_format),
+            constrained=constrained,
+            split=cast(Any, split),
+            limit=limit,
+            concurrency=concurrency,
+            tool_latency=tool_latency,
+            max_replans=max_replans,
+            out=out,
+            ray=ray,
+        )
+    except (ValueError, ImportError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    from .._errors import ParcallError
+
+    todo = len(evaluation.todo)
+    console.print(
+        f"{evaluation.config.run}: {len(evaluation.examples)} examples, {todo} to run → "
+        f"{evaluation.records.path}"
+    )
+    import anyio
+
+    status = 0
+    try:
+        summary = anyio.run(lambda: execute(evaluation, progress=True))
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        console.print("[yellow]interrupted: finished records are kept; run again to resume[/]")
+        status = 130
+        summary = None
+    from ._summary import markdown_table
+
+    rows = [summary] if summary is not None else []
+    if rows:
+        typer.echo(markdown_table(rows))
+    typer.echo(f"wrote: {evaluation.records.path}, {evaluation.out / 'summary.md'}")
+    if status:
+        raise typer.Exit(status)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, also when it reached a worker and comes wrapped in an exception group."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    inner = getattr(exc, "exceptions", None) or ()
+    return bool(inner) and all(_interrupted(e) for e in inner)
+
+
+def _describe(name: str) -> str:
+    """`name  kind  primary score  split sizes`, or why the dataset cannot load here."""
+    from ._registry import load_dataset
+
+    try:
+        data = load_dataset(name)
+        sizes = f"dev {len(data.examples('dev'))}, test {len(data.examples('test'))}"
+    except Exception as exc:  # a missing extra: say so, list the others
+        return f"{name:<12} unavailable: {exc}"
+    return f"{name:<12} {data.kind:<7} primary={data.primary:<8} {sizes}"

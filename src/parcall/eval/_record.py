@@ -1,0 +1,144 @@
+"""One example, run and written down: the JSON record every runner (local, Ray) produces."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from .._agent import Agent, PlanFormat
+from .._observation import format_value
+from .._parallel_calls import ParallelToolCallAgent
+from .._react import ReActAgent
+from .._result import RunResult
+from .._tool import Tool
+from ..models._base import Model
+from ._dataset import Dataset, Example
+from ._latency import with_latency
+
+__all__ = ["AGENTS", "AgentName", "run_example"]
+
+AgentName = Literal["parcall", "react", "parallel"]
+AGENTS: tuple[AgentName, ...] = ("parcall", "react", "parallel")
+VALUE_CHARS = 300
+
+
+def build_agent(
+    agent: AgentName,
+    model: Model,
+    tools: Sequence[Tool],
+    *,
+    plan_format: PlanFormat = "text",
+    constrained: bool = False,
+    max_replans: int = 2,
+) -> Agent | ReActAgent | ParallelToolCallAgent:
+    """The agent under test; the baselines take the same model and tools (and no plan
+    format: they write one call or one batch per turn)."""
+    if agent == "parcall":
+        return Agent(
+            model,
+            tools,
+            max_replans=max_replans,
+            plan_format=plan_format,
+            constrained=constrained,
+        )
+    if agent == "react":
+        return ReActAgent(model, tools)
+    if agent == "parallel":
+        return ParallelToolCallAgent(model, tools)
+    raise ValueError(f"unknown agent {agent!r}: choose one of {', '.join(AGENTS)}")
+
+
+async def run_example(
+    dataset: Dataset,
+    example: Example,
+    model: Model,
+    *,
+    agent: AgentName,
+    plan_format: PlanFormat = "text",
+    constrained: bool = False,
+    max_replans: int = 2,
+    tool_latency: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, Any]:
+    """Run one example and return its record. A run that raises still gets a record: its
+    error, what it did before (plans, calls, tokens), prediction "" and every score 0."""
+    tools = list(dataset.tools(example))
+    if tool_latency > 0:
+        tools = [with_latency(t, tool_latency) for t in tools]
+    runner = build_agent(
+        agent,
+        model,
+        tools,
+        plan_format=plan_format,
+        constrained=constrained,
+        max_replans=max_replans,
+    )
+    start = clock()
+    result: RunResult | None = None
+    error: dict[str, str] | None = None
+    try:
+        result = await runner.run(example.question)
+    except Exception as exc:  # a failed example is data, not the end of the evaluation
+        partial = getattr(exc, "result", None)
+        result = partial if isinstance(partial, RunResult) else None
+        error = {"type": type(exc).__name__, "message": str(exc)}
+    wall = clock() - start
+    scores: dict[str, float] | None = None
+    if error is None and result is not None:
+        try:
+            scores = {k: float(v) for k, v in dataset.score(example, result).items()}
+        except Exception as exc:
+            error = {"type": type(exc).__name__, "message": f"scoring failed: {exc}"}
+    if scores is None:
+        scores = zero_scores(dataset, example)
+    return make_record(example, result, scores, wall, error)
+
+
+def zero_scores(dataset: Dataset, example: Example) -> dict[str, float]:
+    """Every score the dataset gives, at 0 (the keys come from scoring an empty answer)."""
+    empty = RunResult(
+        request=example.question, answer="", plans=(), observations=(), events=(), duration=0.0
+    )
+    try:
+        keys = list(dataset.score(example, empty))
+    except Exception:
+        keys = []
+    return {k: 0.0 for k in [*keys, dataset.primary]}
+
+
+def make_record(
+    example: Example,
+    result: RunResult | None,
+    scores: dict[str, float],
+    wall: float,
+    error: dict[str, str] | None,
+) -> dict[str, Any]:
+    usage = result.usage if result is not None else None
+    return {
+        "id": example.id,
+        "question": example.question,
+        "gold": example.gold,
+        "prediction": result.answer if result is not None and error is None else "",
+        "scores": scores,
+        "plans": [p.text for p in result.plans] if result is not None else [],
+        "calls": [
+            {
+                "idx": o.idx,
+                "tool": o.tool,
+                "args": o.args,
+                "value": format_value(o.value, VALUE_CHARS) if o.ok else None,
+                "error": None if o.ok else f"{o.error_type}: {o.error}",
+                "start": o.started_at,
+                "end": o.finished_at,
+            }
+            for o in (result.observations if result is not None else ())
+        ],
+        "tokens_in": usage.input_tokens if usage else 0,
+        "tokens_cached": usage.cached_tokens if usage else 0,
+        "tokens_out": usage.output_tokens if usage else 0,
+        "model_calls": len(result.model_calls) if result is not None else 0,
+        "replans": result.replans if result is not None else 0,
+        "wall_s": round(wall, 4),
+        "error": error,
+    }

@@ -1,0 +1,432 @@
+"""The eval runner: every example of a split, with one agent and one model, written as one
+JSON line per example, resumable, summarised at the end.
+
+`run_eval` runs examples on `concurrency` workers in one event loop (one model instance per
+worker for in-process llama.cpp models; HTTP models are shared), or fans them out over a Ray
+cluster (`ray=`). Records are appended as examples finish, so an interrupted evaluation keeps
+what it finished and a second run with the same output folder skips those ids.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shlex
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO, get_args
+
+import anyio
+
+from .._agent import PlanFormat
+from ..models._base import Model
+from ..models._resolve import is_local_spec, resolve_model
+from ..models._scripted import ScriptedModel
+from ._dataset import Dataset, Example, Split
+from ._record import AGENTS, AgentName, run_example
+from ._registry import load_dataset
+from ._summary import merge_summary, summarise
+
+__all__ = ["EvalConfig", "ModelSpec", "arun_eval", "run_eval"]
+
+ModelSpec = str | Model | Callable[[Example], Model]
+"""A spec string as `parcall run` takes (`local`, `local:small`, a `.gguf` path,
+`http://host:port/v1#model`, `openai:model`) or `gold`; a `Model`; or a function giving a
+model per example (e.g. a `ScriptedModel` with that example's script)."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What one evaluation runs; validated before any data or model is loaded."""
+
+    dataset: str
+    agent: AgentName = "parcall"
+    model: str = "local"
+    """The model's spec or name (names the records file)."""
+    plan_format: PlanFormat = "text"
+    constrained: bool | None = None
+    """Grammar-constrained plans (parcall agent); None: on for local models."""
+    split: Split = "dev"
+    limit: int | None = None
+    concurrency: int = 1
+    tool_latency: float = 0.0
+    max_replans: int = 2
+    ray: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.agent not in AGENTS:
+            raise ValueError(f"unknown agent {self.agent!r}: choose one of {', '.join(AGENTS)}")
+        if self.split not in get_args(Split):
+            raise ValueError(f"unknown split {self.split!r}: choose dev or test")
+        if self.plan_format not in get_args(PlanFormat):
+            raise ValueError(f"unknown format {self.plan_format!r}: choose text, json or tools")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be at least 1, not {self.limit}")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.tool_latency < 0:
+            raise ValueError(f"tool latency must be >= 0 seconds, not {self.tool_latency}")
+        if self.max_replans < 0:
+            raise ValueError(f"max replans must be >= 0, not {self.max_replans}")
+
+    @property
+    def grammar(self) -> bool:
+        """Whether plans are constrained (the CLI's default: on for local models)."""
+        return is_local_spec(self.model) if self.constrained is None else self.constrained
+
+    @property
+    def run(self) -> str:
+        """The records file's stem: `dataset.split.agent.model[.format][.latency-Ss]...`."""
+        parts = [self.dataset, self.split, self.agent, model_slug(self.model)]
+        if self.agent == "parcall":
+            parts.append(self.plan_format + ("-constrained" if self.grammar else ""))
+            if self.max_replans != 2:
+                parts.append(f"replans-{self.max_replans}")
+        if self.tool_latency > 0:
+            parts.append(f"latency-{self.tool_latency:g}s")
+        return ".".join(parts)
+
+    def command(self) -> str:
+        """The `parcall eval` command that reproduces this evaluation (without `--out`)."""
+        args = ["parcall", "eval", self.dataset, "--agent", self.agent, "--model", self.model]
+        if self.agent == "parcall":
+            args += ["--format", self.plan_format]
+            args += ["--constrained" if self.grammar else "--free"]
+            args += ["--max-replans", str(self.max_replans)]
+        args += ["--split", self.split]
+        if self.limit is not None:
+            args += ["--limit", str(self.limit)]
+        if self.concurrency != 1:
+            args += ["--concurrency", str(self.concurrency)]
+        if self.tool_latency:
+            args += ["--tool-latency", f"{self.tool_latency:g}"]
+        if self.ray:
+            args += ["--ray", self.ray]
+        return shlex.join(args)
+
+
+def model_slug(spec: str) -> str:
+    """A file-name-safe name for a model spec (`local:small` → `local-small`)."""
+    if spec.lower().endswith(".gguf"):
+        spec = Path(spec).stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-.") or "model"
+
+
+def has_gold(dataset: Dataset) -> bool:
+    return callable(getattr(dataset, "gold_script", None))
+
+
+class ModelSource:
+    """Where each worker's model comes from: one per worker for in-process models, one
+    shared for HTTP models, one per example for `gold` and model functions."""
+
+    def __init__(self, spec: ModelSpec, dataset: Dataset, concurrency: int = 1) -> None:
+        self.spec = spec
+        self.dataset = dataset
+        self.concurrency = concurrency
+        self._shared: Model | None = None
+        self.to_load: list[Model] = []
+        """In-process models made for workers, to load before the first example (so a model
+        that cannot load stops the run instead of failing every example)."""
+        if isinstance(spec, str) and spec != "gold" and not is_local_spec(spec):
+            self._shared = resolve_model(spec)  # a bad spec fails here, before any loading
+        if spec == "gold" and not has_gold(dataset):
+            raise ValueError(
+                f"dataset {getattr(dataset, 'name', '?')!r} has no gold script; "
+                "--model gold needs a dataset with gold_script()"
+            )
+
+    def new_worker(self) -> Callable[[Example], Model]:
+        spec = self.spec
+        if spec == "gold":
+            script: Callable[[Example], list[str]] = self.dataset.gold_script  # type: ignore[attr-defined]
+            return lambda example: ScriptedModel(script(example), name="gold")
+        if isinstance(spec, str):
+            if self._shared is not None:
+                shared = self._shared
+                return lambda example: shared
+            threads = max(1, (os.cpu_count() or 1) // self.concurrency)
+            own = resolve_model(spec, n_threads=threads)
+            self.to_load.append(own)
+            return lambda example: own
+        if isinstance(spec, Model):
+            return lambda example: spec
+        return spec
+
+
+@dataclass
+class RecordsFile:
+    """The JSONL records of one run: what is done (ids), and appending as examples finish."""
+
+    path: Path
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _file: TextIO | None = None
+
+    def load(self) -> RecordsFile:
+        if not self.path.exists():
+            return self
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        kept: list[str] = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interruption: that example runs again
+            if isinstance(record, dict) and "id" in record:
+                self.records[str(record["id"])] = record
+                kept.append(line)
+        if len(kept) != len(lines):
+            self.path.write_text("".join(f"{k}\n" for k in kept), encoding="utf-8")
+        return self
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+        self.records[str(record["id"])] = dict(record)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Progress:
+    """A rich progress bar on stderr with the running primary score and an ETA."""
+
+    def __init__(self, title: str, total: int, done: Sequence[float], enabled: bool) -> None:
+        self.scores = list(done)
+        self._bar: Any = None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self._bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[score]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._bar.add_task(title, total=total, completed=len(done), score=self._text())
+
+    def _text(self) -> str:
+        if not self.scores:
+            return "–"
+        return f"{100 * sum(self.scores) / len(self.scores):.1f} %"
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def advance(self, score: float) -> None:
+        self.scores.append(score)
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, score=self._text())
+
+
+@dataclass
+class Evaluation:
+    """One prepared evaluation: the examples still to run, where records go."""
+
+    config: EvalConfig
+    dataset: Dataset
+    examples: Sequence[Example]
+    out: Path
+    records: RecordsFile
+    models: ModelSource | None
+    command: str
+
+    @property
+    def todo(self) -> list[Example]:
+        return [e for e in self.examples if e.id not in self.records.records]
+
+    def primary(self, record: Mapping[str, Any]) -> float:
+        return float(record["scores"].get(self.dataset.primary, 0.0))
+
+    def summary(self) -> dict[str, Any]:
+        """Summarise the records of this run's examples, merged into OUT/summary.*."""
+        ids = {e.id for e in self.examples}
+        chosen = [r for i, r in self.records.records.items() if i in ids]
+        row = summarise(
+            chosen,
+            run=self.config.run,
+            dataset=self.config.dataset,
+            split=self.config.split,
+            agent=self.config.agent,
+            model=self.config.model,
+            format=self.config.plan_format if self.config.agent == "parcall" else None,
+            constrained=self.config.grammar if self.config.agent == "parcall" else None,
+            primary=self.dataset.primary,
+            dataset_settings=getattr(self.dataset, "settings", None),
+            tool_latency_s=self.config.tool_latency,
+            records_file=self.records.path.name,
+            command=self.command,
+        )
+        if chosen:  # a run stopped before its first record leaves earlier summaries alone
+            merge_summary(self.out, row)
+        return row
+
+
+def prepare(
+    dataset: str | Dataset,
+    *,
+    model: ModelSpec = "local",
+    model_name: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    command: str | None = None,
+    **settings: Any,
+) -> Evaluation:
+    """Check the arguments (`settings` are `EvalConfig`'s), load the dataset, read what is
+    done; no model is loaded yet."""
+    name = dataset if isinstance(dataset, str) else dataset.name
+    if model_name is None:
+        model_name = model if isinstance(model, str) else getattr(model, "name", "custom")
+    try:
+        config = EvalConfig(dataset=name, model=model_name, **settings)
+    except TypeError as exc:  # a misspelt keyword
+        raise ValueError(str(exc)) from None
+    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    if config.ray is not None and not isinstance(model, str):
+        raise ValueError("with ray, give the model as a spec string (workers build their own)")
+    if config.ray is not None and not isinstance(dataset, str):
+        raise ValueError("with ray, give the dataset by name (workers load their own)")
+    if config.ray is not None and model == "gold" and not has_gold(data):
+        raise ValueError(f"dataset {name!r} has no gold script for --model gold")
+    examples = list(data.examples(config.split))[: config.limit]
+    folder = Path(out) if out is not None else _new_folder()
+    records = RecordsFile(folder / f"{config.run}.jsonl").load()
+    models = ModelSource(model, data, config.concurrency) if config.ray is None else None
+    return Evaluation(config, data, examples, folder, records, models, command or config.command())
+
+
+def _new_folder() -> Path:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Path.cwd() / f"eval-{stamp}"
+
+
+async def run_local(evaluation: Evaluation, progress: Progress) -> None:
+    """Run the examples still to do on `concurrency` workers, writing each record."""
+    assert evaluation.models is not None
+    config = evaluation.config
+    todo = evaluation.todo
+    pending: Iterator[Example] = iter(todo)  # shared: each example goes to one worker
+
+    async def worker(models: Callable[[Example], Model]) -> None:
+        for example in pending:
+            record = await run_example(
+                evaluation.dataset,
+                example,
+                models(example),
+                agent=config.agent,
+                plan_format=config.plan_format,
+                constrained=config.grammar,
+                max_replans=config.max_replans,
+                tool_latency=config.tool_latency,
+            )
+            evaluation.records.write(record)
+            progress.advance(evaluation.primary(record))
+
+    workers = [evaluation.models.new_worker() for _ in range(min(config.concurrency, len(todo)))]
+    for model in evaluation.models.to_load:
+        load = getattr(model, "load", None)
+        if load is not None:
+            await load()
+    async with anyio.create_task_group() as tg:
+        for models in workers:
+            tg.start_soon(worker, models)
+
+
+async def arun_eval(
+    dataset: str | Dataset, *, progress: bool = False, **options: Any
+) -> dict[str, Any]:
+    """`run_eval` inside a running event loop (the same arguments)."""
+    return await execute(prepare(dataset, **options), progress=progress)
+
+
+async def execute(evaluation: Evaluation, *, progress: bool = False) -> dict[str, Any]:
+    """Run a prepared evaluation; the summary is written even when it is interrupted."""
+    done = [
+        evaluation.primary(evaluation.records.records[e.id])
+        for e in evaluation.examples
+        if e.id in evaluation.records.records
+    ]
+    bar = Progress(evaluation.config.run, len(evaluation.examples), done, progress)
+    try:
+        with bar:
+            if evaluation.config.ray is not None:
+                from ._ray import run_ray
+
+                run_ray(evaluation, bar)  # blocking here, so Ctrl-C reaches it
+            else:
+                await run_local(evaluation, bar)
+    finally:
+        evaluation.records.close()
+        summary = evaluation.summary()
+    return summary
+
+
+def run_eval(
+    dataset: str | Dataset,
+    *,
+    agent: AgentName = "parcall",
+    model: ModelSpec = "local",
+    plan_format: PlanFormat = "text",
+    constrained: bool | None = None,
+    split: Split = "dev",
+    limit: int | None = None,
+    concurrency: int = 1,
+    tool_latency: float = 0.0,
+    max_replans: int = 2,
+    out: str | os.PathLike[str] | None = None,
+    ray: str | None = None,
+    progress: bool = False,
+    model_name: str | None = None,
+) -> dict[str, Any]:
+    """Evaluate `agent` with `model` on a dataset split; returns the summary row.
+
+    ```python
+    summary = run_eval("hotpotqa", agent="parcall", model="local:small", limit=5, out="ev")
+    print(summary["scores"]["em"], summary["latency_s"]["median"])
+    ```
+
+    Records go to `out/<run>.jsonl` (ids already there are skipped: run again to resume),
+    the summary to `out/summary.json` and `out/summary.md`. `out` defaults to a new folder
+    `eval-<date>` in the current directory.
+    """
+    options = dict(
+        agent=agent,
+        model=model,
+        plan_format=plan_format,
+        constrained=constrained,
+        split=split,
+        limit=limit,
+        concurrency=concurrency,
+        tool_latency=tool_latency,
+        max_replans=max_replans,
+        out=out,
+        ray=ray,
+        model_name=model_name,
+    )
+    return anyio.run(lambda: arun_eval(dataset, progress=progress, **options))
