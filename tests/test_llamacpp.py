@@ -263,7 +263,7 @@ async def test_lazy_grammar_picks_the_tokens_llama_cpp_would(
     grammar = LlamaGrammar.from_string(gbnf, verbose=False) if gbnf else None
     tiny._abort.clear()  # parcall's abort callback is set once its stream has ended
     llm.reset()
-    for token in llm.generate(tokens, temp=0.0, repeat_penalty=1.1, grammar=grammar):
+    for token in llm.generate(tokens, temp=0.0, repeat_penalty=1.0, grammar=grammar):
         if llama_cpp_is_end(llm, token) or len(theirs) >= 24:
             break
         theirs.append(token)

@@ -67,6 +67,11 @@ class LlamaCpp:
     Calls on one instance run one at a time. A consumer that stops reading early should
     close the stream (`aclose()`, or leave an `aclosing` block): generation stops after the
     current token and the next call can start.
+
+    `repeat_penalty` defaults to 1.0 (none): a plan must repeat `$1`, argument names and
+    tool names, and a penalty on repeated tokens made the default model write the wrong
+    `$N`. Loops are bounded by the plan grammar and by the agent ending a plan that repeats
+    a call.
     """
 
     def __init__(
@@ -77,7 +82,7 @@ class LlamaCpp:
         n_threads: int | None = None,
         n_batch: int = 512,
         seed: int | None = None,
-        repeat_penalty: float = 1.1,
+        repeat_penalty: float = 1.0,
         verbose: bool = False,
     ) -> None:
         _import_llama_cpp()  # fail at construction, not at the first request
