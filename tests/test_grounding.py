@@ -60,3 +60,25 @@ async def test_off_by_default() -> None:
     model = ScriptedModel([plan('1. search("a")'), "Action: Finish(237 m taller)"])
     result = await Agent(model, [make_search()]).run("q")
     assert result.answer == "237 m taller" and result.replans == 0
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("Were Scott Derrickson and Ed Wood of the same nationality?", True),
+        ("Is the sky blue?", True),
+        ("Which company owns the label?", False),
+        ("Island of the Blue Dolphins was written by whom?", False),
+    ],
+)
+def test_the_joiner_is_asked_for_yes_or_no_only_on_yes_no_questions(
+    question: str, yes_no: bool
+) -> None:
+    from parcall import Prompts
+
+    finish = [
+        line
+        for line in Prompts().join(question, [], {}, None, can_replan=True).splitlines()
+        if line.startswith("Action: Finish(")
+    ][0]
+    assert (finish == "Action: Finish(<yes or no>)") is yes_no

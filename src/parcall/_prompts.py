@@ -122,8 +122,7 @@ JOIN_INSTRUCTIONS = """\
 Answer the question "{question}" from these results.
 If the results state the answer, reply with two lines:
 Thought: <the fact from the results that answers it>
-Action: Finish(<only the answer: yes or no to a yes/no question, else a name, a number, a date \
-or a place>)
+Action: Finish(<{answer_form}>)
 If the results lead to someone or something (a person, a place, a work) whose fact is not \
 in the results, reply instead with:
 Thought: <what is missing>
@@ -133,6 +132,20 @@ Thought: Jaws was directed by Steven Spielberg, but no result says where he was 
 Action: Replan(search Steven Spielberg)
 Thought: Steven Spielberg was born in Cincinnati, Ohio.
 Action: Finish(Cincinnati)"""
+
+YES_NO_FORM = "yes or no"
+SPAN_FORM = "only the answer, as the results write it: a name, a number, a date or a place"
+
+_YES_NO = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
+    re.IGNORECASE,
+)
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether a question asks for yes or no (it opens with an auxiliary verb)."""
+    return _YES_NO.match(question) is not None
+
 
 NO_REPLAN = """\
 This is the last step: answer with `Action: Finish(...)` from the results above, and say \
@@ -197,7 +210,9 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        instructions = self.join_instructions.replace("{question}", question)
+        instructions = self.join_instructions.replace("{question}", question).replace(
+            "{answer_form}", YES_NO_FORM if is_yes_no(question) else SPAN_FORM
+        )
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)
 
