@@ -95,3 +95,41 @@ def tiny_model_path() -> Path | None:
 
 
 TINY_MISSING = "the tiny test model is not here: run `parcall models pull local:tiny`"
+
+
+def _tracked_state(root: Path) -> tuple[str, ...] | None:
+    """Changed tracked files with their size and mtime; None outside a git checkout."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (root / ".git").exists():
+        return None
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    state = []
+    for line in done.stdout.splitlines():
+        path = root / line[3:].split(" -> ")[-1]
+        stat = path.stat() if path.exists() else None
+        state.append(f"{line} {stat and (stat.st_size, stat.st_mtime_ns)}")
+    return tuple(state)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_tracked_file_changes() -> Iterator[None]:
+    """Tests write only to temporary folders: fail the session if a tracked file changed."""
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    before = None if os.environ.get("PARCALL_FIGURES_DIR") else _tracked_state(root)
+    yield
+    if before is not None:
+        after = _tracked_state(root)
+        changed = sorted(set(after or ()) ^ set(before))
+        assert not changed, f"tests modified tracked files: {changed}"

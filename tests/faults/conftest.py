@@ -1,5 +1,9 @@
-"""Fixtures of the fault matrix: a session-wide count of injected faults, written to
-`bench/results/faults.json`, and checks shared by the cells."""
+"""Fixtures of the fault matrix: a session-wide count of injected faults, written as
+`faults.json` to the figures folder, and checks shared by the cells.
+
+Figures go to a temporary folder, or to `$PARCALL_FIGURES_DIR` when it is set: tests never
+write into the repository unless asked to (`PARCALL_FIGURES_DIR=bench/results pytest -m
+faults` refreshes the published figures)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import pytest
 
 from parcall import RunResult, TaskFailed, TaskFinished, TaskParsed, TaskStarted
 
-RESULTS = pathlib.Path(__file__).resolve().parents[2] / "bench" / "results"
+FIGURES_ENV = "PARCALL_FIGURES_DIR"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,14 +44,23 @@ _COUNTER = FaultCounter()
 
 
 @pytest.fixture(scope="session")
-def faults() -> Iterator[FaultCounter]:
+def figures_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """Where the matrix and the load test write their figures (see the module docstring)."""
+    chosen = os.environ.get(FIGURES_ENV)
+    if chosen:
+        path = pathlib.Path(chosen)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("figures")
+
+
+@pytest.fixture(scope="session")
+def faults(figures_dir: pathlib.Path) -> Iterator[FaultCounter]:
     yield _COUNTER
-    # Written only for a run of the whole matrix, so a single test does not clobber the figures.
     if _COUNTER.cells and not os.environ.get("PYTEST_XDIST_WORKER"):
-        RESULTS.mkdir(parents=True, exist_ok=True)
         cells = dict(sorted(_COUNTER.cells.items()))
         report = {"cells": cells, "total": sum(cells.values()), "n_cells": len(cells)}
-        (RESULTS / "faults.json").write_text(json.dumps(report, indent=2) + "\n")
+        (figures_dir / "faults.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def assert_traced(result: RunResult, *, tasks: int | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import pathlib
 import random
 import threading
 import time
@@ -17,7 +18,7 @@ import anyio
 import pytest
 
 from conftest import live_tasks
-from faults.conftest import RESULTS, FaultCounter
+from faults.conftest import FaultCounter
 from parcall import Agent, ModelRequest, Observation, RunResult, ScriptedModel, Tool, tool
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.anyio]
@@ -145,7 +146,7 @@ class Page:
 
 
 async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
-    anyio_backend: str, faults: FaultCounter
+    anyio_backend: str, faults: FaultCounter, figures_dir: pathlib.Path
 ) -> None:
     await load(faults, 20)  # warm up caches (pydantic, regexes, the thread pool)
     gc.collect()
@@ -175,8 +176,7 @@ async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
     }
     figures["retained_top"] = [str(stat) for stat in top]
     figures["leaked_tasks"] = len(live_tasks(anyio_backend) - tasks)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "load.json"
+    path = figures_dir / "load.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     report[anyio_backend] = figures
     path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
