@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import pytest
@@ -141,7 +142,8 @@ def test_known_tasks_from_earlier_plans_can_be_referenced() -> None:
         ("1. search()", InvalidArgumentsError, 1),
         ('1. search("a", "b")', InvalidArgumentsError, 1),
         ('1. add(a="not a number", b=2)', InvalidArgumentsError, 1),
-        ('1. search("a")\n2. search(query=$5)', ForwardReferenceError, 2),
+        ('1. search("a")\n2. search(query=$5)', UnknownReferenceError, 2),
+        ('1. search(query=$3)\n2. search("a")\n3. search("b")', ForwardReferenceError, 1),
         ('1. search("a")\n3. search(query="$2")', UnknownReferenceError, 2),
         ('1. search("a")\n2. search(query=$2)', CyclicPlanError, 2),
         ("1. search(query=$2)\n2. search(query=$1)", ForwardReferenceError, 1),
@@ -225,3 +227,32 @@ def test_backslashes_in_strings_are_kept_without_warnings() -> None:
     assert task.args == {"query": "\\d+ items"}
     with pytest.raises(PlanSyntaxError):
         parse_plan("1. search(query=1abc)", TOOLS)
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "says"),
+    [
+        # $7 in a two-task plan: no such task, whatever its number says.
+        ('1. search(query=$7)\n2. search("a")', UnknownReferenceError, "no task 7 in the plan"),
+        ('1. search("a")\n2. search(query=$7)', UnknownReferenceError, "no task 7 in the plan"),
+        # Defined, but below the line that uses it.
+        ('1. search(query=$2)\n2. search("a")', ForwardReferenceError, "comes later (line 2)"),
+        ('3. search(query=$2)\n2. search("a")', ForwardReferenceError, "comes later (line 2)"),
+    ],
+)
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_reference_to_a_missing_task_says_so_unless_a_later_line_defines_it(
+    text: str, error: type[PlanError], says: str, chunk: int | None
+) -> None:
+    parser = PlanParser({t.name: t for t in TOOLS})
+    with pytest.raises(error, match=re.escape(says)) as info:
+        pieces = (
+            [text + "\njoin()"]
+            if chunk is None
+            else [(text + "\njoin()")[i : i + chunk] for i in range(0, len(text) + 7, chunk)]
+        )
+        for piece in pieces:
+            parser.feed(piece)
+        parser.close()
+    assert "$2" in str(info.value) or "$7" in str(info.value)
+    assert [t.idx for t in parser.tasks] == ([1] if text.startswith('1. search("a")') else [])

@@ -17,6 +17,7 @@ from parcall import (
     ScriptedModel,
     TaskStarted,
     Template,
+    UnknownReferenceError,
     UnknownToolError,
     tool,
 )
@@ -67,12 +68,19 @@ def test_json_plan_streams_task_by_task_and_resolves_refs() -> None:
 
 def test_json_plan_errors_are_typed_and_positioned() -> None:
     parser = JsonPlanParser(TOOLS)
-    with pytest.raises(ForwardReferenceError) as info:
+    with pytest.raises(UnknownReferenceError, match="no task 3 in the plan") as info:
         parser.feed(
             '{"tasks": [{"id": 1, "tool": "search", "args": {"query": "x"}}, '
             '{"id": 2, "tool": "search", "args": {"query": "$3"}}]}'
         )
     assert info.value.line == 2
+    later = JsonPlanParser(TOOLS)
+    with pytest.raises(ForwardReferenceError, match="comes later") as info:
+        later.feed(
+            '{"tasks": [{"id": 1, "tool": "search", "args": {"query": "$2"}}, '
+            '{"id": 2, "tool": "search", "args": {"query": "x"}}]}'
+        )
+    assert info.value.line == 1 and later.tasks == []
     with pytest.raises(PlanSyntaxError):
         bad = JsonPlanParser(TOOLS)
         bad.feed('{"tasks": [{"id": 1, "tool": "search", "args": {"query": "x"}')

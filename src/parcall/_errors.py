@@ -59,7 +59,21 @@ class InvalidArgumentsError(PlanError):
 
 
 class UnknownReferenceError(PlanError):
-    """A `$N` reference to a task that no earlier line defines."""
+    """A `$N` reference to a task that no line of the plan defines (`target` is N, `task`
+    the index of the task that refers to it)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        text: str = "",
+        task: int | None = None,
+        target: int | None = None,
+    ) -> None:
+        super().__init__(message, line=line, text=text)
+        self.task = task
+        self.target = target
 
 
 class ForwardReferenceError(PlanError):

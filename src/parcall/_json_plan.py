@@ -12,8 +12,8 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ._errors import InvalidArgumentsError, PlanSyntaxError
-from ._parser import MAX_LINE_CHARS, build_task, template
+from ._errors import InvalidArgumentsError, PlanSyntaxError, UnknownReferenceError
+from ._parser import MAX_LINE_CHARS, DeferredReference, build_task, template
 from ._plan import Plan, Ref, Task
 from ._tool import Tool
 from .models._base import ToolCallChunk
@@ -43,10 +43,15 @@ class _TaskBuilder:
         self.tasks: list[Task] = []
         self.joined = False
         self.closed = False
+        self.deferred = DeferredReference()
 
     def add(self, idx: int, name: str, args: Any, *, line: int | None, text: str) -> None:
         if name == JOIN_TOOL:
             self.joined = True
+            self.deferred.end()
+            return
+        if self.deferred.error is not None:
+            self.deferred.defines(idx, line)
             return
         if not isinstance(args, dict):
             raise InvalidArgumentsError("arguments must be a JSON object", line=line, text=text)
@@ -56,9 +61,13 @@ class _TaskBuilder:
         kwargs = {
             str(k): from_json(v) for k, v in args.items() if not (v is None and k in optional)
         }
-        task = build_task(
-            idx, name, [], kwargs, self.tools, defined=self.known, line=line, text=text
-        )
+        try:
+            task = build_task(
+                idx, name, [], kwargs, self.tools, defined=self.known, line=line, text=text
+            )
+        except UnknownReferenceError as exc:
+            self.deferred.hold(exc)
+            return
         self.known.add(task.idx)
         self.tasks.append(task)
 
@@ -77,6 +86,7 @@ class ToolCallPlanParser(_TaskBuilder):
     def __init__(self, tools: Mapping[str, Tool], *, known: Collection[int] = ()) -> None:
         super().__init__(tools, known)
         self._first = self.next_index()
+        self._calls = 0
         self._current: int | None = None
         self._name = ""
         self._args: list[str] = []
@@ -102,9 +112,11 @@ class ToolCallPlanParser(_TaskBuilder):
             self.closed = True
             if self._current is not None:
                 self._finish()
+            self.deferred.end()
 
     def _finish(self) -> None:
-        position = len(self.tasks) + 1
+        self._calls += 1
+        position = self._calls
         raw = "".join(self._args)
         text = f"{self._name}({raw})"
         self._text.append(f"{self._first + position - 1}. {text}\n")
@@ -169,6 +181,7 @@ class JsonPlanParser(_TaskBuilder):
                     self._task("".join(self._object))
                 elif self._depth == 0:
                     self.joined = True
+                    self.deferred.end()
                     return
             if len(self._object) > MAX_LINE_CHARS:
                 raise PlanSyntaxError("task is too long", line=self._position + 1)
@@ -177,6 +190,7 @@ class JsonPlanParser(_TaskBuilder):
         if self.closed:
             return
         self.closed = True
+        self.deferred.end()
         if not self.joined and self._depth > 0:
             try:
                 json.loads(self.text)

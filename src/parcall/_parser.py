@@ -36,7 +36,7 @@ from ._errors import (
 from ._plan import Plan, Ref, Task, Template, iter_refs
 from ._tool import Tool, validation_message
 
-__all__ = ["PlanParser", "build_task", "parse_call", "parse_plan", "template"]
+__all__ = ["DeferredReference", "PlanParser", "build_task", "parse_call", "parse_plan", "template"]
 
 MAX_LINE_CHARS = 20_000
 MAX_TASK_LINES = 50
@@ -72,6 +72,7 @@ class PlanParser:
         self.tasks: list[Task] = []
         self.joined = False
         self.closed = False
+        self._deferred = DeferredReference()
 
     @property
     def text(self) -> str:
@@ -109,6 +110,7 @@ class PlanParser:
                 if task is not None:
                     found.append(task)
         self.closed = True
+        self._deferred.end()
         if self._pending and not self.joined:
             line, text = self._pending[0][0], "\n".join(t for _, t in self._pending)
             self._pending = []
@@ -127,6 +129,9 @@ class PlanParser:
         self._pending = []
 
     def _line(self, line_no: int, raw: str) -> Task | None:
+        if self._deferred.error is not None:
+            self._after_error(line_no, raw)
+            return None
         if self._pending:
             self._pending.append((line_no, raw))
             return self._try_pending()
@@ -159,6 +164,17 @@ class PlanParser:
         self._pending_idx = int(match.group(1))
         return self._try_pending()
 
+    def _after_error(self, line_no: int, raw: str) -> None:
+        """Past a reference to an undefined task: only look for its definition or the end."""
+        line = _clean(raw)
+        match = _TASK.fullmatch(line)
+        call = match.group(2) if match else line
+        if line.startswith(_END_MARKERS) or _JOIN.match(call):
+            self.joined = True
+            self._deferred.end()
+        if match:
+            self._deferred.defines(int(match.group(1)), line_no)
+
     def _try_pending(self) -> Task | None:
         line = self._pending[0][0]
         text = "\n".join(t for _, t in self._pending)
@@ -171,17 +187,21 @@ class PlanParser:
             return None  # an argument spans lines: wait for the rest
         self._pending = []
         name, args, kwargs = parse_call(text, line)
-        task = build_task(
-            self._pending_idx,
-            name,
-            args,
-            kwargs,
-            self._tools,
-            defined=self._known,
-            line=line,
-            text=text,
-            thought=self._thought,
-        )
+        try:
+            task = build_task(
+                self._pending_idx,
+                name,
+                args,
+                kwargs,
+                self._tools,
+                defined=self._known,
+                line=line,
+                text=text,
+                thought=self._thought,
+            )
+        except UnknownReferenceError as exc:
+            self._deferred.hold(exc)
+            return None
         self._thought = None
         self._known.add(task.idx)
         self.tasks.append(task)
@@ -259,15 +279,45 @@ def _check_ref(target: int, idx: int, defined: Collection[int], where: dict[str,
         raise CyclicPlanError(f"task {idx} refers to its own result ${target}", **where)
     if target in defined:
         return
-    if target > idx:
-        raise ForwardReferenceError(
-            f"task {idx} refers to ${target}, which comes later; a task may only use "
-            "results of tasks above it",
-            **where,
-        )
+    # The plan parsers hold this error back until the plan ends, and report a later line
+    # that defines the task as a forward reference instead (`DeferredReference`).
     raise UnknownReferenceError(
-        f"task {idx} refers to ${target}, which no earlier task defines", **where
+        f"task {idx} refers to ${target}, but there is no task {target} in the plan",
+        task=idx,
+        target=target,
+        **where,
     )
+
+
+class DeferredReference:
+    """A reference to a task no line above defines is an error either way, but which one
+    depends on the rest of the plan: a later line may define it (a forward reference) or
+    none does (no such task). The plan parsers keep the error here, run nothing more, read
+    on for task indices only, and raise the right one — at that line, or at the plan's end.
+    """
+
+    def __init__(self) -> None:
+        self.error: UnknownReferenceError | None = None
+
+    def hold(self, error: UnknownReferenceError) -> None:
+        self.error = error
+
+    def defines(self, idx: int, line: int | None) -> None:
+        """A later task `idx` (at `line`): raise `ForwardReferenceError` if it is the one."""
+        error = self.error
+        if error is not None and idx == error.target:
+            where = f" (line {line})" if line is not None else ""
+            raise ForwardReferenceError(
+                f"task {error.task} refers to ${error.target}, which comes later{where}; "
+                "a task may only use results of tasks above it",
+                line=error.line,
+                text=error.text,
+            )
+
+    def end(self) -> None:
+        """The plan ended: no line defined the task."""
+        if self.error is not None:
+            raise self.error
 
 
 def _tool_map(tools: Mapping[str, Tool] | Iterable[Tool]) -> Mapping[str, Tool]:
