@@ -11,6 +11,8 @@ from typing import Any, TypeVar, cast, get_type_hints, overload
 import anyio
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
+from ._checks import check_int, check_number, check_type
+
 __all__ = ["Tool", "tool", "tool_map"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,15 +42,17 @@ class Tool:
     _is_async: list[bool] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self._is_async.append(inspect.iscoroutinefunction(self.function))
+        check_type("Tool", "name", self.name, str, "a string")
         if not _NAME.match(self.name):
             raise ValueError(f"tool name {self.name!r} is not an identifier")
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise ValueError(f"tool {self.name!r}: max_concurrency must be at least 1")
-        if self.retries < 0:
-            raise ValueError(f"tool {self.name!r}: retries must be >= 0")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"tool {self.name!r}: timeout must be positive")
+        owner = f"tool {self.name!r}"
+        check_type(owner, "description", self.description, str, "a string")
+        _check_function(owner, self.function)
+        check_int(owner, "max_concurrency", self.max_concurrency, minimum=1, optional=True)
+        check_number(owner, "timeout", self.timeout, positive=True, optional=True)
+        check_int(owner, "retries", self.retries, minimum=0)
+        check_number(owner, "retry_delay", self.retry_delay, minimum=0)
+        self._is_async.append(inspect.iscoroutinefunction(self.function))
 
     @classmethod
     def from_function(
@@ -62,6 +66,7 @@ class Tool:
         retries: int = 0,
         retry_delay: float = 0.5,
     ) -> Tool:
+        _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
         tool_name = name or function.__name__
         return cls(
@@ -217,6 +222,11 @@ def tool(
         )
 
     return wrap(function) if function is not None else wrap
+
+
+def _check_function(owner: str, function: Any) -> None:
+    if not callable(function):
+        raise TypeError(f"{owner}: function must be callable, not {type(function).__name__}")
 
 
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 
+from .._checks import check_int, check_number, check_type
 from ._base import (
     ModelChunk,
     ModelRequest,
@@ -146,8 +147,21 @@ class OpenAICompatible:
             include_usage: ask for token usage in the stream (`stream_options`); turn off for
                 servers that reject the field.
         """
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        owner = "OpenAICompatible"
+        check_type(owner, "model", model, str, "a model name (a string)")
+        if not model.strip():
+            raise ValueError(f"{owner}: model is empty; give the model's name, e.g. 'gpt-4o-mini'")
+        check_type(owner, "base_url", base_url, str, "a URL (a string)")
+        check_type(owner, "api_key", api_key, (str, type(None)), "a string or None")
+        check_number(owner, "temperature", temperature, minimum=0, optional=True)
+        check_int(owner, "max_tokens", max_tokens, minimum=1, optional=True)
+        check_int(owner, "max_retries", max_retries, minimum=0)
+        check_number(owner, "retry_base_delay", retry_base_delay, minimum=0)
+        check_number(owner, "retry_max_delay", retry_max_delay, minimum=0)
+        check_type(owner, "supports_grammar", supports_grammar, bool, "True or False")
+        check_type(owner, "include_usage", include_usage, bool, "True or False")
+        if isinstance(timeout, (int, float)):
+            check_number(owner, "timeout", timeout, positive=True)
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.lowlevel import checkpoint
 
+from .._checks import check_int, check_number, check_type
 from .._errors import ScriptExhaustedError
 from ._base import ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
 
@@ -68,7 +69,25 @@ class ScriptedModel:
         cycle: bool = False,
         name: str = "scripted",
     ) -> None:
+        owner = "ScriptedModel"
+        if isinstance(outputs, str):
+            raise TypeError(
+                f"{owner}: outputs must be a list of strings (one per call), not a str; "
+                f"for one output write ScriptedModel([{outputs[:40]!r}])"
+            )
+        check_type(owner, "outputs", outputs, Iterable, "a list of strings or functions")
         self.outputs = list(outputs)
+        for n, output in enumerate(self.outputs):
+            if not (isinstance(output, str) or callable(output)):
+                raise TypeError(
+                    f"{owner}: outputs[{n}] must be a string or a function of the request, "
+                    f"not {type(output).__name__}"
+                )
+        check_number(owner, "time_to_first_token", time_to_first_token, minimum=0)
+        check_number(owner, "tokens_per_second", tokens_per_second, positive=True, optional=True)
+        check_int(owner, "chars_per_token", chars_per_token, minimum=1)
+        check_type(owner, "cycle", cycle, bool, "True or False")
+        check_type(owner, "name", name, str, "a string")
         self.time_to_first_token = time_to_first_token
         self.tokens_per_second = tokens_per_second
         self.chars_per_token = chars_per_token
