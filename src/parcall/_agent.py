@@ -11,6 +11,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._checks import check_choice, check_int, check_number, check_request, check_type
 from ._errors import ParcallError, PlanError, ReplanLimitError
 from ._events import (
     Answered,
@@ -40,6 +41,7 @@ from .models._base import (
     ToolCallChunk,
     ToolSpec,
 )
+from .models._resolve import model_argument
 
 __all__ = ["Agent", "RunStream"]
 
@@ -59,10 +61,15 @@ class Agent:
     bounds simultaneous tool calls across all runs of this agent (tools have their own
     limits too). Plain functions given as tools are wrapped with `Tool.from_function`.
 
+    `model` is a `Model` or a spec string for `resolve_model` (`"local"`, `"local:tiny"`,
+    `"openai:gpt-4o-mini"`, `"http://HOST:PORT/v1#MODEL"`, a `.gguf` path).
+
     `plan_format` is how the planner writes: `"text"` (LLMCompiler lines), `"json"`
     (a JSON plan) or `"tools"` (the chat API's native tool calls, one call per task).
     `constrained=True` sends a grammar (text) or JSON schema (json) generated from the
-    tools, for backends that support it, so small models always write parseable plans.
+    tools, so small models always write parseable plans. The default, `None`, turns it on
+    when the model supports grammars (`model.supports_grammar`: local llama.cpp models, and
+    `OpenAICompatible(..., supports_grammar=True)`), as `parcall run` does.
 
     `prompt_layout="extend"` (the default) makes every call extend one conversation, so a
     prefix cache reads only what is new; `"separate"` gives the joiner a prompt of its own
@@ -75,7 +82,7 @@ class Agent:
 
     def __init__(
         self,
-        model: Model,
+        model: Model | str,
         tools: Sequence[Tool | Callable[..., Any]],
         *,
         max_replans: int = 2,
@@ -85,15 +92,20 @@ class Agent:
         max_plan_tokens: int | None = 1024,
         max_join_tokens: int | None = 512,
         plan_format: PlanFormat = "text",
-        constrained: bool = False,
+        constrained: bool | None = None,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
     ) -> None:
-        if max_replans < 0:
-            raise ValueError("max_replans must be >= 0")
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        self.model = model
+        check_int("Agent", "max_replans", max_replans, minimum=0)
+        check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
+        check_type("Agent", "prompts", prompts, (Prompts, type(None)), "a Prompts or None")
+        check_number("Agent", "temperature", temperature, minimum=0, optional=True)
+        check_int("Agent", "max_plan_tokens", max_plan_tokens, minimum=1, optional=True)
+        check_int("Agent", "max_join_tokens", max_join_tokens, minimum=1, optional=True)
+        check_choice("Agent", "plan_format", plan_format, ("text", "json", "tools"))
+        check_type("Agent", "constrained", constrained, (bool, type(None)), "True, False or None")
+        check_choice("Agent", "prompt_layout", prompt_layout, ("extend", "separate"))
+        self.model = model_argument("Agent", model)
         self.tools = tool_map(tools)
         self.max_replans = max_replans
         self.max_concurrency = max_concurrency
@@ -101,12 +113,12 @@ class Agent:
         self.temperature = temperature
         self.max_plan_tokens = max_plan_tokens
         self.max_join_tokens = max_join_tokens
-        if plan_format not in ("text", "json", "tools"):
-            raise ValueError(f"plan_format must be 'text', 'json' or 'tools', not {plan_format!r}")
         self.plan_format: PlanFormat = plan_format
-        self.constrained = constrained
-        if prompt_layout not in ("extend", "separate"):
-            raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
+        self.constrained: bool = (
+            bool(getattr(self.model, "supports_grammar", False))
+            if constrained is None
+            else constrained
+        )
         self.prompt_layout = prompt_layout
         self.grounded = grounded
         self._limiter: anyio.CapacityLimiter | None = None
@@ -114,7 +126,9 @@ class Agent:
 
     async def run(self, request: str) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
-        still wants to replan after `max_replans`, and model errors as they come."""
+        still wants to replan after `max_replans`, and model errors as they come; an empty
+        `request` is a `ValueError`."""
+        check_request(request)
         return await _Run(self, request, emit=None).execute()
 
     def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
@@ -124,6 +138,7 @@ class Agent:
     def stream(self, request: str) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end."""
+        check_request(request)
         return RunStream(self, request)
 
     def _system_prompt(self) -> str:
@@ -394,6 +409,7 @@ class _Run:
             return parser.joined
 
         error: str | None = None
+        line: int | None = None
         try:
             await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
             try:
@@ -401,11 +417,11 @@ class _Run:
             finally:
                 hand_over()
         except PlanError as exc:
-            error = str(exc)
+            error, line = str(exc), exc.line
         plan = parser.plan()
         self.plans.append(plan)
         self.messages.append(Message("assistant", plan.text))
-        self.emit(PlanFinished(round_no, plan, error, self.now()))
+        self.emit(PlanFinished(round_no, plan, error, self.now(), error_line=line))
         return plan, error
 
     async def _complete(

@@ -86,12 +86,14 @@ class TaskFailed:
 
 @dataclass(frozen=True, slots=True)
 class PlanFinished:
-    """The planner's stream ended (or the plan broke: `error` says where and why)."""
+    """The planner's stream ended (or the plan broke: `error` says where and why, and
+    `error_line` is the broken line of the plan, 1-based, when known)."""
 
     round: int
     plan: Plan
     error: str | None
     time: float
+    error_line: int | None = None
     kind: Literal["plan_finished"] = "plan_finished"
 
 

@@ -5,12 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ._events import Event, ModelCallFinished
+from ._events import Event, ModelCallFinished, PlanFinished
 from ._observation import Observation
 from ._plan import Plan
 from .models._base import Usage
 
-__all__ = ["RunResult"]
+__all__ = ["PlanErrorInfo", "RunResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanErrorInfo:
+    """A plan (or a baseline's turn) that broke: the tasks above `line` ran, the rest did
+    not, and the joiner was told `message`."""
+
+    round: int
+    line: int | None
+    """1-based line of the plan text (for JSON plans and tool calls: the task's position)."""
+    message: str
+    kind: Literal["plan_error"] = "plan_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +48,15 @@ class RunResult:
         for call in self.model_calls:
             total = total + call.usage
         return total
+
+    @property
+    def plan_errors(self) -> tuple[PlanErrorInfo, ...]:
+        """Every plan error of the run, in order (empty when every plan parsed)."""
+        return tuple(
+            PlanErrorInfo(e.round, e.error_line, e.error)
+            for e in self.events
+            if isinstance(e, PlanFinished) and e.error is not None
+        )
 
     @property
     def replans(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from ._checks import check_int, check_number, check_request
 from ._errors import JoinerOutputError, PlanError, TurnLimitError
 from ._events import (
     Answered,
@@ -31,6 +32,7 @@ from ._prompts import _describe
 from ._result import RunResult
 from ._tool import Tool, tool_map
 from .models._base import Message, Model, ModelRequest
+from .models._resolve import model_argument
 
 __all__ = ["FINAL_ASK", "Turn", "TurnAgent", "TurnLimitError"]
 
@@ -48,6 +50,7 @@ class Turn:
     answer: str | None = None
     thought: str | None = None
     error: str | None = None
+    error_line: int | None = None
 
 
 def read_finish(text: str) -> Turn | None:
@@ -80,7 +83,7 @@ class TurnAgent:
 
     def __init__(
         self,
-        model: Model,
+        model: Model | str,
         tools: Sequence[Tool | Callable[..., Any]],
         *,
         max_turns: int = 10,
@@ -89,11 +92,13 @@ class TurnAgent:
         max_turn_tokens: int | None = 512,
         observation_chars: int = 2000,
     ) -> None:
-        if max_turns < 1:
-            raise ValueError("max_turns must be at least 1")
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        self.model = model
+        owner = type(self).__name__
+        check_int(owner, "max_turns", max_turns, minimum=1)
+        check_int(owner, "max_concurrency", max_concurrency, minimum=1, optional=True)
+        check_number(owner, "temperature", temperature, minimum=0, optional=True)
+        check_int(owner, "max_turn_tokens", max_turn_tokens, minimum=1, optional=True)
+        check_int(owner, "observation_chars", observation_chars, minimum=1)
+        self.model = model_argument(owner, model)
         self.tools = tool_map(tools)
         self.max_turns = max_turns
         self.max_concurrency = max_concurrency
@@ -105,7 +110,9 @@ class TurnAgent:
     async def run(self, request: str) -> RunResult:
         """Answer `request`. After `max_turns` turns without an answer the model is asked once
         more for its final answer from what it has (as common ReAct executors do); raises
-        `TurnLimitError` only when even that reply is no answer."""
+        `TurnLimitError` only when even that reply is no answer.
+        An empty `request` is a `ValueError`."""
+        check_request(request)
         return await _TurnRun(self, request).execute()
 
     def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
@@ -174,13 +181,15 @@ class _TurnRun:
             try:
                 turn = self.agent.read_turn(text, executor.indices)
             except PlanError as exc:
-                turn = Turn(error=str(exc))
+                turn = Turn(error=str(exc), error_line=exc.line)
             for task in turn.tasks:
                 self.events.append(TaskParsed(task, turn_no, self.now()))
                 self.tasks.append(task)
                 executor.submit(task)
             self.events.append(
-                PlanFinished(turn_no, Plan(turn.tasks, text), turn.error, self.now())
+                PlanFinished(
+                    turn_no, Plan(turn.tasks, text), turn.error, self.now(), turn.error_line
+                )
             )
             if turn.answer is not None:
                 now = self.now()

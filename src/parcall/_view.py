@@ -17,6 +17,7 @@ from ._events import (
     JoinDecided,
     ModelCallFinished,
     ModelCallStarted,
+    PlanFinished,
     Replanned,
     TaskFailed,
     TaskFinished,
@@ -49,7 +50,7 @@ class RunView:
         self._rows: dict[int, _Row] = {}
         self._status = "planning …"
         self._answer: str | None = None
-        self._notes: list[str] = []
+        self._notes: list[tuple[str, str]] = []  # (text, style)
         self._now = 0.0
         self._live = (
             Live(self._render(), console=console, refresh_per_second=12, transient=False)
@@ -71,6 +72,10 @@ class RunView:
         if self._live:
             self._live.update(self._render())
             self._live.__exit__(exc_type, exc, tb)
+            if not self._console.is_terminal:
+                # rich ends its last render with a newline on terminals only; what is
+                # printed next (an error, say) must start on a line of its own.
+                self._console.line()
 
     def update(self, event: Event) -> None:
         self._now = event.time
@@ -98,11 +103,11 @@ class RunView:
                     if r.started is not None and r.started >= event.started
                 ]
                 if early:
-                    self._notes.append(
+                    self._note(
                         f"tasks {', '.join(map(str, early))} started while the plan was "
                         "still streaming"
                     )
-            self._notes.append(
+            self._note(
                 f"{event.purpose}: {event.time - event.started:.2f} s, "
                 f"{u.input_tokens} in / {u.output_tokens} out tokens"
             )
@@ -110,12 +115,17 @@ class RunView:
         elif isinstance(event, JoinDecided) and event.decision == "replan":
             self._status = f"replanning: {truncate(event.text, 80)}"
         elif isinstance(event, Replanned):
-            self._notes.append(f"replan {event.round}: {truncate(event.reason, 80)}")
+            self._note(f"replan {event.round}: {truncate(event.reason, 80)}")
+        elif isinstance(event, PlanFinished) and event.error is not None:
+            self._note(f"plan error (round {event.round}): {truncate(event.error, 200)}", "red")
         elif isinstance(event, Answered):
             self._answer = event.answer
             self._status = f"answered in {event.time:.2f} s"
         if self._live:
             self._live.update(self._render())
+
+    def _note(self, text: str, style: str = "dim") -> None:
+        self._notes.append((text, style))
 
     def _render(self) -> RenderableType:
         table = Table(box=None, pad_edge=False, expand=False)
@@ -132,7 +142,7 @@ class RunView:
             table,
             Text(self._status, style="dim"),
         ]
-        parts.extend(Text(n, style="dim") for n in self._notes)
+        parts.extend(Text(text, style=style) for text, style in self._notes)
         if self._answer is not None:
             parts.append(
                 Panel(self._answer, title="answer", title_align="left", border_style="green")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import ctypes
 import importlib
 import json
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -23,16 +25,17 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from .._errors import ParcallError
+from .._checks import check_int, check_number, check_type
+from .._extras import MissingExtraError, require
 from ._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
 from ._errors import ModelCapabilityError, ModelError
 from ._llama_sampling import LazyGrammarSampler
-from ._local import DEFAULT_LOCAL_MODEL, resolve_local
+from ._local import DEFAULT_LOCAL_MODEL, check_local_name, resolve_local
 
 __all__ = ["LlamaCpp", "LlamaCppError", "LlamaCppNotInstalledError"]
 
 
-class LlamaCppNotInstalledError(ParcallError, ImportError):
+class LlamaCppNotInstalledError(MissingExtraError):
     """llama-cpp-python is not installed."""
 
 
@@ -42,12 +45,35 @@ class LlamaCppError(ModelError):
 
 def _import_llama_cpp() -> Any:
     try:
-        return importlib.import_module("llama_cpp")
-    except ImportError as exc:
+        llama_cpp = require("llama_cpp", needed_for="LlamaCpp")
+    except MissingExtraError as exc:
         raise LlamaCppNotInstalledError(
-            "LlamaCpp needs llama-cpp-python: pip install 'parcall[llama]' "
-            "(it compiles llama.cpp, which takes a few minutes)"
-        ) from exc
+            f"{exc} (it compiles llama.cpp, which takes a few minutes)", extra=exc.extra
+        ) from exc.__cause__
+    _route_logs(llama_cpp)
+    return llama_cpp
+
+
+_LOGS = {"shown": False, "callback": None}
+"""llama.cpp's own log lines go to stderr only while a `LlamaCpp(verbose=True)` is loaded;
+`callback` keeps the ctypes callback alive while llama.cpp holds its pointer."""
+
+
+def _route_logs(llama_cpp: Any) -> None:
+    """Replace llama-cpp-python's log callback, which prints every ERROR-level line even
+    with verbose=False (e.g. "decode: removing memory module entries ..." when a generation
+    is aborted on Ctrl-C), by one that prints only when asked to."""
+    if _LOGS["callback"] is not None:
+        return
+
+    def show(level: int, text: bytes, _user_data: object) -> None:
+        if _LOGS["shown"]:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+            sys.stderr.flush()
+
+    callback = llama_cpp.llama_log_callback(show)
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _LOGS["callback"] = callback
 
 
 def _default_threads() -> int:
@@ -64,6 +90,8 @@ class LlamaCpp:
     a `.gguf` file. A registry model is fetched into the cache on first use (see `pull`);
     the file is loaded on the first `stream` call, or by awaiting `load()`.
 
+    llama.cpp's own log lines are shown (on stderr) only with `verbose=True`.
+
     Calls on one instance run one at a time. A consumer that stops reading early should
     close the stream (`aclose()`, or leave an `aclosing` block): generation stops after the
     current token and the next call can start.
@@ -73,6 +101,9 @@ class LlamaCpp:
     `$N`. Loops are bounded by the plan grammar and by the agent ending a plan that repeats
     a call.
     """
+
+    supports_grammar = True
+    """Plans may be constrained by a grammar (what `Agent(constrained=None)` looks for)."""
 
     def __init__(
         self,
@@ -86,7 +117,15 @@ class LlamaCpp:
         verbose: bool = False,
     ) -> None:
         _import_llama_cpp()  # fail at construction, not at the first request
+        check_type("LlamaCpp", "model", model, (str, os.PathLike), "a model name or a path")
+        check_int("LlamaCpp", "n_ctx", n_ctx, minimum=1)
+        check_int("LlamaCpp", "n_threads", n_threads, minimum=1, optional=True)
+        check_int("LlamaCpp", "n_batch", n_batch, minimum=1)
+        check_int("LlamaCpp", "seed", seed, optional=True)
+        check_number("LlamaCpp", "repeat_penalty", repeat_penalty, positive=True)
+        check_type("LlamaCpp", "verbose", verbose, bool, "True or False")
         text = os.fspath(model)
+        check_local_name(text)
         self._source = f"local:{DEFAULT_LOCAL_MODEL}" if text == "local" else text
         self._n_ctx = n_ctx
         self._n_threads = n_threads or _default_threads()
@@ -196,6 +235,7 @@ class LlamaCpp:
             return
         llama_cpp = _import_llama_cpp()
         path = resolve_local(self._source)
+        _LOGS["shown"] = self._verbose
         kwargs: dict[str, Any] = {
             "model_path": str(path),
             "n_ctx": self._n_ctx,

@@ -38,6 +38,7 @@ __all__ = [
     "ModelVerificationError",
     "PullProgress",
     "WheelPart",
+    "check_local_name",
     "list_models",
     "models_dir",
     "pull",
@@ -191,6 +192,13 @@ def _spec(name: str) -> LocalModel:
             f"unknown local model {name!r}; known names are {known}, "
             "or give the path of a .gguf file"
         ) from None
+
+
+def check_local_name(spec: str) -> None:
+    """Raise `LocalModelNotFoundError` for `local:NAME` with a NAME the registry lacks (paths
+    and other specs pass), before anything is downloaded or loaded."""
+    if spec == "local" or spec.startswith("local:"):
+        _spec(spec)
 
 
 def _installed_file(model: LocalModel) -> Path | None:
