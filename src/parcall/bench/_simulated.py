@@ -18,13 +18,14 @@ import anyio
 
 from .._agent import Agent
 from .._events import ModelCallStarted, TaskStarted
+from .._extras import MissingExtraError
 from .._parallel_calls import ParallelToolCallAgent
 from .._react import ReActAgent
 from .._result import RunResult
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING, ModelTiming
 from ._metrics import dispatch_delays, machine_info, percentile
-from ._report import load_peers, progress, simulated_table
+from ._report import PUBLISHED, load_peers, progress, simulated_table
 from ._scripts import AGENTS, AgentName, bound, scripts, sim_tools
 from ._workloads import Workload, suite
 
@@ -151,7 +152,8 @@ def run_simulated(
     agents: Sequence[AgentName] = AGENTS,
     repeats: int = 3,
     timing: ModelTiming = REFERENCE_TIMING,
-    out_dir: str | Path | None = "bench/results",
+    out_dir: str | Path | None = None,
+    peers: str | Path | None = PUBLISHED / "peers.json",
     timelines: bool = True,
     show_progress: bool = True,
     backend: str = "asyncio",
@@ -159,7 +161,7 @@ def run_simulated(
     """Run every workload × agent `repeats` times; write results under `out_dir` (None: don't).
 
     `workloads` names some of `suite()` (default: all). The markdown table is
-    `report.table()`; peers' figures come from `out_dir/peers.json` when it exists.
+    `report.table()`; peers' figures come from the `peers` file when it exists (read only).
     """
     chosen = suite(workloads)
     results: dict[tuple[str, str], RunResult] = {}
@@ -178,7 +180,7 @@ def run_simulated(
 
     anyio.run(main, backend=backend)
     out = Path(out_dir) if out_dir is not None else None
-    report = SimulatedReport(timing, machine_info(), runs, load_peers(out))
+    report = SimulatedReport(timing, machine_info(), runs, load_peers(peers))
     report.machine["backend"] = backend
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -216,6 +218,6 @@ def _draw(
         try:
             write_png(lines, where / f"{wl.name}.png", title=title)
             written.append(str(where / f"{wl.name}.png"))
-        except ImportError:
+        except MissingExtraError:
             pass  # matplotlib is the `bench` extra; the HTML needs nothing
     return written
