@@ -7,6 +7,7 @@ import pathlib
 import sys
 from dataclasses import replace
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,72 @@ def test_a_timeline_reads_the_same_from_events_and_from_a_trace() -> None:
     kinds = {s.kind for s in typed.spans}
     assert {"plan", "join", "task", "failed", "skipped"} <= kinds
     assert "<svg" in render_html([typed], title="replan")
+
+
+def mixed_run() -> Any:
+    """A real run: a task of microseconds, a failing one, one not run (its input failed)."""
+    import anyio
+
+    from parcall import Agent, ScriptedModel, tool
+
+    @tool
+    def quick(x: int) -> int:
+        """Return x."""
+        return x
+
+    @tool
+    def broken(x: int) -> int:
+        """Fail."""
+        raise RuntimeError("out of order")
+
+    text = "1. quick(x=1)\n2. broken(x=2)\n3. quick(x=$2)\njoin()"
+    model = ScriptedModel([text, "Action: Finish(done)"], time_to_first_token=0.05)
+    return anyio.run(Agent(model, [quick, broken]).run, "q")
+
+
+def test_a_timeline_shows_every_task_coloured_by_outcome_and_at_least_a_few_pixels_wide() -> None:
+    import re
+
+    from parcall.bench._timeline import COLORS, MIN_WIDTH_PX
+
+    timeline = timeline_from_events(mixed_run().events, title="mixed")
+    assert timeline.outcomes == {1: "task", 2: "failed", 3: "skipped"}
+    page = render_html([timeline], title="mixed")
+    bars = re.findall(r"<rect [^>]*data-kind='(\w+)' data-task='(\d+)'", page)
+    outcome_bars = {int(t): k for k, t in bars if k != "wait"}
+    assert outcome_bars == {1: "task", 2: "failed", 3: "skipped"}  # one bar per task
+    widths = [float(w) for w in re.findall(r"<rect [^>]*width='([\d.]+)'", page)]
+    assert min(widths) >= MIN_WIDTH_PX  # task 1 took microseconds and still shows
+    red = re.findall(r"fill='(#\w+)' data-kind='(?:failed|skipped)'", page)
+    assert red and set(red) == {COLORS["failed"]} == {"#C44E52"}
+    assert "#2 failed" in page and "out of order" in page and "#3 not run" in page
+
+
+def test_a_task_that_never_settled_still_has_a_bar() -> None:
+    events = [e for e in mixed_run().events if getattr(e, "kind", "") != "task_finished"]
+    timeline = timeline_from_events(events)
+    assert timeline.outcomes[1] == "unfinished"
+    assert len(timeline.outcomes) == 3
+
+
+def test_the_png_draws_one_labelled_red_bar_for_the_failed_task(tmp_path: pathlib.Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib import colors
+    from matplotlib.image import imread
+
+    from parcall.bench._timeline import draw, write_png
+
+    timeline = timeline_from_events(mixed_run().events, title="mixed")
+    figure = draw([timeline])
+    (axes, *_) = figure.axes
+    red = colors.to_rgba("#C44E52")
+    red_bars = [p for p in axes.patches if colors.same_color(p.get_facecolor(), red)]
+    assert len(red_bars) == 2  # task 2 failed, task 3 not run
+    labels = [t.get_text() for t in axes.texts]
+    assert any(label.startswith(" #2 failed") for label in labels)
+    assert sum(label.startswith(" #") for label in labels) == 3  # every task is labelled
+    path = tmp_path / "t.png"
+    write_png([timeline], path)
+    pixels = imread(path)[..., :3]
+    near_red = (abs(pixels - red[:3]).sum(axis=-1) < 0.05).sum()
+    assert near_red > 50  # the red bars are really drawn

@@ -2,8 +2,9 @@
 
 The same code draws any trace — `Event`s of a `RunResult` or the dicts of a JSONL trace —
 so a run of parcall, of a baseline or from a user's program all look alike: one lane for
-the model's calls (plan / turn, joiner / answer), one per task (waiting for its inputs,
-then running; failed tasks in red).
+the model's calls (plan / turn, joiner / answer), one per task of the plan (waiting for its
+inputs, then its outcome: green done, red failed, thin red not run, grey never settled),
+every bar a few pixels wide at least and labelled with its outcome and duration.
 """
 
 from __future__ import annotations
@@ -15,27 +16,34 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._events import Event
+from .._extras import require
+from .._observation import truncate
 from .._trace import event_to_dict
 
-__all__ = ["Span", "Timeline", "timeline_from_events", "write_html", "write_png"]
+__all__ = ["Span", "Timeline", "draw", "timeline_from_events", "write_html", "write_png"]
 
-SpanKind = Literal["plan", "join", "wait", "task", "failed", "skipped"]
+SpanKind = Literal["plan", "join", "wait", "task", "failed", "skipped", "unfinished"]
 COLORS: dict[str, str] = {
     "plan": "#4C72B0",
     "join": "#8172B3",
     "wait": "#DDDDDD",
     "task": "#55A868",
     "failed": "#C44E52",
-    "skipped": "#F0B4B6",
+    "skipped": "#C44E52",
+    "unfinished": "#999999",
 }
 LEGEND = {
     "plan": "model: plan / turn",
     "join": "model: joiner / answer",
     "wait": "task parsed, waiting for inputs",
-    "task": "tool running",
-    "failed": "tool failed",
-    "skipped": "not run (an input failed)",
+    "task": "tool ran and succeeded",
+    "failed": "tool failed (thin: not run, an input failed)",
+    "unfinished": "never settled (run cut short)",
 }
+MIN_WIDTH_PX = 4.0
+"""Every bar is at least this wide, so a task of microseconds still shows."""
+TASK_KINDS = ("task", "failed", "skipped", "unfinished")
+"""The kinds of span that stand for a task's outcome: every task of a plan has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class Span:
     end: float
     kind: SpanKind
     label: str = ""
+    task: int | None = None
+    """The task's index, for task spans (waiting and outcome)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,11 @@ class Timeline:
     duration: float
     marks: tuple[tuple[str, float], ...] = ()
 
+    @property
+    def outcomes(self) -> dict[int, SpanKind]:
+        """Each task's outcome span kind, by index."""
+        return {s.task: s.kind for s in self.spans if s.task is not None and s.kind in TASK_KINDS}
+
 
 def timeline_from_events(
     events: Iterable[Event | Mapping[str, Any]],
@@ -62,11 +77,16 @@ def timeline_from_events(
     title: str = "",
     marks: Sequence[tuple[str, float]] = (),
 ) -> Timeline:
-    """Spans of one run from its events (typed, or dicts as `parcall._trace` writes them)."""
+    """Spans of one run from its events (typed, or dicts as `parcall._trace` writes them).
+
+    Every task that was parsed gets a lane and an outcome bar — succeeded, failed, not run
+    (an input failed) or never settled — so the picture shows each task of the plan.
+    """
     rows = [e if isinstance(e, Mapping) else event_to_dict(e, value_chars=80) for e in events]
     spans: list[Span] = []
-    parsed: dict[int, float] = {}
-    started: dict[int, tuple[float, str]] = {}
+    parsed: dict[int, tuple[float, str]] = {}
+    started: dict[int, float] = {}
+    settled: set[int] = set()
     lanes: dict[str, None] = {"model": None}
     calls = [r for r in rows if r["kind"] == "model_call_finished"]
     answered = any(r["kind"] == "answered" for r in rows)
@@ -80,25 +100,48 @@ def timeline_from_events(
             label = f"{row['purpose']} r{row['round']}: {usage.get('output_tokens', '?')} tok"
             spans.append(Span("model", float(row["started"]), at, purpose, label))
         elif kind == "task_parsed":
-            parsed[int(row["task"]["idx"])] = at
+            idx, tool = int(row["task"]["idx"]), str(row["task"]["tool"])
+            parsed[idx] = (at, tool)
+            lanes[_lane(idx, tool)] = None
         elif kind == "task_started" and int(row["idx"]) not in started:
             idx = int(row["idx"])
-            started[idx] = (at, str(row["tool"]))
+            started[idx] = at
             lane = _lane(idx, str(row["tool"]))
             lanes[lane] = None
-            if idx in parsed and at > parsed[idx]:
-                spans.append(Span(lane, parsed[idx], at, "wait", f"#{idx} waits"))
+            if idx in parsed and at > parsed[idx][0]:
+                spans.append(Span(lane, parsed[idx][0], at, "wait", f"#{idx} waits", idx))
         elif kind in ("task_finished", "task_failed"):
             obs = row["observation"]
             idx, ok = int(obs["idx"]), kind == "task_finished"
             lane = _lane(idx, str(obs["tool"]))
             lanes[lane] = None
+            settled.add(idx)
             shown = str(obs.get("value") if ok else obs.get("error"))[:60]
             shape: SpanKind = "task" if ok else "failed"
-            if idx not in started:  # never ran: bad arguments, or an input failed
-                shape, started[idx] = "skipped", (parsed.get(idx, at), str(obs["tool"]))
-            spans.append(Span(lane, started[idx][0], at, shape, f"#{idx}: {shown}"))
+            begin = started.get(idx)
+            if begin is None:  # never ran: bad arguments, or an input failed
+                shape, begin = "skipped", parsed.get(idx, (at, ""))[0]
+            took = _duration(at - begin)
+            spans.append(
+                Span(lane, begin, at, shape, f"#{idx} {_WORD[shape]} {took}: {shown}", idx)
+            )
+    for idx, (at, tool) in parsed.items():
+        if idx not in settled:
+            begin = started.get(idx, at)
+            label = f"#{idx} {_WORD['unfinished']}"
+            spans.append(Span(_lane(idx, tool), begin, max(end, begin), "unfinished", label, idx))
     return Timeline(title, tuple(spans), tuple(lanes), end, tuple(marks))
+
+
+_WORD = {"task": "done", "failed": "failed", "skipped": "not run", "unfinished": "not finished"}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
 
 
 def _lane(idx: int, tool: str) -> str:
@@ -107,29 +150,43 @@ def _lane(idx: int, tool: str) -> str:
 
 def write_png(timelines: Sequence[Timeline], path: str | Path, *, title: str = "") -> None:
     """One Gantt chart per timeline, stacked, on a shared time axis (needs matplotlib)."""
-    import matplotlib
+    fig = draw(timelines, title=title)
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
 
+    plt.close(fig)
+
+
+def draw(timelines: Sequence[Timeline], *, title: str = "") -> Any:
+    """The matplotlib figure `write_png` saves: a bar per span (each at least a few pixels
+    wide), coloured by kind, tasks labelled with their outcome and duration."""
+    matplotlib = require("matplotlib", needed_for="a PNG timeline")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     heights = [max(2, len(t.lanes)) for t in timelines]
+    width_in, dpi = 12.0, 110
     fig, axes = plt.subplots(
         len(timelines),
         1,
-        figsize=(12, 1.2 + 0.22 * sum(heights) + 0.5 * len(timelines)),
+        figsize=(width_in, 1.2 + 0.22 * sum(heights) + 0.5 * len(timelines)),
         sharex=True,
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
     )
-    horizon = max((t.duration for t in timelines), default=1.0) * 1.02
+    horizon = max((t.duration for t in timelines), default=1.0) * 1.02 or 1.0
+    min_width = horizon * MIN_WIDTH_PX / (width_in * dpi * 0.8)  # the axes are ~80 % wide
     for ax, tl in zip(axes[:, 0], timelines):
         row = {lane: i for i, lane in enumerate(tl.lanes)}
         for span in tl.spans:
-            height = 0.35 if span.kind in ("wait", "skipped") else 0.75
-            ax.barh(row[span.lane], max(span.end - span.start, horizon / 2000), left=span.start,
-                    height=height, color=COLORS[span.kind], edgecolor="white",
-                    linewidth=0.6)  # fmt: skip
+            thin = span.kind in ("wait", "skipped")
+            ax.barh(row[span.lane], max(span.end - span.start, min_width), left=span.start,
+                    height=0.35 if thin else 0.75, color=COLORS[span.kind],
+                    edgecolor="white", linewidth=0.6, label=f"_{span.kind}")  # fmt: skip
+            if span.task is not None and span.kind in TASK_KINDS:
+                ax.text(span.start + max(span.end - span.start, min_width), row[span.lane],
+                        " " + span.label, fontsize=6, va="center", clip_on=True)  # fmt: skip
         for name, at in tl.marks:
             ax.axvline(at, color="black", linestyle="--", linewidth=1)
             ax.text(at, -0.6, f" {name} {at:.2f} s", fontsize=7, va="bottom")
@@ -145,8 +202,7 @@ def write_png(timelines: Sequence[Timeline], path: str | Path, *, title: str = "
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     fig.tight_layout(rect=(0, 0.04, 1, 0.98))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def write_html(timelines: Sequence[Timeline], path: str | Path, *, title: str = "") -> None:
@@ -172,15 +228,22 @@ def render_html(timelines: Sequence[Timeline], *, title: str = "") -> str:
         for lane, i in row.items():
             parts.append(f"<text x='0' y='{i * lane_h + 12}'>{html.escape(lane)}</text>")
         for s in tl.spans:
-            x, w = left + s.start * scale, max((s.end - s.start) * scale, 1.0)
+            x, w = left + s.start * scale, max((s.end - s.start) * scale, MIN_WIDTH_PX)
             thin = s.kind in ("wait", "skipped")
             y = row[s.lane] * lane_h + (5 if thin else 2)
             h = lane_h - (10 if thin else 4)
             tip = f"{s.label} [{s.start:.4f} – {s.end:.4f} s]"
+            task = f" data-task='{s.task}'" if s.task is not None else ""
             parts.append(
                 f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{h}' "
-                f"fill='{COLORS[s.kind]}'><title>{html.escape(tip)}</title></rect>"
+                f"fill='{COLORS[s.kind]}' data-kind='{s.kind}'{task}>"
+                f"<title>{html.escape(tip)}</title></rect>"
             )
+            if s.task is not None and s.kind in TASK_KINDS:
+                parts.append(
+                    f"<text x='{x + w + 3:.1f}' y='{row[s.lane] * lane_h + 12}' "
+                    f"font-size='10'>{html.escape(truncate(s.label, 60))}</text>"
+                )
         axis_y = lane_h * len(tl.lanes) + 4
         for name, at in (*tl.marks, ("end", tl.duration)):
             x = left + at * scale
