@@ -121,10 +121,12 @@ def timeline_from_events(
             begin = started.get(idx)
             if begin is None:  # never ran: bad arguments, or an input failed
                 shape, begin = "skipped", parsed.get(idx, (at, ""))[0]
-            took = _duration(at - begin)
-            spans.append(
-                Span(lane, begin, at, shape, f"#{idx} {_WORD[shape]} {took}: {shown}", idx)
-            )
+            if shape == "skipped":  # the error says why it did not run
+                said = shown if shown.startswith("not run") else f"not run: {shown}"
+                label = f"#{idx} {said}"
+            else:
+                label = f"#{idx} {_WORD[shape]} {_duration(at - begin)}: {shown}"
+            spans.append(Span(lane, begin, at, shape, label, idx))
     for idx, (at, tool) in parsed.items():
         if idx not in settled:
             begin = started.get(idx, at)
