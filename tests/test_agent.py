@@ -405,3 +405,31 @@ async def test_a_plan_that_repeats_a_call_ends_there() -> None:
     assert [t.idx for t in result.plans[0]] == [1, 2, 3]
     assert result.plans[0].joined
     assert sorted(result.values) == [1, 2, 3]
+
+
+async def test_every_plan_error_is_in_the_result() -> None:
+    search = make_search()
+    broken = plan('1. search("a")', "2. search(query=123)")
+    model = ScriptedModel(
+        [broken, "Action: Replan(try again)", plan("3. search(query=$9)"), FINISH]
+    )
+    result = await Agent(model, [search]).run("q")
+    assert result.answer == "done"
+    assert [(e.round, e.line) for e in result.plan_errors] == [(0, 2), (1, 1)]
+    assert "bad value for 'query'" in result.plan_errors[0].message
+    assert "no task 9 in the plan" in result.plan_errors[1].message
+    assert [o.idx for o in result.observations] == [1]
+
+
+async def test_a_clean_run_has_no_plan_errors() -> None:
+    model = ScriptedModel([plan('1. search("a")'), FINISH])
+    assert (await Agent(model, [make_search()]).run("q")).plan_errors == ()
+
+
+async def test_a_broken_baseline_turn_is_a_plan_error_too() -> None:
+    from parcall import ReActAgent
+
+    model = ScriptedModel(["Thought: x\nAction: search(query=$4)", FINISH])
+    result = await ReActAgent(model, [make_search()]).run("q")
+    assert [(e.round, e.line) for e in result.plan_errors] == [(0, 2)]
+    assert "no task 4" in result.plan_errors[0].message
