@@ -245,6 +245,23 @@ GREEDY_CASES = [
 ]
 
 
+def fail_to_load_a_model() -> None:
+    """Make llama.cpp log errors of its own ("failed to load model"), as an aborted decode
+    does on Ctrl-C ("decode: removing memory module entries ...")."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_default_params()
+    assert llama_cpp.llama_model_load_from_file(b"/no/such/model.gguf", params) is None
+
+
+@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+def test_llama_cpp_logs_nothing_of_its_own_by_default(capfd: pytest.CaptureFixture[str]) -> None:
+    LlamaCpp("local:tiny")
+    capfd.readouterr()
+    fail_to_load_a_model()
+    assert "failed to load" not in capfd.readouterr().err
+
+
 @needs_llama
 @pytest.mark.anyio
 @pytest.mark.parametrize(("prompt", "gbnf"), GREEDY_CASES)
@@ -274,3 +291,44 @@ def llama_cpp_is_end(llm: object, token: int) -> bool:
     import llama_cpp
 
     return bool(llama_cpp.llama_vocab_is_eog(llama_cpp.llama_model_get_vocab(llm.model), token))  # type: ignore[attr-defined]
+
+
+@needs_llama
+@pytest.mark.anyio
+async def test_verbose_shows_llama_cpp_logs(
+    tiny: LlamaCpp, capfd: pytest.CaptureFixture[str]
+) -> None:
+    loud = LlamaCpp("local:tiny", n_ctx=256, verbose=True)
+    try:
+        await loud.load()
+        capfd.readouterr()
+        fail_to_load_a_model()
+        assert "failed to load" in capfd.readouterr().err
+    finally:
+        loud.close()
+    quiet = LlamaCpp("local:tiny", n_ctx=256)
+    try:
+        await quiet.load()
+        capfd.readouterr()
+        fail_to_load_a_model()
+        assert "failed to load" not in capfd.readouterr().err
+    finally:
+        quiet.close()
+
+
+@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+@pytest.mark.parametrize(
+    ("kwargs", "names"),
+    [({"n_ctx": "4096"}, "n_ctx"), ({"n_threads": 0}, "n_threads"), ({"verbose": 1}, "verbose")],
+)
+def test_llamacpp_arguments_are_checked(kwargs: dict[str, object], names: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=rf"^LlamaCpp: {names} must be"):
+        LlamaCpp("local:tiny", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+def test_an_unknown_local_name_fails_when_the_model_is_made() -> None:
+    from parcall import ParcallError
+
+    with pytest.raises(ParcallError, match="unknown local model 'local:huge'"):
+        LlamaCpp("local:huge")
