@@ -37,6 +37,7 @@ from ._events import (
     TaskParsed,
     TaskStarted,
 )
+from ._extras import MissingExtraError
 from ._joiner import Finish, Replan, parse_decision
 from ._observation import Observation
 from ._parallel_calls import ParallelToolCallAgent
@@ -44,7 +45,7 @@ from ._parser import PlanParser, parse_plan
 from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
-from ._result import RunResult
+from ._result import PlanErrorInfo, RunResult
 from ._tool import Tool, tool
 from .models import (
     LlamaCpp,
@@ -75,6 +76,7 @@ __all__ = [
     "JoinerOutputError",
     "LlamaCpp",
     "Message",
+    "MissingExtraError",
     "Model",
     "ModelCallFinished",
     "ModelCallStarted",
@@ -86,6 +88,7 @@ __all__ = [
     "ParcallError",
     "Plan",
     "PlanError",
+    "PlanErrorInfo",
     "PlanFinished",
     "PlanParser",
     "PlanSyntaxError",
