@@ -1,6 +1,6 @@
 """Ten fan-out questions answered with the built-in offline tools by a real model.
 
-    python bench/fanout_eval.py [--model local] [--free] [--out bench/results/fanout_eval.json]
+    python bench/fanout_eval.py [--model local] [--free] [--out FILE]  (default: a new folder here)
 
 Each question needs two or more independent lookups, then a combining step. A question is
 right when every expected keyword appears in the answer (case-insensitive); the figures are
@@ -20,7 +20,8 @@ from typing import Any
 import anyio
 
 from parcall import Agent, ParcallError, TaskStarted
-from parcall.models._resolve import is_local_spec, resolve_model
+from parcall.bench import new_out_dir
+from parcall.models import resolve_model
 from parcall.tools import DEMO_TOOLS
 
 Expected = str | tuple[str, str] | list[list[str]]
@@ -102,7 +103,9 @@ def main() -> None:
     parser.add_argument("--model", default="local")
     parser.add_argument("--free", action="store_true", help="no grammar constraint")
     parser.add_argument("--layout", default="extend", choices=["extend", "separate"])
-    parser.add_argument("--out", type=Path, default=Path("bench/results/fanout_eval.json"))
+    parser.add_argument(
+        "--out", type=Path, help="the JSON to write (default: in a new parcall-bench-* folder)"
+    )
     parser.add_argument("--regrade", type=Path, help="grade a results file again, run nothing")
     args = parser.parse_args()
     if args.regrade:
@@ -112,7 +115,7 @@ def main() -> None:
     agent = Agent(
         model,
         list(DEMO_TOOLS),
-        constrained=is_local_spec(args.model) and not args.free,
+        constrained=False if args.free else None,  # None: on when the model takes grammars
         prompt_layout=args.layout,
     )
 
@@ -156,6 +159,7 @@ def main() -> None:
         },
         "rows": rows,
     }
+    args.out = args.out or new_out_dir() / "fanout_eval.json"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(

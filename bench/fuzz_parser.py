@@ -4,7 +4,8 @@
     python bench/fuzz_parser.py --atheris -- -runs=1000000   # libFuzzer via atheris, if installed
 
 The parser must only ever raise `parcall.PlanError`. Reports inputs tried and crashes found
-(each with a reproducer) and writes `bench/results/fuzz.json`.
+(each with a reproducer) and writes `fuzz.json` to --out (default: a new parcall-bench-*
+folder here; --out bench/results refreshes the published figures).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from faults.test_parser_fuzz import TOOLS, mutated_plans  # noqa: E402
 from parcall import PlanError, PlanParser  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "fuzz.json"
+from parcall.bench import new_out_dir  # noqa: E402
 
 
 class Campaign:
@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atheris", action="store_true")
+    parser.add_argument("--out", type=pathlib.Path, help="folder for fuzz.json")
     parser.add_argument("rest", nargs="*", help="arguments for libFuzzer (after --)")
     args = parser.parse_args()
     campaign = Campaign()
@@ -127,11 +128,12 @@ def main() -> None:
         "distinct_crashes": len(campaign.crashes),
         "crashes": campaign.crashes,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    path = (args.out or new_out_dir()) / "fuzz.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(
         f"{engine}: {campaign.tried:,} inputs in {elapsed:.0f} s, "
-        f"{len(campaign.crashes)} distinct crash(es) -> {RESULTS}"
+        f"{len(campaign.crashes)} distinct crash(es) -> {path}"
     )
     for key, crash in campaign.crashes.items():
         print(f"  {key}: {crash['error'][:120]}")

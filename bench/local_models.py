@@ -1,5 +1,6 @@
 """Measure the local GGUF models on this machine: load time, prefill and generation speed,
-prefix-cache reuse, and a quick plan-quality check. Writes bench/results/local_models.{json,md}.
+prefix-cache reuse, and a quick plan-quality check. Writes local_models.{json,md} to --out
+(default: a new parcall-bench-* folder here; --out bench/results refreshes the published ones).
 
     python bench/local_models.py [tiny small medium] [--threads N] [--ctx N]
 
@@ -22,11 +23,11 @@ from typing import Any
 
 import anyio
 
+from parcall.bench import new_out_dir
 from parcall.models._base import Message, ModelRequest, Usage
 from parcall.models._llamacpp import LlamaCpp
 from parcall.models._local import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, resolve_local
 
-RESULTS = Path(__file__).parent / "results"
 REPEATS = 3
 CHOICE = (
     "The 1.5B model is the only one that wrote every plan sensibly (here and in MODELS.md: "
@@ -300,7 +301,11 @@ def main() -> None:
     parser.add_argument(
         "--skip-speed", action="store_true", help="keep earlier speed figures (with --time-pull)"
     )
+    parser.add_argument(
+        "--out", type=Path, help="folder for the figures (default: a new parcall-bench-* folder)"
+    )
     args = parser.parse_args()
+    out_dir: Path = args.out or new_out_dir()
     results = []
     for name in [] if args.skip_speed else args.models:
         load_before = os.getloadavg()[0]
@@ -312,7 +317,7 @@ def main() -> None:
         results.append(result)
     # Models not measured this time keep their earlier figures (measure one at a time when
     # the machine is quiet).
-    out = RESULTS / "local_models.json"
+    out = out_dir / "local_models.json"
     if out.exists() and not args.fresh:
         earlier = json.loads(out.read_text()).get("models", [])
         measured = {r["model"] for r in results}
@@ -347,9 +352,9 @@ def main() -> None:
         },
         "models": results,
     }
-    RESULTS.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "local_models.md").write_text(markdown(report))
+    (out_dir / "local_models.md").write_text(markdown(report))
     print(markdown(report))
 
 

@@ -1,6 +1,9 @@
 """Engine micro-benchmarks (`parcall bench micro`).
 
-python bench/micro.py [--sizes 1000,10000,100000] [--concurrent-runs 1000] [--out bench/results]
+python bench/micro.py [--sizes 1000,10000,100000] [--concurrent-runs 1000] [--out DIR]
+
+Without --out the figures go to a new parcall-bench-* folder here; --out bench/results
+refreshes the published ones.
 """
 
 import sys

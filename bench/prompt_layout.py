@@ -1,6 +1,6 @@
 """Prompt tokens a local model evaluates for the joiner, with and without the shared layout.
 
-    python bench/prompt_layout.py [--model local] [--out bench/results/prompt_layout.json]
+    python bench/prompt_layout.py [--model local] [--out FILE]  (default: a new folder here)
 
 For each question of bench/fanout_eval.py, one plan and one joiner call (cut at a few tokens:
 only the prompt is measured) run twice: with `prompt_layout="extend"` (the joiner's prompt
@@ -21,6 +21,7 @@ import anyio
 from fanout_eval import QUESTIONS
 
 from parcall import Agent, ModelCallFinished, ParcallError, RunResult
+from parcall.bench import new_out_dir
 from parcall.models import resolve_model
 from parcall.tools import DEMO_TOOLS
 
@@ -56,7 +57,9 @@ async def measure(model: Any, layout: str, question: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="local")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/prompt_layout.json"))
+    parser.add_argument(
+        "--out", type=Path, help="the JSON to write (default: in a new parcall-bench-* folder)"
+    )
     args = parser.parse_args()
     model = resolve_model(args.model)
 
@@ -85,6 +88,7 @@ def main() -> None:
         }
     same_plans = sum(a["plan"] == b["plan"] for a, b in zip(rows[::2], rows[1::2]))
     summary["same_plan_in_both_layouts"] = same_plans
+    args.out = args.out or new_out_dir() / "prompt_layout.json"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(

@@ -192,7 +192,7 @@ def run_one(wl: wls.Workload, repeat: int, verbose: bool = False) -> dict:
 
 
 def main() -> None:
-    args = parse_args(default_out="bench/results/peers.jsonl")
+    args = parse_args(default_out="peers.jsonl")
     if not args.verbose:
         logging.disable(logging.WARNING)
     v = version("llama-index-packs-agents-llm-compiler")

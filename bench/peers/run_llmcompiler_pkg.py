@@ -143,7 +143,7 @@ def run_one(wl: wls.Workload, repeat: int, verbose: bool = False) -> dict:
 
 
 def main() -> None:
-    args = parse_args(default_out="bench/results/peers.jsonl")
+    args = parse_args(default_out="peers.jsonl")
     if not args.verbose:
         logging.disable(logging.WARNING)  # the package logs a warning on every 0.1 s poll
     print(f"# {PEER} {version('llmcompiler')} cpu_count={os.cpu_count()}", file=sys.stderr)
