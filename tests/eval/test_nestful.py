@@ -1,0 +1,101 @@
+"""NESTFUL: gold plans replayed through `Agent` + `ScriptedModel` against the stub tools."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import anyio
+import pytest
+
+from parcall import Agent, RunResult, ScriptedModel
+from parcall.eval import Example
+from parcall.eval._nestful import Nestful
+
+
+@pytest.fixture(scope="module")
+def nestful() -> Nestful:
+    return Nestful()
+
+
+def every_example(dataset: Nestful) -> list[Example]:
+    return [*dataset.examples("dev"), *dataset.examples("test")]
+
+
+def replay(dataset: Nestful, example: Example) -> RunResult:
+    agent = Agent(ScriptedModel(dataset.gold_script(example)), dataset.tools(example))
+    return anyio.run(agent.run, example.question)
+
+
+def test_splits_are_disjoint_and_cover_all_300_sequences(nestful: Nestful) -> None:
+    dev = {e.id for e in nestful.examples("dev")}
+    test = {e.id for e in nestful.examples("test")}
+    assert not dev & test
+    assert len(dev | test) == 300
+    assert Counter(e.meta["subset"] for e in every_example(nestful)) == {
+        "executable": 85,
+        "sgd": 46,
+        "glaive": 169,
+    }
+
+
+def test_replaying_every_gold_plan_scores_100_percent(nestful: Nestful) -> None:
+    totals: Counter[str] = Counter()
+    failures = []
+    examples = every_example(nestful)
+    notes = 0
+    for example in examples:
+        result = replay(nestful, example)
+        failed = [o for o in result.observations if not o.ok]
+        scores = nestful.score(example, result)
+        totals.update(scores)
+        notes += sum(1 for o in result.observations if o.notes)
+        if failed or min(scores.values()) < 1.0:
+            failures.append((example.id, scores, [o.error for o in failed]))
+    assert failures == []
+    assert {k: v / len(examples) for k, v in totals.items()} == {
+        "exact": 1.0,
+        "call_precision": 1.0,
+        "call_recall": 1.0,
+        "call_f1": 1.0,
+        "arg_accuracy": 1.0,
+        "dag": 1.0,
+    }
+    assert notes > 0  # some gold plans read fields of lists of results
+
+
+def test_a_list_result_is_read_through_its_first_item(nestful: Nestful) -> None:
+    example = next(e for e in every_example(nestful) if e.id == "nestful-executable-0")
+    result = replay(nestful, example)
+    airports = result.observation(1).value
+    assert isinstance(airports, list) and len(airports) == 2
+    flights = result.observation(3)
+    assert flights.args["originSkyId"] == airports[0]["skyId"]
+    assert any("$1 is a list of 2 items" in note for note in flights.notes)
+
+
+def test_the_model_is_shown_the_gold_tools_and_distractors(nestful: Nestful) -> None:
+    example = nestful.examples("test")[0]
+    names = [t.name for t in nestful.tools(example)]
+    gold = {t.tool for t in nestful.gold_tasks(example)}
+    assert gold <= set(names)
+    assert len(names) == max(8, len(gold))
+    assert len(Nestful(tools_per_example=None).tools(example)) > 8
+
+
+def test_a_plan_with_the_wrong_dependency_scores_zero_on_the_dag(nestful: Nestful) -> None:
+    example = next(e for e in every_example(nestful) if e.id == "nestful-executable-0")
+    plan = (
+        nestful.gold_script(example)[0]
+        .replace("destinationSkyId=$2.skyId", "destinationSkyId=$1.skyId")
+        .replace("destinationEntityId=$2.entityId", "destinationEntityId=$1.entityId")
+    )
+    agent = Agent(ScriptedModel([plan, "Action: Finish(done)"]), nestful.tools(example))
+    scores = nestful.score(example, anyio.run(agent.run, example.question))
+    assert scores["dag"] == 0.0
+    assert scores["exact"] == 0.0
+    assert 0.0 < scores["call_f1"] < 1.0
+
+
+def test_unknown_subsets_are_named() -> None:
+    with pytest.raises(ValueError, match="unknown NESTFUL subset"):
+        Nestful(subsets=["executable", "tools"])
