@@ -25,11 +25,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._plan import Ref, Task, Template, iter_refs
 from .._result import RunResult
-from .._schema import model_from_schema
 from .._tool import Tool
 from ._dataset import Example, Split, split_of
 from ._plan_metrics import made_tasks, plan_scores
-from ._specs import param_name, placeholder, read_json, tool_name
+from ._specs import admit, param_name, placeholder, read_json, tool_name
 
 __all__ = ["NESTFUL_SUBSETS", "Nestful"]
 
@@ -71,7 +70,7 @@ class Nestful:
     """
 
     name = "nestful"
-    kind: Literal["plan"] = "plan"
+    kind: Literal["answer", "plan"] = "plan"
     primary = "dag"
 
     def __init__(
@@ -260,7 +259,7 @@ def _spec(raw: Mapping[str, Any], used: _Usage) -> _Spec:
     type and list `allowed_values` (kept in the description: the data does not always keep
     to them). Where the gold plans break the spec, the schema gives way, so the gold plans
     run: an argument they pass but the spec lacks is added, untyped; a type their values
-    break is widened (see `_admit`); a required argument some gold call omits is optional."""
+    break is widened (see `admit`); a required argument some gold call omits is optional."""
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, prop in (raw.get("query_parameters") or {}).items():
@@ -275,7 +274,7 @@ def _spec(raw: Mapping[str, Any], used: _Usage) -> _Spec:
             description += f" One of: {', '.join(map(str, prop['allowed_values']))}."
         if description:
             schema["description"] = description.strip()
-        properties[param_name(name)] = _admit(schema, used.values.get(name, ()))
+        properties[param_name(name)] = admit(schema, used.values.get(name, ()))
         if prop.get("required") and all(name in call for call in used.calls):
             required.append(param_name(name))
     for name in sorted(set(used.values) - set(raw.get("query_parameters") or {})):
@@ -288,33 +287,6 @@ def _spec(raw: Mapping[str, Any], used: _Usage) -> _Spec:
         outputs=raw.get("output_parameters") or {},
         returns_list=isinstance(parser, str) and bool(_LIST_RESULT.search(parser)),
     )
-
-
-_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array"}
-
-
-def _admit(schema: dict[str, Any], values: Iterable[Any]) -> dict[str, Any]:
-    """The property schema, widened so every value in `values` validates: the declared type
-    plus the values' own types (`"min_rating": "4"` for a number), else no type at all."""
-    rejected = [v for v in values if not _valid(schema, v)]
-    if not rejected:
-        return schema
-    declared = [schema["type"]] if "type" in schema else []
-    kinds = [*declared, *(_JSON_TYPES.get(type(v), "object") for v in rejected)]
-    widened = {**schema, "type": list(dict.fromkeys(kinds))}
-    widened.pop("items", None)
-    if all(_valid(widened, v) for v in rejected):
-        return widened
-    return {k: v for k, v in schema.items() if k not in ("type", "items")}
-
-
-def _valid(schema: Mapping[str, Any], value: Any) -> bool:
-    model = model_from_schema("check", {"properties": {"x": schema}, "required": ["x"]})
-    try:
-        model.model_validate({"x": value})
-    except ValidationError:
-        return False
-    return True
 
 
 def _describe(spec: _Spec) -> str:

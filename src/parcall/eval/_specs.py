@@ -8,11 +8,24 @@ import hashlib
 import json
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
-__all__ = ["data_text", "param_name", "read_json", "read_jsonl", "tool_name"]
+from pydantic import ValidationError
+
+from .._schema import model_from_schema
+
+__all__ = [
+    "admit",
+    "data_text",
+    "param_name",
+    "placeholder",
+    "read_json",
+    "read_jsonl",
+    "renamed_parameters",
+    "tool_name",
+]
 
 _NOT_NAME = re.compile(r"\W")
 
@@ -40,9 +53,53 @@ def tool_name(name: str) -> str:
 
 
 def param_name(name: str) -> str:
-    """An argument name a plan can write as a keyword: Python keywords get a `_` suffix
-    (`from` → `from_`)."""
+    """An argument name a plan can write as a keyword and a tool can take: Python keywords
+    get a `_` suffix (`from` → `from_`), and so do names with a leading underscore, which
+    pydantic reserves (`_from` → `from_`)."""
+    if name.startswith("_") and name.strip("_"):
+        return f"{name.lstrip('_')}_"
     return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def renamed_parameters(
+    parameters: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A JSON schema of arguments with `param_name` applied, and new name → spec name."""
+    properties = parameters.get("properties") or {}
+    names = {param_name(p): p for p in properties}
+    schema = dict(parameters)
+    if properties:
+        schema["properties"] = {param_name(p): v for p, v in properties.items()}
+    if parameters.get("required"):
+        schema["required"] = [param_name(p) for p in parameters["required"]]
+    return schema, names
+
+
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array"}
+
+
+def admit(schema: dict[str, Any], values: Iterable[Any]) -> dict[str, Any]:
+    """A property schema, widened so every value in `values` validates: the declared type
+    plus the values' own types (`"min_rating": "4"` for a number), else no type at all."""
+    rejected = [v for v in values if not _valid(schema, v)]
+    if not rejected:
+        return schema
+    declared = [schema["type"]] if "type" in schema else []
+    kinds = [*declared, *(_JSON_TYPES.get(type(v), "object") for v in rejected)]
+    widened = {**schema, "type": list(dict.fromkeys(kinds))}
+    widened.pop("items", None)
+    if all(_valid(widened, v) for v in rejected):
+        return widened
+    return {k: v for k, v in schema.items() if k not in ("type", "items")}
+
+
+def _valid(schema: Mapping[str, Any], value: Any) -> bool:
+    model = model_from_schema("check", {"properties": {"x": schema}, "required": ["x"]})
+    try:
+        model.model_validate({"x": value})
+    except ValidationError:
+        return False
+    return True
 
 
 def placeholder(tool: str, path: str, arguments: Mapping[str, Any]) -> str:
