@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import anyio
 import pytest
 
-from parcall import Agent, RunResult, ScriptedModel
+from parcall import Agent, ReActAgent, RunResult, ScriptedModel
 from parcall.eval import Example
 from parcall.eval._nestful import Nestful
 
@@ -99,3 +100,34 @@ def test_a_plan_with_the_wrong_dependency_scores_zero_on_the_dag(nestful: Nestfu
 def test_unknown_subsets_are_named() -> None:
     with pytest.raises(ValueError, match="unknown NESTFUL subset"):
         Nestful(subsets=["executable", "tools"])
+
+
+def test_a_react_run_that_copies_results_scores_like_the_gold_plan(nestful: Nestful) -> None:
+    example = next(e for e in every_example(nestful) if e.id == "nestful-executable-0")
+    tools = {t.name: t for t in nestful.tools(example)}
+
+    def first(name: str, **args: str) -> Any:
+        tool = tools[name]
+        value = tool.function(**tool.validate(args))
+        return value[0] if isinstance(value, list) else value
+
+    york = first("SkyScrapperSearchAirport", query="New York")
+    london = first("SkyScrapperSearchAirport", query="London")
+    geo = first("TripadvisorSearchLocation", query="London")["geoId"]
+    dates = 'date="2024-08-15", returnDate="2024-08-18"'
+    turns = [
+        'Action: SkyScrapperSearchAirport(query="New York")',
+        'Action: SkyScrapperSearchAirport(query="London")',
+        f'Action: SkyScrapperFlightSearch(originSkyId="{york["skyId"]}", '
+        f'destinationSkyId="{london["skyId"]}", originEntityId="{york["entityId"]}", '
+        f'destinationEntityId="{london["entityId"]}", {dates})',
+        'Action: TripadvisorSearchLocation(query="London")',
+        f'Action: TripadvisorSearchHotels(geoId="{geo}", checkIn="2024-08-15", '
+        'checkOut="2024-08-18")',
+        "Action: Finish(done)",
+    ]
+    agent = ReActAgent(ScriptedModel(turns), list(tools.values()))
+    result = anyio.run(agent.run, example.question)
+    assert all(o.ok for o in result.observations)
+    assert nestful.score(example, result)["exact"] == 1.0
+    assert nestful.score(example, result)["dag"] == 1.0

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from parcall._plan import Ref, Task, Template, iter_refs
-from parcall.eval._plan_metrics import plan_scores, same_dag
+from parcall.eval._plan_metrics import plan_scores, same_dag, trace_copies
 
 
 def task(idx: int, tool: str, **args: Any) -> Task:
@@ -135,3 +135,27 @@ def test_a_diamond_and_a_chain_are_not_isomorphic() -> None:
     chain = [task(1, "a"), task(2, "b", x=Ref(1)), task(3, "b", x=Ref(2)), task(4, "c", x=Ref(3))]
     assert same_dag(diamond, diamond)
     assert not same_dag(diamond, chain)
+
+
+def test_a_copied_result_counts_as_the_reference_it_stands_for() -> None:
+    made = [
+        task(1, "airport", query="New York"),
+        task(2, "airport", query="London"),
+        task(3, "flights", origin="sky#aaaaaa", destination="the sky#bbbbbb one"),
+    ]
+    values = {1: [{"skyId": "sky#aaaaaa"}], 2: {"skyId": "sky#bbbbbb"}}
+    traced = trace_copies(made, values, lambda s: "#" in s)
+    assert traced[2].args == {
+        "origin": Ref(1, (0, "skyId")),
+        "destination": Template(("the ", Ref(2, ("skyId",)), " one")),
+    }
+    assert traced[2].deps == (1, 2)
+    gold = [GOLD[0], GOLD[1], task(3, "flights", origin=Ref(1, ("skyId",)), destination=Ref(2))]
+    assert same_dag(gold, traced)
+
+
+def test_strings_that_are_not_traceable_stay_literals() -> None:
+    made = [task(1, "airport", query="x"), task(2, "flights", origin="London")]
+    traced = trace_copies(made, {1: {"city": "London"}}, lambda s: "#" in s)
+    assert traced[1].args == {"origin": "London"}
+    assert traced[1].deps == ()

@@ -1,6 +1,7 @@
 # mypy: ignore-errors
 # ruff: noqa
-"""BFCL's executable functions that run offline, copied unchanged.
+"""BFCL's executable functions that run offline, copied with their code unchanged
+(reformatted only).
 
 Source: the `nvidia-bfcl` 26.3 wheel on PyPI (Berkeley Function Calling Leaderboard,
 packaged by NVIDIA), file `bfcl/eval_checker/executable_eval/data/executable_python_function.py`

@@ -27,8 +27,8 @@ from .._plan import Ref, Task, Template, iter_refs
 from .._result import RunResult
 from .._tool import Tool
 from ._dataset import Example, Split, split_of
-from ._plan_metrics import made_tasks, plan_scores
-from ._specs import admit, param_name, placeholder, read_json, tool_name
+from ._plan_metrics import made_tasks, plan_scores, trace_copies
+from ._specs import admit, is_placeholder, param_name, placeholder, read_json, tool_name
 
 __all__ = ["NESTFUL_SUBSETS", "Nestful"]
 
@@ -151,7 +151,10 @@ class Nestful:
         ]
 
     def score(self, example: Example, result: RunResult) -> dict[str, float]:
-        return plan_scores(self.gold_tasks(example), made_tasks(result))
+        """`plan_scores` of the calls made; a stub result copied into a later call counts
+        as the reference it stands for (see `trace_copies`)."""
+        made = trace_copies(made_tasks(result), result.values, is_placeholder)
+        return plan_scores(self.gold_tasks(example), made)
 
     def gold_script(self, example: Example) -> list[str]:
         """The planner's and the joiner's outputs that replay the gold plan."""

@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._plan import Ref, Task, Template
+from .._plan import Ref, Task, Template, iter_refs
 from .._result import RunResult
 
-__all__ = ["made_tasks", "plan_scores", "same_dag"]
+__all__ = ["made_tasks", "plan_scores", "same_dag", "trace_copies"]
 
 Match = Callable[[Any, Any, Mapping[int, int]], bool]
 
@@ -27,6 +27,66 @@ Match = Callable[[Any, Any, Mapping[int, int]], bool]
 def made_tasks(result: RunResult) -> list[Task]:
     """Every call the agent planned, over all plans of the run, in the order written."""
     return [task for plan in result.plans for task in plan.tasks]
+
+
+def trace_copies(
+    tasks: Sequence[Task], values: Mapping[int, Any], traceable: Callable[[str], bool]
+) -> list[Task]:
+    """The tasks with every copied result written as the reference it stands for.
+
+    An agent that reads results before its next call (ReAct, parallel tool calls) may write
+    a result's value instead of `$1.id`. When the stub results are distinct strings
+    (`traceable` tells which), a literal equal to a string in an earlier task's result is
+    that result's field, so the dependency counts; a string holding one becomes a template.
+    """
+    sources: dict[str, Ref] = {}
+    result: list[Task] = []
+    for task in sorted(tasks, key=lambda t: t.idx):
+        args = {k: _trace(v, sources) for k, v in task.args.items()}
+        deps = sorted({*task.deps, *(r.task for v in args.values() for r in iter_refs(v))})
+        result.append(Task(task.idx, task.tool, args, tuple(deps), task.thought, task.line))
+        if task.idx in values:
+            for text, path in _strings(values[task.idx], ()):
+                if traceable(text):
+                    sources.setdefault(text, Ref(task.idx, path))
+    order = {t.idx: i for i, t in enumerate(tasks)}
+    return sorted(result, key=lambda t: order[t.idx])
+
+
+def _strings(value: Any, path: tuple[str | int, ...]) -> list[tuple[str, tuple[str | int, ...]]]:
+    if isinstance(value, str):
+        return [(value, path)]
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() if isinstance(k, str) for s in _strings(v, (*path, k))]
+    if isinstance(value, (list, tuple)):
+        return [s for i, v in enumerate(value) for s in _strings(v, (*path, i))]
+    return []
+
+
+def _trace(value: Any, sources: Mapping[str, Ref]) -> Any:
+    if isinstance(value, str) and sources:
+        if value in sources:
+            return sources[value]
+        found = [(value.find(text), text) for text in sources if text in value]
+        if not found:
+            return value
+        parts: list[str | Ref] = []
+        rest = value
+        for _, text in sorted(found):
+            before, sep, rest = rest.partition(text)
+            if not sep:
+                continue
+            if before:
+                parts.append(before)
+            parts.append(sources[text])
+        if rest:
+            parts.append(rest)
+        return Template(tuple(parts))
+    if isinstance(value, list):
+        return [_trace(v, sources) for v in value]
+    if isinstance(value, dict):
+        return {k: _trace(v, sources) for k, v in value.items()}
+    return value
 
 
 def plan_scores(gold: Sequence[Task], made: Sequence[Task]) -> dict[str, float]:

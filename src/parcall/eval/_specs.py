@@ -19,6 +19,7 @@ from .._schema import model_from_schema
 __all__ = [
     "admit",
     "data_text",
+    "is_placeholder",
     "param_name",
     "placeholder",
     "read_json",
@@ -102,9 +103,17 @@ def _valid(schema: Mapping[str, Any], value: Any) -> bool:
     return True
 
 
+_PLACEHOLDER = re.compile(r"\S#[0-9a-f]{6}(?:-\d+)?$")
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether a string is one `placeholder` makes (so a copy of it can be traced)."""
+    return bool(_PLACEHOLDER.search(text))
+
+
 def placeholder(tool: str, path: str, arguments: Mapping[str, Any]) -> str:
-    """A stub result string, distinct per tool, field and arguments (so it is traceable)."""
-    digest = hashlib.sha1(
-        json.dumps(arguments, sort_keys=True, default=str).encode("utf-8")
-    ).hexdigest()[:6]
-    return f"{tool}.{path}#{digest}"
+    """A stub result string: the field's name and a digest of the tool and its arguments,
+    so each call's values are distinct and a copy of one can be traced to its call."""
+    key = json.dumps([tool, arguments], sort_keys=True, default=str)
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
+    return f"{path.rsplit('.', 1)[-1]}#{digest}"
