@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from parcall import Agent, RunResult, ScriptedModel
-from parcall.eval import BfclAst, BfclExec, Example
+from parcall.eval import BfclAst, BfclExec, Example, Split
 from parcall.eval._bfcl import parse_call_text
 from parcall.eval._bfcl_checker import ast_match, exec_match, match_calls, result_matches
 
@@ -144,6 +144,7 @@ def replay(dataset: BfclAst | BfclExec, example: Example, script: list[str]) -> 
     return anyio.run(agent.run, example.question)
 
 
+@pytest.mark.parametrize("split", ["dev", "test"])
 @pytest.mark.parametrize(
     "dataset",
     [
@@ -154,8 +155,10 @@ def replay(dataset: BfclAst | BfclExec, example: Example, script: list[str]) -> 
     ],
     ids=lambda d: d.name,
 )
-def test_replaying_every_gold_plan_scores_100_percent(dataset: BfclAst | BfclExec) -> None:
-    examples = [*dataset.examples("dev"), *dataset.examples("test")]
+def test_replaying_every_gold_plan_scores_100_percent(
+    dataset: BfclAst | BfclExec, split: Split
+) -> None:
+    examples = dataset.examples(split)
     failures = []
     for example in examples:
         result = replay(dataset, example, dataset.gold_script(example))

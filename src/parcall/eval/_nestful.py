@@ -10,6 +10,7 @@ as the first result's field, as the dataset writes it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -21,13 +22,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .._plan import Ref, Task, Template, iter_refs
 from .._result import RunResult
+from .._schema import model_from_schema
 from .._tool import Tool
 from ._dataset import Example, Split, split_of
-from ._plan_metrics import made_tasks, plan_scores, trace_copies
+from ._plan_metrics import made_tasks, plan_scores, trace_copies, with_refs
 from ._specs import admit, is_placeholder, param_name, placeholder, read_json, tool_name
 
 __all__ = ["NESTFUL_SUBSETS", "Nestful"]
@@ -85,6 +87,7 @@ class Nestful:
         if tools_per_example is not None and tools_per_example < 1:
             raise ValueError("tools_per_example must be at least 1 (or None for all tools)")
         self.tools_per_example = tools_per_example
+        self._models: dict[str, type[BaseModel]] = {}
 
     @cached_property
     def _specs(self) -> dict[str, dict[str, _Spec]]:
@@ -138,17 +141,24 @@ class Nestful:
                 key=lambda n: hashlib.sha256(f"{example.id}:{n}".encode()).hexdigest(),
             )
             names += others[: max(0, self.tools_per_example - len(names))]
-        tools = {n: _bare_tool(specs[n]) for n in names}
-        consumers = _consumers(gold, tools)
+        models = {n: self._model(specs[n]) for n in names}
+        consumers = _consumers(gold, models)
         return [
-            Tool.from_schema(
-                n,
-                specs[n].parameters,
-                _stub(specs[n], consumers.get(n, {})),
+            Tool(
+                name=n,
                 description=_describe(specs[n]),
+                function=_stub(specs[n], consumers.get(n, {})),
+                args_model=models[n],
             )
             for n in names
         ]
+
+    def _model(self, spec: _Spec) -> type[BaseModel]:
+        # One argument model per spec, shared by every example's tools: building one is slow.
+        model = self._models.get(spec.name)
+        if model is None:
+            model = self._models[spec.name] = model_from_schema(spec.name, spec.parameters)
+        return model
 
     def score(self, example: Example, result: RunResult) -> dict[str, float]:
         """`plan_scores` of the calls made; a stub result copied into a later call counts
@@ -198,28 +208,10 @@ def _labels(calls: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _gold_value(value: Any, labels: Mapping[str, int]) -> Any:
-    if isinstance(value, str):
-        matches = list(_REF.finditer(value))
-        if not matches:
-            return value
-        refs = [_gold_ref(m, labels) for m in matches]
-        if len(matches) == 1 and matches[0].group(0) == value:
-            return refs[0]
-        parts: list[str | Ref] = []
-        last = 0
-        for match, ref in zip(matches, refs):
-            if match.start() > last:
-                parts.append(value[last : match.start()])
-            parts.append(ref)
-            last = match.end()
-        if last < len(value):
-            parts.append(value[last:])
-        return Template(tuple(parts))
-    if isinstance(value, list):
-        return [_gold_value(v, labels) for v in value]
-    if isinstance(value, dict):
-        return {k: _gold_value(v, labels) for k, v in value.items()}
-    return value
+    return with_refs(
+        value,
+        lambda text: [(m.start(), m.end(), _gold_ref(m, labels)) for m in _REF.finditer(text)],
+    )
 
 
 def _gold_ref(match: re.Match[str], labels: Mapping[str, int]) -> Ref:
@@ -301,15 +293,11 @@ def _describe(spec: _Spec) -> str:
     return f"{spec.description} Returns: {fields}."
 
 
-def _bare_tool(spec: _Spec) -> Tool:
-    return Tool.from_schema(spec.name, spec.parameters, lambda **_: None)
-
-
 Consumers = dict[str, dict[tuple[str | int, ...], list[Any]]]
 """tool → path read from its result → the annotations of the arguments it is passed to."""
 
 
-def _consumers(gold: Sequence[Task], tools: Mapping[str, Tool]) -> Consumers:
+def _consumers(gold: Sequence[Task], models: Mapping[str, type[BaseModel]]) -> Consumers:
     by_idx = {t.idx: t for t in gold}
     found: Consumers = {}
 
@@ -329,7 +317,7 @@ def _consumers(gold: Sequence[Task], tools: Mapping[str, Tool]) -> Consumers:
                 visit(item, Any)
 
     for task in gold:
-        fields = tools[task.tool].args_model.model_fields
+        fields = models[task.tool].model_fields
         for key, value in task.args.items():
             info = fields.get(key)
             visit(value, Any if info is None or info.annotation is None else info.annotation)
@@ -419,10 +407,21 @@ def _accepts(annotation: Any, value: Any) -> bool:
     if annotation is Any:
         return True
     try:
-        TypeAdapter[Any](annotation).validate_python(value)
+        hash(annotation)
+    except TypeError:
+        adapter = TypeAdapter[Any](annotation)
+    else:
+        adapter = _adapter(annotation)
+    try:
+        adapter.validate_python(value)
     except ValidationError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter[Any](annotation)
 
 
 def _put(node: Any, path: tuple[str | int, ...], leaf: Any) -> None:

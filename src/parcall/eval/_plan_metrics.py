@@ -19,7 +19,7 @@ from typing import Any
 from .._plan import Ref, Task, Template, iter_refs
 from .._result import RunResult
 
-__all__ = ["made_tasks", "plan_scores", "same_dag", "trace_copies"]
+__all__ = ["made_tasks", "plan_scores", "same_dag", "trace_copies", "with_refs"]
 
 Match = Callable[[Any, Any, Mapping[int, int]], bool]
 
@@ -64,28 +64,42 @@ def _strings(value: Any, path: tuple[str | int, ...]) -> list[tuple[str, tuple[s
 
 
 def _trace(value: Any, sources: Mapping[str, Ref]) -> Any:
-    if isinstance(value, str) and sources:
-        if value in sources:
-            return sources[value]
-        found = [(value.find(text), text) for text in sources if text in value]
-        if not found:
-            return value
+    def find(text: str) -> list[tuple[int, int, Ref]]:
+        if text in sources:
+            return [(0, len(text), sources[text])]
+        spans = []
+        for source, ref in sources.items():
+            at = text.find(source)
+            if at >= 0:
+                spans.append((at, at + len(source), ref))
+        return spans
+
+    return with_refs(value, find) if sources else value
+
+
+def with_refs(value: Any, find: Callable[[str], list[tuple[int, int, Ref]]]) -> Any:
+    """`value` with the spans `find` marks in its strings (lists and dicts included) made
+    references: a string that is one span becomes the `Ref`, one that holds spans a
+    `Template`. Overlapping spans after the first are ignored."""
+    if isinstance(value, str):
         parts: list[str | Ref] = []
-        rest = value
-        for _, text in sorted(found):
-            before, sep, rest = rest.partition(text)
-            if not sep:
+        last = 0
+        for start, end, ref in sorted(find(value), key=lambda s: s[0]):
+            if start < last:
                 continue
-            if before:
-                parts.append(before)
-            parts.append(sources[text])
-        if rest:
-            parts.append(rest)
-        return Template(tuple(parts))
+            if start > last:
+                parts.append(value[last:start])
+            parts.append(ref)
+            last = end
+        if not parts:
+            return value
+        if last < len(value):
+            parts.append(value[last:])
+        return parts[0] if len(parts) == 1 else Template(tuple(parts))
     if isinstance(value, list):
-        return [_trace(v, sources) for v in value]
+        return [with_refs(v, find) for v in value]
     if isinstance(value, dict):
-        return {k: _trace(v, sources) for k, v in value.items()}
+        return {k: with_refs(v, find) for k, v in value.items()}
     return value
 
 

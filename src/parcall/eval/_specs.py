@@ -3,6 +3,7 @@ stub results that hold the fields later calls refer to."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .._schema import model_from_schema
 
@@ -95,12 +96,18 @@ def admit(schema: dict[str, Any], values: Iterable[Any]) -> dict[str, Any]:
 
 
 def _valid(schema: Mapping[str, Any], value: Any) -> bool:
-    model = model_from_schema("check", {"properties": {"x": schema}, "required": ["x"]})
+    model = _checker(json.dumps(schema, sort_keys=True))
     try:
         model.model_validate({"x": value})
     except ValidationError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _checker(schema: str) -> type[BaseModel]:
+    # Building a pydantic model is slow; the same few property schemas recur everywhere.
+    return model_from_schema("check", {"properties": {"x": json.loads(schema)}, "required": ["x"]})
 
 
 _PLACEHOLDER = re.compile(r"\S#[0-9a-f]{6}(?:-\d+)?$")
