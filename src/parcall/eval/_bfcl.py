@@ -113,9 +113,11 @@ class BfclAst(_Bfcl):
 
     def gold_script(self, example: Example) -> list[str]:
         """A plan making each ground-truth call with the first allowed value of every
-        argument that is required or not optional (`""` allowed), and a joiner's finish."""
-        required = {
-            f["name"]: set((f.get("parameters") or {}).get("required") or ())
+        argument, and a joiner's finish. An optional argument (`""` allowed) the function
+        does not declare is left out (BFCL would reject it); one it declares is given, so
+        calls that differ only in it stay different."""
+        declared = {
+            f["name"]: set((f.get("parameters") or {}).get("properties") or ())
             for f in example.meta["functions"]
         }
         tasks = []
@@ -124,7 +126,7 @@ class BfclAst(_Bfcl):
             args = {
                 param_name(k): _first(v)
                 for k, v in allowed.items()
-                if "" not in v or (k in required.get(name, ()) and any(x != "" for x in v))
+                if any(x != "" for x in v) and ("" not in v or k in declared.get(name, ()))
             }
             tasks.append(Task(idx, tool_name(name), args))
         return [_plan_text(tasks), _FINISH]
