@@ -61,3 +61,27 @@ def test_schema_tool_runs_in_a_plan() -> None:
         "days": 2,
         "tags": None,
     }
+
+
+def test_bfcl_python_type_names() -> None:
+    schema = {
+        "type": "dict",
+        "properties": {
+            "point": {"type": "tuple", "items": {"type": "float"}},
+            "anything": {"type": "any"},
+            "options": {"type": "dict", "properties": {"a": {"type": "string"}}},
+        },
+        "required": ["point"],
+    }
+    t = Tool.from_schema("bfcl", schema, weather)
+    args = t.validate({"point": [1, 2.5], "anything": object, "options": {"a": "x"}})
+    assert args["point"] == [1, 2.5]
+    assert args["anything"] is object
+    with pytest.raises(ValidationError):
+        t.validate({"point": ["north"]})
+
+
+def test_an_argument_pydantic_cannot_take_is_named_in_the_error() -> None:
+    schema = {"type": "dict", "properties": {"_from": {"type": "string"}}}
+    with pytest.raises(ValueError, match=r"'_from' starts with an underscore.*'from_'"):
+        Tool.from_schema("convert", schema, weather)

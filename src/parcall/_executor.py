@@ -138,15 +138,16 @@ class Executor:
 
     async def _execute(self, task: Task) -> None:
         tool = self._tools[task.tool]
+        notes: list[str] = []
         try:
-            resolved = resolve(task.args, self._values, self._format_arg)
+            resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
         except ValidationError as exc:
             message = f"bad arguments for {task.tool}: {validation_message(exc)}"
-            self._settle(self._failed(task, task.args, ValueError(message), None, 0))
+            self._settle(self._failed(task, task.args, ValueError(message), None, 0, notes))
             return
         except ParcallError as exc:
-            self._settle(self._failed(task, task.args, exc, None, 0))
+            self._settle(self._failed(task, task.args, exc, None, 0, notes))
             return
         started: float | None = None
         error: BaseException | None = None
@@ -177,11 +178,12 @@ class Executor:
                     started_at=started,
                     finished_at=self._clock(),
                     attempts=attempt + 1,
+                    notes=tuple(notes),
                 )
             )
             return
         assert error is not None
-        self._settle(self._failed(task, arguments, error, started, tool.retries + 1))
+        self._settle(self._failed(task, arguments, error, started, tool.retries + 1, notes))
 
     async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         if tool.timeout is None:
@@ -213,6 +215,7 @@ class Executor:
         error: BaseException,
         started: float | None,
         attempts: int,
+        notes: list[str] | None = None,
     ) -> Observation:
         message = str(error) or type(error).__name__
         return Observation(
@@ -225,5 +228,6 @@ class Executor:
             started_at=started,
             finished_at=self._clock(),
             attempts=attempts,
+            notes=tuple(notes or ()),
             exception=error,
         )

@@ -31,6 +31,9 @@ class Observation:
     started_at: float | None = None
     finished_at: float = 0.0
     attempts: int = 0
+    notes: tuple[str, ...] = ()
+    """What the run did with the task's inputs that the model should know, e.g. that
+    `$1.id` on a list of results took the first item's `id`."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
     kind: Literal["observation"] = "observation"
 
@@ -43,10 +46,13 @@ class Observation:
         return None if self.started_at is None else self.finished_at - self.started_at
 
     def show(self, limit: int) -> str:
-        """The text the model sees: the value or the error, truncated to `limit` characters."""
+        """The text the model sees: the value or the error, truncated to `limit` characters,
+        then the notes."""
         if self.ok:
-            return format_value(self.value, limit)
-        return truncate(f"ERROR ({self.error_type}): {self.error}", limit)
+            text = format_value(self.value, limit)
+        else:
+            text = truncate(f"ERROR ({self.error_type}): {self.error}", limit)
+        return "".join([text, *(f"\n(note: {note})" for note in self.notes)])
 
 
 def format_value(value: Any, limit: int = 2000) -> str:
@@ -69,23 +75,48 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:limit]}… [truncated: {len(text) - limit:,} more characters]"
 
 
-def resolve(value: Any, results: Mapping[int, Any], fmt: Callable[[Any], str]) -> Any:
-    """Replace Refs by the typed results they name; Templates become formatted strings."""
+def resolve(
+    value: Any,
+    results: Mapping[int, Any],
+    fmt: Callable[[Any], str],
+    notes: list[str] | None = None,
+) -> Any:
+    """Replace Refs by the typed results they name; Templates become formatted strings.
+
+    A field taken from a list of results (`$1.id` where task 1 returned a list) is the first
+    item's field, as public nested-call datasets write it; each such step adds a line to
+    `notes` (when given) so the model can be told. An index (`$1[2].id`) is always exact.
+    """
     if isinstance(value, Ref):
-        return _follow(value, results[value.task])
+        return _follow(value, results[value.task], notes)
     if isinstance(value, Template):
         return "".join(
-            p if isinstance(p, str) else fmt(_follow(p, results[p.task])) for p in value.parts
+            p if isinstance(p, str) else fmt(_follow(p, results[p.task], notes))
+            for p in value.parts
         )
     if isinstance(value, dict):
-        return {k: resolve(v, results, fmt) for k, v in value.items()}
+        return {k: resolve(v, results, fmt, notes) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, results, fmt) for v in value]
+        return [resolve(v, results, fmt, notes) for v in value]
     return value
 
 
-def _follow(ref: Ref, value: Any) -> Any:
-    for item in ref.path:
+def _follow(ref: Ref, value: Any, notes: list[str] | None = None) -> Any:
+    for depth, item in enumerate(ref.path):
+        if isinstance(item, str) and _is_list(value) and value:
+            # `$1.id` on a list of results means the first result's id.
+            first = value[0]
+            if _has_field(first, item):
+                if notes is not None:
+                    where = str(Ref(ref.task, ref.path[:depth]))
+                    count = len(value)
+                    noun = "item" if count == 1 else "items"
+                    notes.append(
+                        f"{where} is a list of {count} {noun}; {ref} used the first item's "
+                        f"{item!r} (write {Ref(ref.task, (*ref.path[:depth], 0, item))} "
+                        "or another index to choose)"
+                    )
+                value = first
         try:
             if isinstance(value, Mapping) or isinstance(item, int):
                 value = value[item]
@@ -96,3 +127,13 @@ def _follow(ref: Ref, value: Any) -> Any:
                 f"{ref} cannot be resolved: {type(value).__name__} has no {item!r} ({exc})"
             ) from None
     return value
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _has_field(value: Any, name: str) -> bool:
+    if isinstance(value, Mapping):
+        return name in value
+    return not isinstance(value, (str, bytes, int, float, list, tuple)) and hasattr(value, name)

@@ -48,7 +48,11 @@ _JOIN = re.compile(r"join\s*\(\s*\)", re.IGNORECASE)
 _BARE_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _REF_NAME = re.compile(r"__parcall_ref_(\d{1,9})__")
 _CODE_REF = re.compile(r"\$(?:\{(\d{1,9})\}|(\d{1,9}))(?!\d)")
-_STRING_REF = re.compile(r"\$\$|\$\{(\d{1,9})\}|\$(\d{1,9})(?!\d)")
+_STRING_REF = re.compile(
+    r"\$\$|\$\{(\d{1,9})((?:\.[A-Za-z_]\w*|\[\d{1,9}\]|\[\"[^\"\]]*\"\]|\['[^'\]]*'\])*)\}"
+    r"|\$(\d{1,9})(?!\d)"
+)
+_PATH_ITEM = re.compile(r"\.([A-Za-z_]\w*)|\[(\d{1,9})\]|\[\"([^\"\]]*)\"\]|\['([^'\]]*)'\]")
 _LITERAL_NAMES: dict[str, Any] = {"true": True, "false": False, "null": None, "none": None}
 _END_MARKERS = ("<END_OF_PLAN>", "<end_of_plan>")
 
@@ -525,7 +529,11 @@ class _Literal:
 
 
 def template(value: str) -> str | Ref | Template:
-    """A string with `$N` / `${N}` inside becomes a Template; `$$` is a literal dollar."""
+    """A string with `$N` / `${N}` inside becomes a Template; `$$` is a literal dollar.
+
+    Inside braces a reference may look into the result: `${1.id}`, `${1[0].name}`,
+    `${1["Exchange Rate"]}`.
+    """
     if "$" not in value:
         return value
     parts: list[str | Ref] = []
@@ -540,7 +548,10 @@ def template(value: str) -> str | Ref | Template:
         if buffer:
             parts.append(buffer)
             buffer = ""
-        parts.append(Ref(int(match.group(1) or match.group(2))))
+        if match.group(1) is not None:
+            parts.append(Ref(int(match.group(1)), _string_path(match.group(2))))
+        else:
+            parts.append(Ref(int(match.group(3))))
     buffer += value[last:]
     if buffer:
         parts.append(buffer)
@@ -549,3 +560,14 @@ def template(value: str) -> str | Ref | Template:
     if len(parts) == 1 and isinstance(parts[0], Ref):
         return parts[0]  # "$1" alone passes the typed value, like $1 unquoted
     return Template(tuple(parts))
+
+
+def _string_path(text: str) -> tuple[str | int, ...]:
+    items: list[str | int] = []
+    for match in _PATH_ITEM.finditer(text):
+        attr, index, double, single = match.groups()
+        if index is not None:
+            items.append(int(index))
+        else:
+            items.append(attr if attr is not None else double if double is not None else single)
+    return tuple(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,9 +21,18 @@ class Ref:
     kind: Literal["ref"] = "ref"
 
     def __str__(self) -> str:
-        text = f"${self.task}"
+        return f"${self.task}{self.path_text()}"
+
+    def path_text(self) -> str:
+        """The path as plan text: `.rows[0]`, or `["a key"]` for a key that is no name."""
+        text = ""
         for item in self.path:
-            text += f"[{item}]" if isinstance(item, int) else f".{item}"
+            if isinstance(item, int):
+                text += f"[{item}]"
+            elif item.isidentifier():
+                text += f".{item}"
+            else:
+                text += f"[{json.dumps(item, ensure_ascii=False)}]"
         return text
 
 
@@ -34,7 +44,10 @@ class Template:
     kind: Literal["template"] = "template"
 
     def __str__(self) -> str:
-        return "".join(p if isinstance(p, str) else f"${{{p.task}}}" for p in self.parts)
+        return "".join(
+            p.replace("$", "$$") if isinstance(p, str) else f"${{{p.task}{p.path_text()}}}"
+            for p in self.parts
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +111,6 @@ def _show(value: Any) -> str:
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return repr(value.replace("$", "$$"))  # a literal dollar, not a reference
     return repr(value)

@@ -29,6 +29,12 @@ def model_from_schema(name: str, schema: Mapping[str, Any]) -> type[BaseModel]:
     required = set(schema.get("required") or ())
     fields: dict[str, Any] = {}
     for prop, spec in properties.items():
+        if prop.startswith("_"):
+            raise ValueError(
+                f"tool {name!r}: argument {prop!r} starts with an underscore, which pydantic "
+                "reserves; rename it (e.g. to "
+                f"{(prop.lstrip('_') or 'arg') + '_'!r})"
+            )
         spec = spec if isinstance(spec, Mapping) else {}
         annotation = _annotation(spec)
         description = spec.get("description")

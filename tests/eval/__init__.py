@@ -1,0 +1,1 @@
+"""Datasets of `parcall eval`, driven by the scripted model (no network)."""

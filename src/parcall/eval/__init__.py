@@ -6,8 +6,12 @@ summary = run_eval("hotpotqa", agent="parcall", model="local:small", limit=5, ou
 ```
 """
 
+from ._bfcl import BfclAst, BfclExec
 from ._dataset import Dataset, Example, GoldScripted, Split, split_of
 from ._latency import with_latency
+from ._nestful import Nestful
+from ._plan_datasets import PLAN_DATASETS
+from ._plan_metrics import plan_scores
 from ._record import AGENTS, AgentName, run_example
 from ._registry import DATASETS, dataset_names, load_dataset, register_dataset
 from ._runner import EvalConfig, ModelSpec, arun_eval, run_eval
@@ -15,16 +19,21 @@ from ._runner import EvalConfig, ModelSpec, arun_eval, run_eval
 __all__ = [
     "AGENTS",
     "DATASETS",
+    "PLAN_DATASETS",
     "AgentName",
+    "BfclAst",
+    "BfclExec",
     "Dataset",
     "EvalConfig",
     "Example",
     "GoldScripted",
     "ModelSpec",
+    "Nestful",
     "Split",
     "arun_eval",
     "dataset_names",
     "load_dataset",
+    "plan_scores",
     "register_dataset",
     "run_eval",
     "run_example",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._dataset import Dataset
+from ._plan_datasets import PLAN_DATASETS
 
 __all__ = ["DATASETS", "dataset_names", "load_dataset", "register_dataset"]
 
@@ -24,6 +25,7 @@ def _fanoutqa() -> Dataset:
 DATASETS: dict[str, Callable[[], Dataset]] = {
     "hotpotqa": _hotpotqa,
     "fanoutqa": _fanoutqa,
+    **PLAN_DATASETS,
 }
 """Every known dataset; a factory builds it with its default settings (imports are lazy,
 so listing names loads nothing)."""
