@@ -45,6 +45,7 @@ from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
 from ._result import RunResult
+from ._timing import TimeBreakdown
 from ._tool import Tool, tool
 from .models import (
     LlamaCpp,
@@ -105,6 +106,7 @@ __all__ = [
     "TaskParsed",
     "TaskStarted",
     "Template",
+    "TimeBreakdown",
     "Tool",
     "ToolError",
     "ToolTimeoutError",

@@ -8,6 +8,7 @@ from typing import Literal
 from ._events import Event, ModelCallFinished
 from ._observation import Observation
 from ._plan import Plan
+from ._timing import TimeBreakdown, time_breakdown
 from .models._base import Usage
 
 __all__ = ["RunResult"]
@@ -36,6 +37,11 @@ class RunResult:
         for call in self.model_calls:
             total = total + call.usage
         return total
+
+    @property
+    def breakdown(self) -> TimeBreakdown:
+        """Where the run's time went: prompt reading, generating, tools, the joiner."""
+        return time_breakdown(self.events, self.observations, self.duration)
 
     @property
     def replans(self) -> int:

@@ -16,9 +16,10 @@ from rich.console import Console
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
 from ._result import RunResult
+from ._timing import time_breakdown
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
-from ._view import RunView
+from ._view import RunView, answered_by, load_model, show_run
 from .eval._cli_eval import eval_command
 from .models._resolve import is_local_spec, resolve_model
 
@@ -152,20 +153,12 @@ def run(
     view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
 
-    async def go() -> RunResult:
-        if hasattr(backend, "load"):
-            with console.status(f"loading {backend.name} …"):
-                await backend.load()
-        async with agent.stream(question) as events:
-            with view:
-                async for event in events:
-                    view.update(event)
-                    if writer:
-                        writer(event)
-        return events.result
+    async def go() -> tuple[RunResult, float]:
+        load_s = await load_model(backend, console)
+        return await show_run(agent, question, view, writer), load_s
 
     try:
-        result = anyio.run(go)
+        result, load_s = anyio.run(go)
     except ParcallError as exc:
         console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
@@ -175,11 +168,16 @@ def run(
     finally:
         if trace_file:
             trace_file.close()
+    timing = time_breakdown(result.events, result.observations, result.duration, load=load_s)
+    if not as_json:
+        console.print(f"[dim]time: {timing.describe()}[/dim]")
     if as_json:
         payload = {
             "question": question,
             "answer": result.answer,
+            "answered_by": answered_by(result),
             "duration_s": result.duration,
+            "timing_s": event_to_dict(timing),
             "usage": event_to_dict(result.usage),
             "plans": [p.text for p in result.plans],
             "observations": [event_to_dict(o) for o in result.observations],
