@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,3 +96,17 @@ def tiny_model_path() -> Path | None:
 
 
 TINY_MISSING = "the tiny test model is not here: run `parcall models pull local:tiny`"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _saved_states_in_a_temporary_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """llama.cpp states saved by warm starts go to a temporary folder, not the user's cache."""
+    previous = os.environ.get("PARCALL_STATE_DIR")
+    os.environ["PARCALL_STATE_DIR"] = str(tmp_path_factory.mktemp("states"))
+    yield
+    if previous is None:
+        os.environ.pop("PARCALL_STATE_DIR", None)
+    else:
+        os.environ["PARCALL_STATE_DIR"] = previous
