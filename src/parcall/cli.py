@@ -16,11 +16,13 @@ from rich.console import Console
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
 from ._result import RunResult
+from ._shell import shell
 from ._timing import time_breakdown
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView, answered_by, load_model, show_run
 from .eval._cli_eval import eval_command
+from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
 
 app = typer.Typer(
@@ -222,6 +224,47 @@ def models_pull(
         raise typer.Exit(1) from None
 
 
+@models_app.command("warm")
+def models_warm(
+    name: Annotated[
+        str, typer.Argument(help="local, local:tiny|small|medium or a .gguf")
+    ] = "local",
+    tools: Annotated[
+        list[str] | None,
+        typer.Option("--tools", "-t", help="module:attr of the tools `run` will use."),
+    ] = None,
+    plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
+) -> None:
+    """Save the model's state after parcall's system prompt for later runs.
+
+    Each later `parcall run` (a new process) restores it and only reads the question."""
+    import time
+
+    from .models._llamacpp import LlamaCpp
+
+    console = Console()
+    spec = name if name.startswith("local") or name.endswith(".gguf") else f"local:{name}"
+    from .tools import DEMO_TOOLS
+
+    try:
+        if spec.startswith("local"):
+            _pull_with_progress(spec, console)
+        backend = LlamaCpp(spec)
+        agent = Agent(
+            backend,
+            _load_tools(tools) if tools else list(DEMO_TOOLS),
+            plan_format=cast(PlanFormat, plan_format),
+        )
+        system = agent._system_prompt()
+        began = time.perf_counter()
+        with console.status(f"reading the system prompt with {backend.name} …"):
+            status = anyio.run(backend.warm, [Message("system", system), Message("user", "")])
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"{status} in {time.perf_counter() - began:.1f} s ({backend.name})")
+
+
 @models_app.command("path")
 def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
     """Print where a local model's file is (exit 1 if it is not fetched yet)."""
@@ -234,6 +277,8 @@ def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
+
+app.command()(shell)
 
 bench_app = typer.Typer(
     help="Benchmarks: simulated workloads and engine figures.", no_args_is_help=True

@@ -128,4 +128,3 @@ def read_state(path: Path, key: StateKey) -> SavedState | None:
     if hashlib.sha256(payload).hexdigest() != expected_hash:
         return None
     return SavedState(saved_key, tokens, payload)
-
