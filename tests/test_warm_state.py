@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -129,14 +129,21 @@ def tiny_path() -> Path:
     return path
 
 
-def tiny(states: Path, **options: object) -> LlamaCpp:
-    return LlamaCpp("local:tiny", n_ctx=1024, n_threads=2, seed=1, state_dir=states, **options)  # type: ignore[arg-type]
+Make = Callable[..., LlamaCpp]
 
 
 @pytest.fixture
-def models() -> Iterator[list[LlamaCpp]]:
+def make(tiny_path: Path, tmp_path: Path) -> Iterator[Make]:
+    """Tiny models saving their states in `tmp_path` (each one as a new process would be)."""
     made: list[LlamaCpp] = []
-    yield made
+
+    def one(**options: object) -> LlamaCpp:
+        made.append(
+            LlamaCpp("local:tiny", n_ctx=1024, n_threads=2, seed=1, state_dir=tmp_path, **options)  # type: ignore[arg-type]
+        )
+        return made[-1]
+
+    yield one
     for model in made:
         model.close()
 
@@ -159,15 +166,13 @@ def state_files(folder: Path) -> list[Path]:
 @pytest.mark.llama
 @pytest.mark.anyio
 async def test_a_new_process_restores_the_system_prompt_and_answers_the_same(
-    tiny_path: Path, tmp_path: Path, models: list[LlamaCpp]
+    make: Make, tmp_path: Path
 ) -> None:
-    first = tiny(tmp_path)
-    models.append(first)
+    first = make()
     cold_text, cold_cached = await answer(first)
     assert first.warm_status == "built" and cold_cached > 0  # built, then reused at once
     [saved] = state_files(tmp_path)
-    second = tiny(tmp_path)  # as a new process would
-    models.append(second)
+    second = make()  # as a new process would
     text, cached = await answer(second)
     assert second.warm_status == "loaded"
     assert text == cold_text and cached == cold_cached
@@ -176,11 +181,8 @@ async def test_a_new_process_restores_the_system_prompt_and_answers_the_same(
 
 @pytest.mark.llama
 @pytest.mark.anyio
-async def test_a_stale_or_damaged_state_is_rebuilt_not_trusted(
-    tiny_path: Path, tmp_path: Path, models: list[LlamaCpp]
-) -> None:
-    builder = tiny(tmp_path)
-    models.append(builder)
+async def test_a_stale_or_damaged_state_is_rebuilt_not_trusted(make: Make, tmp_path: Path) -> None:
+    builder = make()
     expected, _ = await answer(builder)
     [path] = state_files(tmp_path)
     whole = path.read_bytes()
@@ -193,25 +195,20 @@ async def test_a_stale_or_damaged_state_is_rebuilt_not_trusted(
     }
     for damage, content in damaged.items():
         path.write_bytes(content)
-        again = tiny(tmp_path)
-        models.append(again)
+        again = make()
         text, _ = await answer(again)
         assert (again.warm_status, text) == ("built", expected), damage
         assert path.read_bytes().split(b"\n", 2)[1] == header, damage  # rebuilt for now
         again.close()
-    last = tiny(tmp_path)
-    models.append(last)
+    last = make()
     await answer(last)
     assert last.warm_status == "loaded"
 
 
 @pytest.mark.llama
 @pytest.mark.anyio
-async def test_a_prefill_is_reused_by_the_call_that_extends_it(
-    tiny_path: Path, tmp_path: Path, models: list[LlamaCpp]
-) -> None:
-    model = tiny(tmp_path, warm_start=False)
-    models.append(model)
+async def test_a_prefill_is_reused_by_the_call_that_extends_it(make: Make, tmp_path: Path) -> None:
+    model = make(warm_start=False)
     await model.load()
     opening = (SYSTEM, Message("user", "Results:\n1. search(query='a')\n   → "))
     await model.prefill(opening)
@@ -227,10 +224,9 @@ async def test_a_prefill_is_reused_by_the_call_that_extends_it(
 @pytest.mark.llama
 @pytest.mark.anyio
 async def test_a_prefill_gives_way_to_a_call_and_is_skipped_before_loading(
-    tiny_path: Path, tmp_path: Path, models: list[LlamaCpp]
+    make: Make, tmp_path: Path
 ) -> None:
-    model = tiny(tmp_path, warm_start=False)
-    models.append(model)
+    model = make(warm_start=False)
     await model.prefill((SYSTEM, Message("user", "x")))  # not loaded: nothing happens
     assert model._llm is None
     await model.load()
@@ -257,11 +253,8 @@ async def lookup(query: str) -> str:
 
 @pytest.mark.llama
 @pytest.mark.anyio
-async def test_concurrent_runs_share_one_loaded_model(
-    tiny_path: Path, tmp_path: Path, models: list[LlamaCpp]
-) -> None:
-    model = tiny(tmp_path)
-    models.append(model)
+async def test_concurrent_runs_share_one_loaded_model(make: Make, tmp_path: Path) -> None:
+    model = make()
     agent = Agent(
         model,
         [lookup],

@@ -7,14 +7,14 @@ the shell does that once, and every later question only costs its own tokens.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, cast
+from typing import Annotated
 
 import anyio
 import anyio.to_thread
 import typer
 from rich.console import Console
 
-from ._agent import Agent, PlanFormat
+from ._agent import Agent
 from ._errors import ParcallError
 from ._result import RunResult
 from ._timing import time_breakdown
@@ -104,26 +104,11 @@ def shell(
     ] = 2,
 ) -> None:
     """Ask questions one after another; the model stays loaded (type `exit` to leave)."""
-    from .cli import _load_tools, _pull_with_progress
-    from .models._resolve import is_local_spec, resolve_model
-    from .tools import DEMO_TOOLS
+    from .cli import make_agent
 
     console = Console()
-    local = is_local_spec(model)
-    try:
-        if local:
-            _pull_with_progress(model, console)
-        backend = resolve_model(model)
-        agent = Agent(
-            backend,
-            _load_tools(tools) if tools else list(DEMO_TOOLS),
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=local if constrained is None else constrained,
-        )
-    except (ParcallError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    agent = make_agent(model, tools, plan_format, constrained, max_replans, console)
+    backend = agent.model
 
     async def go() -> None:
         load_s = await load_model(backend, console)

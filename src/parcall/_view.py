@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ._agent import Agent
     from ._result import RunResult
 
-__all__ = ["RunView", "answered_by", "load_model", "show_run"]
+__all__ = ["RunView", "answered_by", "first_task_started", "load_model", "show_run"]
 
 _STYLE = {"queued": "dim", "running": "yellow", "done": "green", "failed": "red"}
 
@@ -176,3 +176,8 @@ def answered_by(result: RunResult) -> str:
     """`"template"` when the plan's `finish(...)` answered, else `"joiner"`."""
     decided = [e for e in result.events if isinstance(e, JoinDecided)]
     return decided[-1].source if decided else "joiner"
+
+
+def first_task_started(result: RunResult) -> float | None:
+    """Seconds from the start of the run (the model is loaded by then) to its first task."""
+    return next((e.time for e in result.events if isinstance(e, TaskStarted)), None)

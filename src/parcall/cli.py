@@ -20,7 +20,7 @@ from ._shell import shell
 from ._timing import time_breakdown
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
-from ._view import RunView, answered_by, load_model, show_run
+from ._view import RunView, answered_by, first_task_started, load_model, show_run
 from .eval._cli_eval import eval_command
 from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
@@ -97,6 +97,35 @@ def _pull_with_progress(spec: str, console: Console) -> None:
     console.print(f"[dim]{info.title} is in {info.path}[/dim]")
 
 
+def make_agent(
+    model: str,
+    tools: list[str] | None,
+    plan_format: str,
+    constrained: bool | None,
+    max_replans: int,
+    console: Console,
+) -> Agent:
+    """The agent `run` and `shell` use: a model spec (a local one fetched with progress),
+    `--tools` or the demo tools; a bad option exits with a clear error."""
+    from .tools import DEMO_TOOLS
+
+    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    local = is_local_spec(model)
+    try:
+        if local:
+            _pull_with_progress(model, console)
+        return Agent(
+            resolve_model(model),
+            chosen,
+            max_replans=max_replans,
+            plan_format=cast(PlanFormat, plan_format),
+            constrained=local if constrained is None else constrained,
+        )
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="What to ask.")] = DEMO_QUESTION,
@@ -133,24 +162,8 @@ def run(
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live."""
     console = Console(stderr=as_json)
-    from .tools import DEMO_TOOLS
-
-    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
-    local = is_local_spec(model)
-    try:
-        if local:
-            _pull_with_progress(model, console)
-        backend = resolve_model(model)
-        agent = Agent(
-            backend,
-            chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=local if constrained is None else constrained,
-        )
-    except (ParcallError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    agent = make_agent(model, tools, plan_format, constrained, max_replans, console)
+    backend = agent.model
     trace_file = trace.open("w", encoding="utf-8") if trace else None
     view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
@@ -180,6 +193,7 @@ def run(
             "answered_by": answered_by(result),
             "duration_s": result.duration,
             "timing_s": event_to_dict(timing),
+            "first_task_s": first_task_started(result),
             "usage": event_to_dict(result.usage),
             "plans": [p.text for p in result.plans],
             "observations": [event_to_dict(o) for o in result.observations],
