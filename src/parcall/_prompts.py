@@ -64,10 +64,8 @@ DEFAULT_EXAMPLES: tuple[Example, ...] = (
     ),
     # An answer with nothing to judge: `finish` answers from the results, with no joiner.
     Example(
-        "How many kilometres is a round trip from Paris to Rome?",
-        '1. distance(origin="Paris", destination="Rome")\n'
-        '2. calculator(expression="2 * $1")\n'
-        'finish("$2 km")',
+        "How many days are there in 3 weeks and 4 days?",
+        '1. calculator(expression="3 * 7 + 4")\nfinish("$1 days")',
     ),
 )
 
