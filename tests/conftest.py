@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +134,17 @@ def no_tracked_file_changes() -> Iterator[None]:
         after = _tracked_state(root)
         changed = sorted(set(after or ()) ^ set(before))
         assert not changed, f"tests modified tracked files: {changed}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _saved_states_in_a_temporary_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """llama.cpp states saved by warm starts go to a temporary folder, not the user's cache."""
+    previous = os.environ.get("PARCALL_STATE_DIR")
+    os.environ["PARCALL_STATE_DIR"] = str(tmp_path_factory.mktemp("states"))
+    yield
+    if previous is None:
+        os.environ.pop("PARCALL_STATE_DIR", None)
+    else:
+        os.environ["PARCALL_STATE_DIR"] = previous

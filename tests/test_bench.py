@@ -110,7 +110,7 @@ async def test_every_agent_answers_every_workload_with_the_expected_calls(name: 
     expected = {"parcall": 2 * len(wl.rounds)}
     for agent, script in scripts(wl).items():
         result = await run_agent(wl, agent, FAST)
-        assert result.answer == wl.answer
+        assert result.answer == script.answer
         assert len(result.model_calls) == expected.get(agent, len(script.outputs))
 
 

@@ -154,9 +154,9 @@ async def test_json_format_agent_runs_a_json_plan() -> None:
 
 def test_grammar_names_every_tool_and_bounds_strings() -> None:
     grammar = plan_grammar(TOOLS.values())
-    assert 't-search-call ::= "search(" "query=" (str | ref) (", k=" (int | ref))? ")"' in grammar
+    assert 't-search-call ::= "search(" "query="? (str | ref) (", k=" (int | ref))? ")"' in grammar
     assert "strchar{0,160}" in grammar
-    assert 'root ::= step{1,20} "join()"' in grammar
+    assert 'root ::= step{1,20} ("join()" | "finish(" (str | ref) ")")' in grammar
 
 
 def test_grammar_is_accepted_by_llama_cpp() -> None:

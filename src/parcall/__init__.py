@@ -46,6 +46,7 @@ from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
+from ._timing import TimeBreakdown
 from ._tool import Tool, tool
 from .models import (
     LlamaCpp,
@@ -108,6 +109,7 @@ __all__ = [
     "TaskParsed",
     "TaskStarted",
     "Template",
+    "TimeBreakdown",
     "Tool",
     "ToolError",
     "ToolTimeoutError",

@@ -25,7 +25,7 @@ from ._events import (
 from ._executor import Executor
 from ._grammar import join_grammar, plan_grammar, plan_json_schema
 from ._grounding import is_grounded
-from ._joiner import Finish, Replan, parse_decision
+from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
@@ -37,6 +37,7 @@ from .models._base import (
     Message,
     Model,
     ModelRequest,
+    Prefill,
     TextChunk,
     ToolCallChunk,
     ToolSpec,
@@ -233,6 +234,7 @@ class _Run:
         self._emit_out = emit
         self.plans: list[Plan] = []
         self._t0 = 0.0
+        self._tg: TaskGroup
         self._grammar = agent.constrained and agent.plan_format == "text"
         self.messages: list[Message] = [
             Message("system", agent._system_prompt()),
@@ -252,6 +254,7 @@ class _Run:
         error: Exception | None = None
         answer: str | None = None
         async with anyio.create_task_group() as tg:
+            self._tg = tg
             executor = Executor(
                 tg,
                 self.agent.tools,
@@ -289,7 +292,16 @@ class _Run:
         seen: set[str] = set()
         while True:
             plan, error = await self._plan(executor, round_no)
-            await executor.wait_settled()
+            # Read the joiner prompt's fixed part while tools run; cancelled (and a backend
+            # gives way) before the next model call, so it never delays one.
+            prefill = anyio.CancelScope()
+            ahead = self._prefill_messages(plan)
+            if ahead:
+                self._tg.start_soon(self._prefill, ahead, prefill)
+            try:
+                await executor.wait_settled()
+            finally:
+                prefill.cancel()
             calls = {_call_key(t) for t in plan.tasks}
             # A replan that only repeats earlier calls will not find anything new: answer.
             repeats = round_no > 0 and calls <= seen
@@ -304,6 +316,11 @@ class _Run:
                 self.messages.append(Message("user", prompts.replan(reason, first)))
                 self.emit(Replanned(round_no, reason, self.now()))
                 continue
+            answer = template_answer(plan, error, executor.observations)
+            if answer is not None:
+                self.emit(JoinDecided(round_no, "finish", answer, None, self.now(), "template"))
+                self.emit(Answered(answer, self.now()))
+                return answer
             join_prompt = prompts.join(
                 self.request, plan.tasks, executor.observations, error, can_replan=can_replan
             )
@@ -312,15 +329,7 @@ class _Run:
                 {"grammar": join_grammar(can_replan=can_replan)} if self._grammar else {}
             )
             if self.agent.prompt_layout == "separate":
-                # The classic layout: the joiner reads a prompt of its own from the start.
-                plans = "\n".join(p.text.strip() for p in self.plans)
-                extras["messages"] = (
-                    Message("system", prompts.joiner_system),
-                    Message(
-                        "user",
-                        f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}",
-                    ),
-                )
+                extras["messages"] = self._separate_join_messages(join_prompt)
             text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
@@ -360,6 +369,35 @@ class _Run:
         """What the joiner was shown: every observation's text, and the request itself."""
         limit = self.agent.prompts.observation_chars
         return [self.request, *(o.show(limit) for o in executor.observations.values())]
+
+    def _separate_join_messages(self, join_prompt: str) -> tuple[Message, ...]:
+        # The classic layout: the joiner reads a prompt of its own from the start.
+        prompts = self.agent.prompts
+        plans = "\n".join(p.text.strip() for p in self.plans)
+        return (
+            Message("system", prompts.joiner_system),
+            Message("user", f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}"),
+        )
+
+    def _prefill_messages(self, plan: Plan) -> tuple[Message, ...]:
+        """What the joiner call will surely start with (none if the plan has a template)."""
+        if not isinstance(self.agent.model, Prefill) or plan.answer is not None or not plan.tasks:
+            return ()
+        prefix = self.agent.prompts.join_prefix(plan.tasks)
+        if self.agent.prompt_layout == "separate":
+            return self._separate_join_messages(prefix)
+        return (*self.messages, Message("user", prefix))
+
+    async def _prefill(self, messages: tuple[Message, ...], scope: anyio.CancelScope) -> None:
+        model = self.agent.model
+        assert isinstance(model, Prefill)
+        with scope:
+            if scope.cancel_called:
+                return
+            try:
+                await model.prefill(messages)
+            except Exception:  # a prefill only saves time; it must never fail a run
+                return
 
     async def _plan(self, executor: Executor, round_no: int) -> tuple[Plan, str | None]:
         """Stream a plan, handing each task to the executor the moment it is parsed."""

@@ -49,6 +49,8 @@ class ModelCallFinished:
     usage: Usage
     started: float
     time: float
+    first_chunk: float | None = None
+    """When the first piece of output arrived (the prompt was read by then), if any did."""
     kind: Literal["model_call_finished"] = "model_call_finished"
 
 
@@ -105,6 +107,8 @@ class JoinDecided:
     """The answer (finish) or the reason (replan)."""
     thought: str | None
     time: float
+    source: Literal["joiner", "template"] = "joiner"
+    """`"template"`: the plan's `finish(...)` answered, with no joiner call."""
     kind: Literal["join_decided"] = "join_decided"
 
 

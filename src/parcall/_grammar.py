@@ -37,12 +37,16 @@ thought ::= "Thought: " [^\n]{{1,200}} "\n"
 
 def plan_grammar(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> str:
     """A GBNF grammar for `N. tool(arg=value, ...)` lines with optional thoughts, then
-    `join()`. Arguments are keyword-only, in signature order, typed from the schema."""
+    `join()` or an answer template `finish("... $N ...")` / `finish($N)`. Arguments are
+    keywords in signature order (the first may be positional), typed from the schema."""
     tools = list(tools)
     if not tools:
         raise ValueError("a plan grammar needs at least one tool")
+    ending = '"join()"'
+    if all(t.name != "finish" for t in tools):
+        ending = '("join()" | "finish(" (str | ref) ")")'
     lines = [
-        f'root ::= step{{1,{max_tasks}}} "join()"',
+        f"root ::= step{{1,{max_tasks}}} {ending}",
         'step ::= thought? idx ". " call "\\n"',
         "idx ::= [1-9] [0-9]{0,2}",
         "call ::= " + " | ".join(_rule(t.name) + "-call" for t in tools),
@@ -58,9 +62,12 @@ def _args(tool: Tool) -> str:
     required = set(schema.get("required", []))
     parts: list[str] = []
     first = True
-    for name, prop in props.items():
+    for n, (name, prop) in enumerate(props.items()):
         sep = "" if first else ", "
-        piece = f"{_quote(sep + name + '=')} ({_value(prop)})"
+        label = _quote(sep + name + "=")
+        if n == 0 and name in required:
+            label += "?"  # the first argument may be positional: `search("x")`, fewer tokens
+        piece = f"{label} ({_value(prop)})"
         if name in required:
             parts.append(piece)
             first = False
@@ -97,7 +104,8 @@ def _quote(text: str) -> str:
 
 
 def plan_json_schema(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> dict[str, Any]:
-    """A strict JSON schema for `{"tasks": [{"id": 1, "tool": "...", "args": {...}}]}`.
+    """A strict JSON schema for `{"tasks": [{"id": 1, "tool": "...", "args": {...}}],
+    "finish": null}`; `"finish"` may instead hold an answer template such as `"A is $3"`.
 
     Every argument also accepts a reference string `"$N"`. Optional arguments are required
     but nullable, as strict structured outputs demand; the parser drops their nulls.
@@ -129,9 +137,10 @@ def plan_json_schema(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> di
     return {
         "type": "object",
         "properties": {
-            "tasks": {"type": "array", "items": {"anyOf": variants}, "maxItems": max_tasks}
+            "tasks": {"type": "array", "items": {"anyOf": variants}, "maxItems": max_tasks},
+            "finish": {"anyOf": [{"type": "string", "maxLength": MAX_STRING}, {"type": "null"}]},
         },
-        "required": ["tasks"],
+        "required": ["tasks", "finish"],
         "additionalProperties": False,
     }
 

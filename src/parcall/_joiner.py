@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ._errors import JoinerOutputError
+from ._errors import JoinerOutputError, ParcallError
+from ._observation import Observation, format_value, resolve
+from ._plan import Plan
 
-__all__ = ["Finish", "Replan", "parse_decision"]
+__all__ = ["Finish", "Replan", "parse_decision", "template_answer"]
 
 _ACTION = re.compile(r"\b(finish|replan)\b\s*(\(|:)?", re.IGNORECASE)
 _THOUGHT = re.compile(r"^\s*thought\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
@@ -72,3 +76,24 @@ def _unquote(text: str) -> str:
         if len(text) >= 2 * len(quote) and text.startswith(quote) and text.endswith(quote):
             return text[len(quote) : -len(quote)].strip()
     return text
+
+
+def template_answer(
+    plan: Plan, plan_error: str | None, observations: Mapping[int, Observation]
+) -> str | None:
+    """The answer of a plan that ended with `finish(...)`, filled in from the results, or None
+    when the joiner must decide: no template, no task, a broken plan, or a task that failed."""
+    if plan.answer is None or plan_error is not None or not plan.tasks:
+        return None
+    if not all(observations[t.idx].ok for t in plan.tasks):
+        return None
+    values = {i: o.value for i, o in observations.items() if o.ok}
+    try:
+        answer = resolve(plan.answer, values, _in_full)
+    except (KeyError, ParcallError):  # a ref to a failed task of an earlier round, or a bad path
+        return None
+    return answer if isinstance(answer, str) else _in_full(answer)
+
+
+def _in_full(value: object) -> str:
+    return format_value(value, limit=sys.maxsize)  # the answer itself is never truncated

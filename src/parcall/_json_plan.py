@@ -4,6 +4,10 @@ Both formats reuse `build_task`, so the checks (unknown tool, arguments, forward
 duplicates) and the errors are the same as for LLMCompiler text. In JSON, a string that is
 exactly `"$N"` (or an object `{"$ref": N}`) passes task N's typed result; `$N` / `${N}`
 inside a longer string formats the result into it.
+
+The answer template of text plans (`finish("A is $3")`) is, in a JSON plan, a top-level
+`"finish": "A is $3"` next to `"tasks"`, and, as native tool calls, a last call
+`finish({"answer": "A is $3"})` (when no tool is named `finish`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,15 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ._errors import InvalidArgumentsError, PlanSyntaxError, UnknownReferenceError
-from ._parser import MAX_LINE_CHARS, DeferredReference, build_task, template
-from ._plan import Plan, Ref, Task
+from ._parser import (
+    FINISH,
+    MAX_LINE_CHARS,
+    DeferredReference,
+    build_task,
+    finish_answer,
+    template,
+)
+from ._plan import Plan, Ref, Task, Template
 from ._tool import Tool
 from .models._base import ToolCallChunk
 
@@ -41,6 +52,7 @@ class _TaskBuilder:
         self.tools = tools
         self.known = set(known)
         self.tasks: list[Task] = []
+        self.answer: str | Ref | Template | None = None
         self.joined = False
         self.closed = False
         self.deferred = DeferredReference()
@@ -55,6 +67,9 @@ class _TaskBuilder:
             return
         if not isinstance(args, dict):
             raise InvalidArgumentsError("arguments must be a JSON object", line=line, text=text)
+        if name == FINISH and FINISH not in self.tools:
+            self.finish(args.get("answer"), line=line, text=text)
+            return
         tool = self.tools.get(name)
         optional = set(tool.parameters) - tool.required if tool else set()
         # Strict structured outputs send optional arguments as null: leave them out instead.
@@ -70,6 +85,23 @@ class _TaskBuilder:
             return
         self.known.add(task.idx)
         self.tasks.append(task)
+
+    def finish(self, value: Any, *, line: int | None, text: str) -> None:
+        if not isinstance(value, str):
+            raise InvalidArgumentsError(
+                'finish needs an answer string, e.g. "A is $3 m taller" or "$3"',
+                line=line,
+                text=text,
+            )
+        self.answer = finish_answer([from_json(value)], {}, self.known, line=line, text=text)
+        self.joined = True
+
+    def plan(self) -> Plan:
+        return Plan(tuple(self.tasks), self.text, self.joined, answer=self.answer)
+
+    @property
+    def text(self) -> str:
+        raise NotImplementedError
 
     def next_index(self) -> int:
         return max(self.known, default=0) + 1
@@ -129,9 +161,6 @@ class ToolCallPlanParser(_TaskBuilder):
             ) from None
         self.add(self._first + position - 1, self._name, args, line=position, text=text)
 
-    def plan(self) -> Plan:
-        return Plan(tuple(self.tasks), self.text, self.joined)
-
 
 class JsonPlanParser(_TaskBuilder):
     """A structured-output plan `{"tasks": [{"id": 1, "tool": "...", "args": {...}}, ...]}`.
@@ -182,6 +211,7 @@ class JsonPlanParser(_TaskBuilder):
                 elif self._depth == 0:
                     self.joined = True
                     self.deferred.end()
+                    self._top_level_finish()
                     return
             if len(self._object) > MAX_LINE_CHARS:
                 raise PlanSyntaxError("task is too long", line=self._position + 1)
@@ -199,6 +229,15 @@ class JsonPlanParser(_TaskBuilder):
                     f"plan is not complete JSON: {exc}", line=self._position + 1
                 ) from None
 
+    def _top_level_finish(self) -> None:
+        text = self.text
+        try:
+            whole, _ = json.JSONDecoder().raw_decode(text, max(text.find("{"), 0))
+        except ValueError:
+            return  # not one JSON object; its tasks were taken one by one already
+        if isinstance(whole, dict) and whole.get(FINISH) is not None:
+            self.finish(whole[FINISH], line=self._position + 1, text=json.dumps(whole[FINISH]))
+
     def _task(self, text: str) -> None:
         self._position += 1
         try:
@@ -213,6 +252,3 @@ class JsonPlanParser(_TaskBuilder):
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise PlanSyntaxError('"id" must be an integer', line=self._position, text=text)
         self.add(idx, item["tool"], item.get("args", {}), line=self._position, text=text)
-
-    def plan(self) -> Plan:
-        return Plan(tuple(self.tasks), self.text, self.joined)

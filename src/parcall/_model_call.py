@@ -42,9 +42,12 @@ async def call_model(
     usage = Usage()
     done = False
     drained = 0
+    first: float | None = None
     try:
         async with _closing(model.stream(request)) as chunks:
             async for chunk in chunks:
+                if first is None:
+                    first = clock()
                 if isinstance(chunk, UsageChunk):
                     usage = usage + chunk.usage
                     continue
@@ -58,7 +61,7 @@ async def call_model(
                 if on_chunk is not None and on_chunk(chunk):
                     done = True
     finally:
-        emit(ModelCallFinished(purpose, round_no, usage, started, clock()))
+        emit(ModelCallFinished(purpose, round_no, usage, started, clock(), first))
     return "".join(pieces)
 
 

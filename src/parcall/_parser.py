@@ -8,6 +8,10 @@ A plan is text like
     3. calculator(expression="$1 + ${2}")
     4. join()
 
+A plan may end with `finish("A is $3 m taller")` (or `finish($3)`) instead of `join()`: an
+answer template the agent fills in from the results, with no joiner call, when every task
+succeeded (unless a tool is itself named `finish`).
+
 Each task line is parsed with `ast` as a call expression whose arguments are literals and
 `$N` references; nothing the model writes is ever evaluated. Feeding the text in chunks of
 any size gives the same tasks as feeding it whole.
@@ -33,10 +37,20 @@ from ._errors import (
     UnknownReferenceError,
     UnknownToolError,
 )
+from ._observation import format_value
 from ._plan import Plan, Ref, Task, Template, iter_refs
 from ._tool import Tool, validation_message
 
-__all__ = ["DeferredReference", "PlanParser", "build_task", "parse_call", "parse_plan", "template"]
+__all__ = [
+    "FINISH",
+    "DeferredReference",
+    "PlanParser",
+    "build_task",
+    "finish_answer",
+    "parse_call",
+    "parse_plan",
+    "template",
+]
 
 MAX_LINE_CHARS = 20_000
 MAX_TASK_LINES = 50
@@ -45,6 +59,8 @@ MAX_NESTING = 40
 _TASK = re.compile(r"(\d{1,9})\s*[.):]\s*(.*)", re.DOTALL)
 _THOUGHT = re.compile(r"(?:thought|reasoning)\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
 _JOIN = re.compile(r"join\s*\(\s*\)", re.IGNORECASE)
+_FINISH = re.compile(r"finish\s*\(", re.IGNORECASE)
+FINISH = "finish"
 _BARE_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _REF_NAME = re.compile(r"__parcall_ref_(\d{1,9})__")
 _CODE_REF = re.compile(r"\$(?:\{(\d{1,9})\}|(\d{1,9}))(?!\d)")
@@ -74,9 +90,11 @@ class PlanParser:
         self._thoughts: list[str] = []
         self._text: list[str] = []
         self.tasks: list[Task] = []
+        self.answer: str | Ref | Template | None = None
         self.joined = False
         self.closed = False
         self._deferred = DeferredReference()
+        self._finishing = False
 
     @property
     def text(self) -> str:
@@ -123,7 +141,7 @@ class PlanParser:
         return found
 
     def plan(self) -> Plan:
-        return Plan(tuple(self.tasks), self.text, self.joined, tuple(self._thoughts))
+        return Plan(tuple(self.tasks), self.text, self.joined, tuple(self._thoughts), self.answer)
 
     def end(self) -> None:
         """End the plan after the tasks parsed so far, as if `join()` came next (the model
@@ -153,6 +171,8 @@ class PlanParser:
         if _JOIN.match(line):
             self.joined = True
             return None
+        if self._is_finish(line):
+            return self._open_finish(line_no, line)
         match = _TASK.fullmatch(line)
         if match is None:
             call = _BARE_CALL.match(line)
@@ -164,6 +184,8 @@ class PlanParser:
         if _JOIN.match(match.group(2)):
             self.joined = True
             return None
+        if self._is_finish(match.group(2)):
+            return self._open_finish(line_no, match.group(2))
         self._pending = [(line_no, match.group(2))]
         self._pending_idx = int(match.group(1))
         return self._try_pending()
@@ -191,6 +213,10 @@ class PlanParser:
             return None  # an argument spans lines: wait for the rest
         self._pending = []
         name, args, kwargs = parse_call(text, line)
+        if self._finishing:
+            self.answer = finish_answer(args, kwargs, self._known, line=line, text=text)
+            self.joined = True
+            return None
         try:
             task = build_task(
                 self._pending_idx,
@@ -210,6 +236,46 @@ class PlanParser:
         self._known.add(task.idx)
         self.tasks.append(task)
         return task
+
+    def _is_finish(self, text: str) -> bool:
+        return FINISH not in self._tools and _FINISH.match(text) is not None
+
+    def _open_finish(self, line_no: int, text: str) -> Task | None:
+        self._finishing = True
+        self._pending = [(line_no, text)]
+        return self._try_pending()
+
+
+def finish_answer(
+    args: list[Any],
+    kwargs: dict[str, Any],
+    defined: Collection[int],
+    *,
+    line: int | None = None,
+    text: str = "",
+) -> str | Ref | Template:
+    """The template of `finish(...)`: one value (positional or `answer=`), whose references
+    name tasks of the plan (shared by every plan format)."""
+    where: dict[str, Any] = {"line": line, "text": text}
+    values = [*args, *kwargs.values()]
+    if len(values) != 1 or set(kwargs) - {"answer"}:
+        raise InvalidArgumentsError(
+            'finish takes one answer template, e.g. finish("A is $3 m taller") or finish($3)',
+            **where,
+        )
+    value = values[0]
+    for ref in iter_refs(value):
+        if ref.task not in defined:
+            raise UnknownReferenceError(
+                f"finish refers to ${ref.task}, which no task of the plan defines", **where
+            )
+    if isinstance(value, (str, Ref, Template)):
+        return value
+    if isinstance(value, (list, dict)):
+        raise InvalidArgumentsError(
+            "finish takes a string or a single $N, not a list or dict", **where
+        )
+    return format_value(value)
 
 
 def parse_plan(

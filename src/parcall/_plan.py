@@ -75,8 +75,11 @@ class Plan:
     tasks: tuple[Task, ...]
     text: str = ""
     joined: bool = False
-    """Whether the plan ended with `join()` (a stream cut short has not)."""
+    """Whether the plan ended with `join()` or `finish(...)` (a stream cut short has not)."""
     thoughts: tuple[str, ...] = field(default=())
+    answer: str | Ref | Template | None = None
+    """The answer template of a plan that ended with `finish(...)` instead of `join()`:
+    when every task succeeds, the run answers with it and makes no joiner call."""
     kind: Literal["plan"] = "plan"
 
     def __len__(self) -> int:

@@ -62,6 +62,11 @@ DEFAULT_EXAMPLES: tuple[Example, ...] = (
         '5. calculator(expression="$4 - $3")\n'
         "join()",
     ),
+    # An answer with nothing to judge: `finish` answers from the results, with no joiner.
+    Example(
+        "How many days are there in 3 weeks and 4 days?",
+        '1. calculator(expression="3 * 7 + 4")\nfinish("$1 days")',
+    ),
 )
 
 PLANNER_SYSTEM = """\
@@ -84,6 +89,8 @@ and use that task's $N.
 - You may write a line `Thought: ...` before a task to reason briefly.
 - Use only the tools listed above, with their argument names.
 - End the plan with the line `join()` and nothing after it.
+- Only when the answer is the results put together, with nothing left to judge, end \
+instead with `finish("... $N ...")` (or `finish($N)`): the answer, with results written in.
 
 Examples (their tools may differ from yours):
 {examples}"""
@@ -100,6 +107,8 @@ Tools:
 Each task is {{"id": N, "tool": "name", "args": {{...}}}}, with ids numbered from {first}. To use \
 the result of an earlier task N, write the string "$N" as an argument, or "$N" inside a \
 longer string. A task may only use results of tasks before it. Use only the tools above.
+Set "finish" to null, or, only when the answer is the results put together with nothing \
+to judge, to the answer with results written in: "$2 km".
 
 Examples (their tools may differ from yours):
 {examples}"""
@@ -216,6 +225,11 @@ class Prompts:
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)
 
+    def join_prefix(self, tasks: Sequence[Task]) -> str:
+        """The beginning of `join(...)` for these tasks that does not depend on results, for
+        a backend to read ahead while the tasks run."""
+        return f"Results:\n{tasks[0].describe()}\n   → " if tasks else "Results:\n"
+
     def replan(self, reason: str, first: int) -> str:
         return self.replan_request.format(reason=reason, first=first)
 
@@ -241,13 +255,16 @@ def usable_examples(examples: Sequence[Example], tools: set[str]) -> list[Exampl
 def _example_as_json(plan: str) -> str:
     """An example's text plan written as a JSON plan (tool names need not exist)."""
     tasks = []
+    finish: Any = None
     for line in plan.splitlines():
+        if line.startswith("finish("):
+            finish = _plain(parse_call(line, 0)[1][0])
         match = re.match(r"\s*(\d+)\.\s*(.+)$", line)
         if match is None:
             continue
         name, args, kwargs = parse_call(match.group(2), int(match.group(1)))
         if args:
-            continue  # examples use keyword arguments; positional ones have no names here
+            continue  # positional arguments have no names here
         tasks.append(
             {
                 "id": int(match.group(1)),
@@ -255,7 +272,7 @@ def _example_as_json(plan: str) -> str:
                 "args": {k: _plain(v) for k, v in kwargs.items()},
             }
         )
-    return json.dumps({"tasks": tasks}, ensure_ascii=False)
+    return json.dumps({"tasks": tasks, "finish": finish}, ensure_ascii=False)
 
 
 def _plain(value: Any) -> Any:

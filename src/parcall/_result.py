@@ -8,6 +8,7 @@ from typing import Literal
 from ._events import Event, ModelCallFinished, PlanFinished
 from ._observation import Observation
 from ._plan import Plan
+from ._timing import TimeBreakdown, time_breakdown
 from .models._base import Usage
 
 __all__ = ["PlanErrorInfo", "RunResult"]
@@ -57,6 +58,11 @@ class RunResult:
             for e in self.events
             if isinstance(e, PlanFinished) and e.error is not None
         )
+
+    @property
+    def breakdown(self) -> TimeBreakdown:
+        """Where the run's time went: prompt reading, generating, tools, the joiner."""
+        return time_breakdown(self.events, self.observations, self.duration)
 
     @property
     def replans(self) -> int:

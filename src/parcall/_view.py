@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -26,7 +29,11 @@ from ._events import (
 )
 from ._observation import truncate
 
-__all__ = ["RunView"]
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._result import RunResult
+
+__all__ = ["RunView", "answered_by", "first_task_started", "load_model", "show_run"]
 
 _STYLE = {"queued": "dim", "running": "yellow", "done": "green", "failed": "red"}
 
@@ -114,6 +121,8 @@ class RunView:
             self._status = "running tasks …" if event.purpose == "plan" else self._status
         elif isinstance(event, JoinDecided) and event.decision == "replan":
             self._status = f"replanning: {truncate(event.text, 80)}"
+        elif isinstance(event, JoinDecided) and event.source == "template":
+            self._note("answered from the plan's finish(...) template: no joiner call")
         elif isinstance(event, Replanned):
             self._note(f"replan {event.round}: {truncate(event.reason, 80)}")
         elif isinstance(event, PlanFinished) and event.error is not None:
@@ -148,3 +157,37 @@ class RunView:
                 Panel(self._answer, title="answer", title_align="left", border_style="green")
             )
         return Group(*parts)
+
+
+async def load_model(backend: Any, console: Console) -> float:
+    """Load a backend that loads (llama.cpp) with a spinner; the seconds it took."""
+    if not hasattr(backend, "load"):
+        return 0.0
+    began = time.perf_counter()
+    with console.status(f"loading {backend.name} …"):
+        await backend.load()
+    return time.perf_counter() - began
+
+
+async def show_run(
+    agent: Agent, question: str, view: RunView, writer: Callable[[Event], None] | None = None
+) -> RunResult:
+    """Run `question`, showing its events live (and handing each to `writer`)."""
+    async with agent.stream(question) as events:
+        with view:
+            async for event in events:
+                view.update(event)
+                if writer:
+                    writer(event)
+    return events.result
+
+
+def answered_by(result: RunResult) -> str:
+    """`"template"` when the plan's `finish(...)` answered, else `"joiner"`."""
+    decided = [e for e in result.events if isinstance(e, JoinDecided)]
+    return decided[-1].source if decided else "joiner"
+
+
+def first_task_started(result: RunResult) -> float | None:
+    """Seconds from the start of the run (the model is loaded by then) to its first task."""
+    return next((e.time for e in result.events if isinstance(e, TaskStarted)), None)

@@ -19,10 +19,13 @@ from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
 from ._extras import MissingExtraError
 from ._result import RunResult
+from ._shell import shell
+from ._timing import time_breakdown
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
-from ._view import RunView
+from ._view import RunView, answered_by, first_task_started, load_model, show_run
 from .eval._cli_eval import eval_command
+from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
 
 USAGE_ERROR = 2
@@ -121,6 +124,35 @@ def _pull_with_progress(spec: str, console: Console) -> None:
     console.print(f"[dim]{info.title} is in {info.path}[/dim]")
 
 
+def make_agent(
+    model: str,
+    tools: list[str] | None,
+    plan_format: str,
+    constrained: bool | None,
+    max_replans: int,
+    console: Console,
+) -> Agent:
+    """The agent `run` and `shell` use: a model spec (a local one fetched with progress),
+    `--tools` or the demo tools; a bad option exits with a clear error."""
+    from .tools import DEMO_TOOLS
+
+    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    local = is_local_spec(model)
+    try:
+        if local:
+            _pull_with_progress(model, console)
+        return Agent(
+            resolve_model(model),
+            chosen,
+            max_replans=max_replans,
+            plan_format=cast(PlanFormat, plan_format),
+            constrained=local if constrained is None else constrained,
+        )
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="What to ask.")] = DEMO_QUESTION,
@@ -194,20 +226,12 @@ def run(
     view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
 
-    async def go() -> RunResult:
-        if hasattr(backend, "load"):
-            with console.status(f"loading {backend.name} …"):
-                await backend.load()
-        async with agent.stream(question) as events:
-            with view:
-                async for event in events:
-                    view.update(event)
-                    if writer:
-                        writer(event)
-        return events.result
+    async def go() -> tuple[RunResult, float]:
+        load_s = await load_model(backend, console)
+        return await show_run(agent, question, view, writer), load_s
 
     try:
-        result = anyio.run(go)
+        result, load_s = anyio.run(go)
     except ParcallError as exc:
         raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except KeyboardInterrupt:
@@ -216,11 +240,17 @@ def run(
     finally:
         if trace_file:
             trace_file.close()
+    timing = time_breakdown(result.events, result.observations, result.duration, load=load_s)
+    if not as_json:
+        console.print(f"[dim]time: {timing.describe()}[/dim]")
     if as_json:
         payload = {
             "question": question,
             "answer": result.answer,
+            "answered_by": answered_by(result),
             "duration_s": result.duration,
+            "timing_s": event_to_dict(timing),
+            "first_task_s": first_task_started(result),
             "usage": event_to_dict(result.usage),
             "plans": [p.text for p in result.plans],
             "plan_errors": [event_to_dict(e) for e in result.plan_errors],
@@ -269,6 +299,47 @@ def models_pull(
         raise fail(exc, 1) from None
 
 
+@models_app.command("warm")
+def models_warm(
+    name: Annotated[
+        str, typer.Argument(help="local, local:tiny|small|medium or a .gguf")
+    ] = "local",
+    tools: Annotated[
+        list[str] | None,
+        typer.Option("--tools", "-t", help="module:attr of the tools `run` will use."),
+    ] = None,
+    plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
+) -> None:
+    """Save the model's state after parcall's system prompt for later runs.
+
+    Each later `parcall run` (a new process) restores it and only reads the question."""
+    import time
+
+    from .models._llamacpp import LlamaCpp
+
+    console = Console()
+    spec = name if name.startswith("local") or name.endswith(".gguf") else f"local:{name}"
+    from .tools import DEMO_TOOLS
+
+    try:
+        if spec.startswith("local"):
+            _pull_with_progress(spec, console)
+        backend = LlamaCpp(spec)
+        agent = Agent(
+            backend,
+            _load_tools(tools) if tools else list(DEMO_TOOLS),
+            plan_format=cast(PlanFormat, plan_format),
+        )
+        system = agent._system_prompt()
+        began = time.perf_counter()
+        with console.status(f"reading the system prompt with {backend.name} …"):
+            status = anyio.run(backend.warm, [Message("system", system), Message("user", "")])
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"{status} in {time.perf_counter() - began:.1f} s ({backend.name})")
+
+
 @models_app.command("path")
 def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
     """Print where a local model's file is (exit 1 if it is not fetched yet)."""
@@ -284,6 +355,8 @@ def models_path(name: Annotated[str, typer.Argument()] = "local") -> None:
     except ParcallError as exc:
         raise fail(exc, 1) from None
 
+
+app.command()(shell)
 
 bench_app = typer.Typer(
     help="Benchmarks: simulated workloads and engine figures.", no_args_is_help=True

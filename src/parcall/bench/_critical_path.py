@@ -95,6 +95,8 @@ class BoundRound:
     tasks: tuple[BoundTask, ...]
     plan_text: str
     joiner_text: str
+    joiner: bool = True
+    """False: the plan's answer template answers once the tasks settle, with no joiner call."""
 
 
 def critical_path(
@@ -143,7 +145,7 @@ def rounds_bound(rounds: Sequence[BoundRound], timing: ModelTiming = REFERENCE_T
             settled.append(finish[task.idx])
         join_start = max([t + ready[-1], *settled])
         plan_s += reply_duration(rnd.plan_text, timing)
-        joiner = reply_duration(rnd.joiner_text, timing)
+        joiner = reply_duration(rnd.joiner_text, timing) if rnd.joiner else 0.0
         joiner_s += joiner
         t = join_start + joiner
     return Bound(t, plan_s, joiner_s, join_start, start, finish)

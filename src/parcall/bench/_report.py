@@ -94,7 +94,10 @@ def simulated_table(runs: Sequence[RunFigures], peers: Sequence[dict[str, Any]])
         "ReAct / (ReAct's ideal / the bound). Peers' rows come from bench/results/peers.json "
         "(another run: compare their ratios, not their seconds). engine ratio (parcall) = "
         "makespan / the bound recomputed with the tools' measured durations (asyncio sleeps "
-        "overshoot): the engine's own share."
+        "overshoot): the engine's own share. parcall-finish = the same plans ending in "
+        "`finish($N)`, an answer template: no joiner call when every task succeeded (the "
+        "joiner still runs after a failure); its ratio is to the same plan → tools → joiner "
+        "bound, its own ideal has no joiner."
     )
     return "\n".join(lines)
 

@@ -26,12 +26,12 @@ from ._critical_path import (
     reply_duration,
     rounds_bound,
 )
-from ._workloads import SimTask, Workload, quote, task_of
+from ._workloads import END_OF_PLAN, SimTask, Workload, quote, task_of
 
-__all__ = ["AGENTS", "AgentName", "Script", "bound", "scripts", "sim_tools"]
+__all__ = ["AGENTS", "AgentName", "Script", "bound", "finish_bound", "scripts", "sim_tools"]
 
-AgentName = Literal["parcall", "parallel", "react"]
-AGENTS: tuple[AgentName, ...] = ("parcall", "parallel", "react")
+AgentName = Literal["parcall", "parcall-finish", "parallel", "react"]
+AGENTS: tuple[AgentName, ...] = ("parcall", "parcall-finish", "parallel", "react")
 _REF = re.compile(r"\$\{?(\d+)\}?")
 
 
@@ -41,6 +41,8 @@ class Script:
     outputs: tuple[str, ...]
     ideal_s: float
     """The makespan of this script with zero overhead: the agent's own lower bound."""
+    answer: str
+    """What the run answers."""
 
 
 def scripts(wl: Workload, timing: ModelTiming = REFERENCE_TIMING) -> dict[AgentName, Script]:
@@ -48,7 +50,12 @@ def scripts(wl: Workload, timing: ModelTiming = REFERENCE_TIMING) -> dict[AgentN
     outputs: list[str] = []
     for rnd in wl.rounds:
         outputs += [rnd.plan_text, rnd.joiner_text]
-    parcall = Script("parcall", tuple(outputs), bound(wl, timing).bound_s)
+    parcall = Script("parcall", tuple(outputs), bound(wl, timing).bound_s, wl.answer)
+    outputs = []
+    for rnd, (plan_text, joined) in zip(wl.rounds, _finish_plans(wl)):
+        outputs += [plan_text, rnd.joiner_text] if joined else [plan_text]
+    answer = f"r{max(t.idx for t in wl.rounds[-1].tasks)}"
+    finish = Script("parcall-finish", tuple(outputs), finish_bound(wl, timing).bound_s, answer)
     final = wl.rounds[-1].joiner_text
     calls = _effective(wl)
     react = [f"Action: {_call(t)}" for t in calls]
@@ -62,9 +69,37 @@ def scripts(wl: Workload, timing: ModelTiming = REFERENCE_TIMING) -> dict[AgentN
     last = reply_duration(final, timing)
     return {
         "parcall": parcall,
-        "parallel": Script("parallel", (*batch_texts, final), parallel_ideal + last),
-        "react": Script("react", (*react, final), react_ideal + last),
+        "parcall-finish": finish,
+        "parallel": Script("parallel", (*batch_texts, final), parallel_ideal + last, wl.answer),
+        "react": Script("react", (*react, final), react_ideal + last, wl.answer),
     }
+
+
+def _finish_plans(wl: Workload) -> list[tuple[str, bool]]:
+    """Each round's plan ending in `finish($last)` instead of `join()`, and whether the
+    joiner still runs (a task failed, or the joiner asked for a new plan)."""
+    plans: list[tuple[str, bool]] = []
+    for rnd in wl.rounds:
+        last = max(t.idx for t in rnd.tasks)
+        lines = [*(t.line() for t in rnd.tasks), f"finish(${last}){END_OF_PLAN}"]
+        joined = rnd.decision == "replan" or any(t.fails for t in rnd.tasks)
+        plans.append(("\n".join(lines), joined))
+    return plans
+
+
+def finish_bound(wl: Workload, timing: ModelTiming = REFERENCE_TIMING) -> Bound:
+    """The critical-path bound of `wl` when its plans end with an answer template: the
+    joiner runs only after a round whose tasks failed."""
+    rounds = [
+        BoundRound(
+            tuple(BoundTask(t.idx, t.deps, t.latency_s, t.fails) for t in rnd.tasks),
+            plan_text,
+            rnd.joiner_text,
+            joiner=joined,
+        )
+        for rnd, (plan_text, joined) in zip(wl.rounds, _finish_plans(wl))
+    ]
+    return rounds_bound(rounds, timing)
 
 
 def bound(wl: Workload, timing: ModelTiming = REFERENCE_TIMING) -> Bound:

@@ -26,7 +26,7 @@ from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING, ModelTiming
 from ._metrics import dispatch_delays, machine_info, percentile
 from ._report import PUBLISHED, load_peers, progress, simulated_table
-from ._scripts import AGENTS, AgentName, bound, scripts, sim_tools
+from ._scripts import AGENTS, AgentName, bound, finish_bound, scripts, sim_tools
 from ._workloads import Workload, suite
 
 __all__ = ["RunFigures", "SimulatedReport", "run_agent", "run_simulated"]
@@ -94,7 +94,7 @@ async def run_agent(
         chars_per_token=timing.chars_per_token,
     )
     tools = sim_tools(wl)
-    if agent == "parcall":
+    if agent in ("parcall", "parcall-finish"):
         return await Agent(model, tools, max_replans=len(wl.rounds)).run(wl.question)
     if agent == "parallel":
         return await ParallelToolCallAgent(model, tools).run(wl.question)
@@ -115,8 +115,10 @@ def figures(
                 late[e.idx] = round((e.time - b.task_start_s[e.idx]) * 1000, 3)
         joins = [e for e in result.events if isinstance(e, ModelCallStarted)]
         join_late = round((joins[-1].time - b.join_start_s) * 1000, 3)
+    if agent in ("parcall", "parcall-finish"):
         took = {o.idx: o.duration for o in result.observations if o.duration is not None}
-        measured = bound(_with_latencies(wl, took), timing).bound_s
+        own_bound = bound if agent == "parcall" else finish_bound
+        measured = own_bound(_with_latencies(wl, took), timing).bound_s
     usage = result.usage
     return RunFigures(
         workload=wl.name,
@@ -128,7 +130,7 @@ def figures(
         model_calls=len(result.model_calls),
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
-        answer_ok=result.answer == wl.answer,
+        answer_ok=result.answer == scripts(wl, timing)[agent].answer,
         dispatch_p50_ms=percentile(delays, 50),
         dispatch_p99_ms=percentile(delays, 99),
         dispatch_max_ms=max(delays, default=float("nan")),

@@ -11,6 +11,7 @@ __all__ = [
     "Model",
     "ModelChunk",
     "ModelRequest",
+    "Prefill",
     "TextChunk",
     "ToolCallChunk",
     "ToolSpec",
@@ -109,6 +110,20 @@ class Model(Protocol):
     def name(self) -> str: ...
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]: ...
+
+
+@runtime_checkable
+class Prefill(Protocol):
+    """Optional for a `Model`: read a prompt's beginning ahead of time.
+
+    The agent calls `prefill(messages)` while tools run, with the part of the next prompt
+    that will not change (its last message is the start of a message the next call
+    completes). A backend with a local cache evaluates it (llama.cpp: into the KV cache);
+    others need not implement it. The agent cancels the call before its next model call,
+    and a backend must then give way at once; errors are ignored.
+    """
+
+    async def prefill(self, messages: Sequence[Message]) -> None: ...
 
 
 def prompt_text(messages: Sequence[Message]) -> str:

@@ -5,6 +5,11 @@ the stream stops generation after the current token; a long prompt evaluation is
 through llama.cpp's abort callback. Calls on one instance are serialised, and consecutive
 prompts that extend each other reuse the evaluated prefix (llama-cpp-python keeps the KV
 cache of the longest common token prefix), which `Usage.cached_tokens` reports.
+
+Two ways to read prompts ahead of time: `prefill(messages)` evaluates the fixed beginning of
+a coming prompt while the model is idle (it gives way to any real call at once), and a warm
+start restores the context after the system prompt from a state saved by an earlier process
+(see `_state.py`), so a new process only reads the question.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ import json
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -31,8 +36,25 @@ from ._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChu
 from ._errors import ModelCapabilityError, ModelError
 from ._llama_sampling import LazyGrammarSampler
 from ._local import DEFAULT_LOCAL_MODEL, check_local_name, resolve_local
+from ._state import (
+    SavedState,
+    StateKey,
+    model_identity,
+    prompt_hash,
+    read_state,
+    state_dir,
+    state_path,
+    write_state,
+)
 
-__all__ = ["LlamaCpp", "LlamaCppError", "LlamaCppNotInstalledError"]
+__all__ = ["LlamaCpp", "LlamaCppError", "LlamaCppNotInstalledError", "WarmStatus"]
+
+WarmStatus = Literal["loaded", "built", "current", "unsaved", "none"]
+"""What a warm start did: restored a saved state, built and saved one, found the context
+already holding the prefix, built one it could not save, or found no system prompt."""
+
+_OPEN = "\x00parcall-open\x00"
+_T = TypeVar("_T")
 
 
 class LlamaCppNotInstalledError(MissingExtraError):
@@ -100,6 +122,12 @@ class LlamaCpp:
     tool names, and a penalty on repeated tokens made the default model write the wrong
     `$N`. Loops are bounded by the plan grammar and by the agent ending a plan that repeats
     a call.
+
+    `warm_start=True`: when a call finds the context empty (a new process), the context after
+    its system prompt is restored from a state saved in `state_dir` (default: `states/` in
+    parcall's cache folder, or `$PARCALL_STATE_DIR`), or evaluated and saved for next time.
+    A state made for another model file, prompt, llama-cpp-python version or context size,
+    or a damaged file, is ignored and rebuilt. `warm_status` says what the last one did.
     """
 
     supports_grammar = True
@@ -115,6 +143,8 @@ class LlamaCpp:
         seed: int | None = None,
         repeat_penalty: float = 1.0,
         verbose: bool = False,
+        warm_start: bool = True,
+        state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         _import_llama_cpp()  # fail at construction, not at the first request
         check_type("LlamaCpp", "model", model, (str, os.PathLike), "a model name or a path")
@@ -140,6 +170,12 @@ class LlamaCpp:
         self._abort = threading.Event()
         self._abort_callback: Any = None  # kept alive while llama.cpp holds the pointer
         self._grammars: dict[str, str] = {}
+        self._warm_start = warm_start
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._path: Path | None = None
+        # The abort flag of a prefill holding the model (shared with forks, like the turns).
+        self._prefilling: list[threading.Event] = []
+        self.warm_status: WarmStatus | None = None
 
     @property
     def name(self) -> str:
@@ -163,8 +199,10 @@ class LlamaCpp:
             seed=self._seed,
             repeat_penalty=self._repeat_penalty,
             verbose=self._verbose,
+            warm_start=False,  # side calls: their prompts are not the planner's
         )
         twin._turns = self._turns
+        twin._prefilling = self._prefilling
         return twin
 
     async def load(self) -> None:
@@ -183,11 +221,58 @@ class LlamaCpp:
         finally:
             self._busy.release()
 
+    async def warm(self, messages: Sequence[Message]) -> WarmStatus:
+        """Load the model and bring its context to the system prompt of `messages` (the
+        first message, then the opening of the next): from a saved state, or evaluated and
+        saved for the next process. What `parcall models warm` does ahead of time."""
+        async with self._turn():
+            if not self._busy.acquire(blocking=False):
+                raise LlamaCppError("this LlamaCpp is generating in another event loop")
+            try:
+                await anyio.to_thread.run_sync(self._load)
+                self._abort.clear()
+                return await anyio.to_thread.run_sync(self._warm, tuple(messages))
+            finally:
+                self._busy.release()
+
+    async def prefill(self, messages: Sequence[Message]) -> None:
+        """Evaluate the beginning of a coming prompt into the KV cache while the model is
+        idle: `messages` rendered with the last one left open. Skipped if the model is not
+        loaded or busy; stopped at once when cancelled or when a real call arrives."""
+        turn = self._turn()
+        if self._llm is None or turn.value == 0:
+            return
+        async with turn:
+            if not self._busy.acquire(blocking=False):
+                return
+            self._prefilling.append(self._abort)
+            self._abort.clear()
+            try:
+                await self._abortable(lambda: self._prefill(tuple(messages)))
+            finally:
+                self._prefilling.remove(self._abort)
+                self._busy.release()
+
+    async def _abortable(self, call: Callable[[], _T]) -> _T:
+        """`call()` in a worker thread; cancelling aborts llama.cpp's evaluation and waits
+        for the thread to let go of the context."""
+        job = _Job(call)
+        try:
+            return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+        except BaseException:
+            self._abort.set()
+            if job.abandon():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(job.wait)
+            raise
+
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         if request.tools:
             raise ModelCapabilityError(
                 "LlamaCpp has no native tool calling; use a text or grammar plan format"
             )
+        for prefill in self._prefilling:
+            prefill.set()  # a prefill gives way to every real call
         async with self._turn():
             if not self._busy.acquire(blocking=False):
                 raise LlamaCppError(
@@ -195,7 +280,8 @@ class LlamaCpp:
                 )
             try:
                 await anyio.to_thread.run_sync(self._load)
-                run = await anyio.to_thread.run_sync(self._start, request)
+                self._abort.clear()
+                run = await self._abortable(lambda: self._start(request))
             except BaseException:
                 self._busy.release()
                 raise
@@ -258,11 +344,14 @@ class LlamaCpp:
         self._abort_callback = llama_cpp.ggml_abort_callback(should_abort)
         llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_callback, None)
         self._template = _chat_template(llm)
+        self._path = path
         self._llm = llm
 
     def _start(self, request: ModelRequest) -> _Generation:
         llm = self._llm
         llama_cpp = _import_llama_cpp()
+        if self._warm_start and llm.n_tokens == 0:
+            self._warm(request.messages)  # may read the system prompt: cancellable
         prompt, add_bos = self._render(request.messages)
         tokens: list[int] = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         room = self._n_ctx - len(tokens)
@@ -272,7 +361,6 @@ class LlamaCpp:
                 "raise n_ctx or shorten the prompt"
             )
         max_tokens = min(request.max_tokens or room, room)
-        self._abort.clear()
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         gbnf = self._grammar(request)
         temperature = request.temperature or 0.0
@@ -302,6 +390,95 @@ class LlamaCpp:
             aborted=self._abort,
             on_close=(lambda: _uninstall(llm, sampler)) if sampler is not None else None,
         )
+
+    def _warm(self, messages: tuple[Message, ...]) -> WarmStatus:
+        self.warm_status = status = self._warm_context(messages)
+        return status
+
+    def _warm_context(self, messages: tuple[Message, ...]) -> WarmStatus:
+        if len(messages) < 2 or messages[0].role != "system" or self._path is None:
+            return "none"
+        llm = self._llm
+        llama_cpp = _import_llama_cpp()
+        opened = self._render_open((messages[0], Message(messages[1].role, "")))
+        if opened is None:
+            return "none"
+        text, add_bos = opened
+        tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        if not tokens or len(tokens) >= self._n_ctx:
+            return "none"
+        if list(llm.input_ids[: llm.n_tokens][: len(tokens)]) == tokens:
+            return "current"
+        key = StateKey(
+            model=model_identity(self._path),
+            llama_cpp_version=str(llama_cpp.__version__),
+            n_ctx=self._n_ctx,
+            prompt_sha256=prompt_hash(f"{int(add_bos)}:{text}"),
+        )
+        where = state_path(self._state_dir or state_dir(), self._path, key)
+        saved = read_state(where, key)
+        if saved is not None and list(saved.tokens) == tokens and self._restore(saved):
+            return "loaded"
+        if not self._evaluate(tokens):
+            return "none"
+        try:
+            write_state(where, SavedState(key, tuple(tokens), self._state_bytes()))
+        except OSError:  # a read-only or full cache: the next process builds it again
+            return "unsaved"
+        return "built"
+
+    def _restore(self, saved: SavedState) -> bool:
+        llm = self._llm
+        llama_cpp = _import_llama_cpp()
+        size = len(saved.payload)
+        buffer = (ctypes.c_uint8 * size).from_buffer_copy(saved.payload)
+        if llama_cpp.llama_state_set_data(llm.ctx, buffer, size) != size:
+            llm.reset()  # the next evaluation clears the context from position 0
+            return False
+        n = len(saved.tokens)
+        llm.input_ids[:n] = saved.tokens
+        llm.n_tokens = n
+        llm._requires_eval = True  # no fresh logits: the next call evaluates a token first
+        return True
+
+    def _state_bytes(self) -> bytes:
+        llama_cpp = _import_llama_cpp()
+        ctx = self._llm.ctx
+        size = int(llama_cpp.llama_state_get_size(ctx))
+        buffer = (ctypes.c_uint8 * size)()
+        written = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
+        return ctypes.string_at(buffer, min(written, size))
+
+    def _prefill(self, messages: tuple[Message, ...]) -> None:
+        opened = self._render_open(messages)
+        if opened is None or self._abort.is_set():
+            return
+        text, add_bos = opened
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        if 0 < len(tokens) < self._n_ctx:
+            self._evaluate(tokens)
+
+    def _evaluate(self, tokens: list[int]) -> bool:
+        """Bring the context to `tokens` (reusing the common prefix); False if aborted."""
+        run = self._llm.generate(tokens, temp=0.0, reset=True)
+        try:
+            next(run)  # evaluates the prompt, then samples a token that is thrown away
+        except StopIteration:
+            pass
+        except RuntimeError as exc:
+            if self._abort.is_set():
+                return False
+            raise LlamaCppError(f"llama.cpp failed: {exc}") from exc
+        finally:
+            run.close()
+        return True
+
+    def _render_open(self, messages: tuple[Message, ...]) -> tuple[str, bool] | None:
+        """`messages` rendered up to the end of the last one's content, left open."""
+        last = messages[-1]
+        text, add_bos = self._render((*messages[:-1], Message(last.role, last.content + _OPEN)))
+        cut = text.find(_OPEN)
+        return None if cut < 0 else (text[:cut], add_bos)
 
     def _render(self, messages: tuple[Message, ...]) -> tuple[str, bool]:
         """The prompt text in the model's chat template, and whether to add BOS."""
@@ -415,6 +592,38 @@ def _reused_prefix(llm: Any, tokens: list[int]) -> int:
             break
         common += 1
     return common - 1 if common == len(tokens) else common
+
+
+class _Job(Generic[_T]):
+    """A blocking call for a worker thread that never starts once abandoned, so waiting for
+    its end cannot hang on a call that was cancelled before a thread picked it up."""
+
+    def __init__(self, call: Callable[[], _T]) -> None:
+        self._call = call
+        self._lock = threading.Lock()
+        self._state: Literal["new", "running", "abandoned"] = "new"
+        self._done = threading.Event()
+
+    def __call__(self) -> _T:
+        with self._lock:
+            if self._state != "new":
+                raise RuntimeError("abandoned before it started")  # nobody waits for it
+            self._state = "running"
+        try:
+            return self._call()
+        finally:
+            self._done.set()
+
+    def abandon(self) -> bool:
+        """Stop it from starting; True if it has started (then `wait` for its end)."""
+        with self._lock:
+            if self._state == "new":
+                self._state = "abandoned"
+                return False
+            return True
+
+    def wait(self) -> None:
+        self._done.wait()
 
 
 class _Generation:
