@@ -6,7 +6,9 @@ answers or replans.
 """
 
 from ._agent import Agent, RunStream
+from ._approval import ApprovalRequest, Approve, PlannedCall, Reject
 from ._errors import (
+    ActionRejectedError,
     CyclicPlanError,
     DependencyFailedError,
     DuplicateTaskError,
@@ -19,6 +21,7 @@ from ._errors import (
     ReplanLimitError,
     ScriptExhaustedError,
     ToolError,
+    ToolsetError,
     ToolTimeoutError,
     TurnLimitError,
     UnknownReferenceError,
@@ -46,6 +49,7 @@ from ._prompts import Example, Prompts
 from ._react import ReActAgent
 from ._result import RunResult
 from ._tool import Tool, tool
+from ._toolset import Toolset
 from .models import (
     LlamaCpp,
     Message,
@@ -61,8 +65,11 @@ from .models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionRejectedError",
     "Agent",
     "Answered",
+    "ApprovalRequest",
+    "Approve",
     "CyclicPlanError",
     "DependencyFailedError",
     "DuplicateTaskError",
@@ -89,9 +96,11 @@ __all__ = [
     "PlanFinished",
     "PlanParser",
     "PlanSyntaxError",
+    "PlannedCall",
     "Prompts",
     "ReActAgent",
     "Ref",
+    "Reject",
     "Replan",
     "ReplanLimitError",
     "Replanned",
@@ -108,6 +117,8 @@ __all__ = [
     "Tool",
     "ToolError",
     "ToolTimeoutError",
+    "Toolset",
+    "ToolsetError",
     "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",

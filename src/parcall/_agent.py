@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -11,6 +12,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._approval import ApprovalGate, Approver, validate_approver
 from ._errors import ParcallError, PlanError, ReplanLimitError
 from ._events import (
     Answered,
@@ -32,6 +34,7 @@ from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
 from ._tool import Tool, tool_map
+from ._toolset import Toolset
 from .models._base import (
     Message,
     Model,
@@ -71,6 +74,11 @@ class Agent:
     `grounded=True` sends an answer that no result mentions back as a reason
     to replan, while replans remain: a small joiner otherwise answers from memory when the
     results do not hold the answer (yes/no answers always pass).
+
+    `approve` is asked before tools made with `side_effects=True` run (see `Approve`,
+    `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
+    OpenAPI services) are opened when a run starts and closed when it ends; their tools
+    join `tools` for that run.
     """
 
     def __init__(
@@ -88,6 +96,8 @@ class Agent:
         constrained: bool = False,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
+        approve: Approver | None = None,
+        toolsets: Sequence[Toolset] = (),
     ) -> None:
         if max_replans < 0:
             raise ValueError("max_replans must be >= 0")
@@ -109,6 +119,11 @@ class Agent:
             raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
         self.prompt_layout = prompt_layout
         self.grounded = grounded
+        self.approve = validate_approver(approve)
+        for toolset in toolsets:
+            if not isinstance(toolset, Toolset):
+                raise TypeError(f"toolsets: {toolset!r} has no open() (see parcall.Toolset)")
+        self.toolsets = tuple(toolsets)
         self._limiter: anyio.CapacityLimiter | None = None
         self._system: tuple[tuple[Any, ...], str] | None = None
 
@@ -216,6 +231,7 @@ class _Run:
         self.request = request
         self.events: list[Event] = []
         self._emit_out = emit
+        self.tools = agent.tools
         self.plans: list[Plan] = []
         self._t0 = 0.0
         self._grammar = agent.constrained and agent.plan_format == "text"
@@ -233,16 +249,30 @@ class _Run:
             self._emit_out(event)
 
     async def execute(self) -> RunResult:
+        if not self.agent.toolsets:
+            return await self._execute()
+        async with contextlib.AsyncExitStack() as stack:  # toolsets close with the run
+            opened: list[Tool] = []
+            for toolset in self.agent.toolsets:
+                opened.extend(await stack.enter_async_context(toolset.open()))
+            self.tools = tool_map([*self.agent.tools.values(), *opened])
+            system = self.agent.prompts.system(self.tools.values(), self.agent.plan_format)
+            self.messages[0] = Message("system", system)
+            return await self._execute()
+
+    async def _execute(self) -> RunResult:
         self._t0 = anyio.current_time()
         error: Exception | None = None
         answer: str | None = None
         async with anyio.create_task_group() as tg:
+            approve = self.agent.approve
             executor = Executor(
                 tg,
-                self.agent.tools,
+                self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=self.agent._global_limiter(),
+                gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
             )
             try:
                 answer = await self._rounds(executor)
@@ -353,19 +383,19 @@ class _Run:
         parser: PlanParser | JsonPlanParser | ToolCallPlanParser
         extras: dict[str, Any] = {}
         if fmt == "tools":
-            parser = ToolCallPlanParser(agent.tools, known=executor.indices)
+            parser = ToolCallPlanParser(self.tools, known=executor.indices)
             extras["tools"] = tuple(
-                ToolSpec(t.name, t.description, t.json_schema()) for t in agent.tools.values()
+                ToolSpec(t.name, t.description, t.json_schema()) for t in self.tools.values()
             )
         elif fmt == "json":
-            parser = JsonPlanParser(agent.tools, known=executor.indices)
+            parser = JsonPlanParser(self.tools, known=executor.indices)
             if agent.constrained:
-                extras["json_schema"] = plan_json_schema(agent.tools.values())
+                extras["json_schema"] = plan_json_schema(self.tools.values())
         else:
-            parser = PlanParser(agent.tools, known=executor.indices)
+            parser = PlanParser(self.tools, known=executor.indices)
             extras["stop"] = PLAN_STOP
             if agent.constrained:
-                extras["grammar"] = plan_grammar(agent.tools.values())
+                extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
         calls: set[str] = set()
 

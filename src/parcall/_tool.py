@@ -25,6 +25,8 @@ class Tool:
     schema (pydantic) before the function runs. `max_concurrency` bounds simultaneous calls
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
+    `side_effects=True` marks a tool that acts on the world (sends, books, deletes): an
+    agent given an `approve` callable asks it before such a task runs.
     """
 
     name: str
@@ -35,6 +37,7 @@ class Tool:
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.5
+    side_effects: bool = False
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -61,6 +64,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        side_effects: bool = False,
     ) -> Tool:
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
         tool_name = name or function.__name__
@@ -73,6 +77,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     @classmethod
@@ -87,6 +92,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        side_effects: bool = False,
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -101,6 +107,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     @property
@@ -191,6 +198,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    side_effects: bool = False,
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -202,8 +210,10 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    side_effects: bool = False,
 ) -> Tool | Callable[[F], Tool]:
-    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`."""
+    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
+    `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`)."""
 
     def wrap(fn: F) -> Tool:
         return Tool.from_function(
@@ -214,6 +224,7 @@ def tool(
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     return wrap(function) if function is not None else wrap
