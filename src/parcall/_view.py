@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -71,6 +73,18 @@ class RunView:
         if self._live:
             self._live.update(self._render())
             self._live.__exit__(exc_type, exc, tb)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop redrawing while something else uses the terminal (an approval prompt)."""
+        if self._live is None or not self._live.is_started:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
 
     def update(self, event: Event) -> None:
         self._now = event.time

@@ -17,6 +17,7 @@ from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
 from ._result import RunResult
 from ._tool import Tool, tool_map
+from ._toolset import Toolset
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView
 from .eval._cli_eval import eval_command
@@ -59,6 +60,15 @@ def _load_tools(specs: Iterable[str]) -> list[Tool]:
         return list(tool_map(found).values())
     except (TypeError, ValueError) as exc:  # e.g. two tools with one name, or *args
         raise typer.BadParameter(str(exc)) from None
+
+
+def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
+    """`--mcp` / `--openapi` values as toolsets, opened when the run starts."""
+    from .tools.mcp import MCPToolset
+    from .tools.openapi import OpenAPIToolset
+
+    found: list[Toolset] = [MCPToolset(spec) for spec in mcp]
+    return found + [OpenAPIToolset(doc) for doc in openapi]
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:
@@ -127,14 +137,37 @@ def run(
     ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     trace: Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")] = None,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
+    ] = None,
+    openapi: Annotated[
+        list[str] | None,
+        typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and the calls that act; make none.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run tools that act without asking.")
+    ] = False,
 ) -> None:
-    """Answer QUESTION with tools, showing the plan and each task live."""
+    """Answer QUESTION with tools, showing the plan and each task live.
+
+    Before a tool that acts runs (an MCP tool not marked read-only, an OpenAPI write, a
+    tool made with side_effects=True), the plan is shown and you are asked.
+    """
     console = Console(stderr=as_json)
+    from ._terminal_approval import DryRun, TerminalApprover
     from .tools import DEMO_TOOLS
 
-    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    chosen = _load_tools(tools) if tools else [] if (mcp or openapi) else list(DEMO_TOOLS)
     local = is_local_spec(model)
+    dry = DryRun() if dry_run else None
+    asker = TerminalApprover(console, lambda: view.paused())
+    approve = dry or (None if yes else asker)
     try:
+        toolsets = _toolsets(mcp or [], openapi or [])
         if local:
             _pull_with_progress(model, console)
         backend = resolve_model(model)
@@ -144,6 +177,8 @@ def run(
             max_replans=max_replans,
             plan_format=cast(PlanFormat, plan_format),
             constrained=local if constrained is None else constrained,
+            approve=approve,
+            toolsets=toolsets,
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -166,7 +201,7 @@ def run(
 
     try:
         result = anyio.run(go)
-    except ParcallError as exc:
+    except (ParcallError, ImportError) as exc:  # ImportError: an extra is not installed
         console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -175,6 +210,8 @@ def run(
     finally:
         if trace_file:
             trace_file.close()
+    if dry is not None:
+        dry.report(console, result.plans)
     if as_json:
         payload = {
             "question": question,

@@ -140,7 +140,7 @@ class MCPToolset:
             params = mcp.StdioServerParameters(
                 command=self.argv[0], args=self.argv[1:], env=self.env, cwd=self.cwd
             )
-            transport = mcp.stdio_client(params, errlog=self.errlog or sys.stderr)
+            transport = mcp.stdio_client(params, errlog=_with_fileno(self.errlog or sys.stderr))
             return mcp.Client(transport)  # type: ignore[no-any-return]
         if not self.headers:
             return mcp.Client(self.url)  # type: ignore[no-any-return]
@@ -267,6 +267,16 @@ def _value(spec: MCPTool, result: CallToolResult) -> Any:
         c.text if c.type == "text" else c.model_dump(mode="json", exclude_none=True)
         for c in result.content
     ]
+
+
+def _with_fileno(stream: TextIO) -> TextIO:
+    """The server's stderr must be a real file; a captured `sys.stderr` (a test runner,
+    a notebook) is not, so the process's own stderr stands in."""
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__ or stream
+    return stream
 
 
 def _describe(exc: BaseException) -> str:
