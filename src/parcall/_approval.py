@@ -21,7 +21,7 @@ import anyio
 
 from ._errors import ActionRejectedError, ParcallError
 from ._observation import format_value, resolve
-from ._plan import Task, _show, iter_refs
+from ._plan import Task, iter_refs
 from ._tool import Tool
 
 __all__ = [
@@ -51,8 +51,8 @@ class PlannedCall:
     kind: Literal["planned_call"] = "planned_call"
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={_show(v)}" for k, v in self.args.items())
-        return f"{self.idx}. {self.tool}({args})"
+        """`2. send(to='bob@example.com', body=$1)`, as plans are shown elsewhere."""
+        return Task(self.idx, self.tool, self.args).describe()
 
 
 @dataclass(frozen=True, slots=True)
