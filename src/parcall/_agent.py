@@ -13,7 +13,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._approval import ApprovalGate, Approver, validate_approver
-from ._errors import ParcallError, PlanError, ReplanLimitError
+from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
 from ._events import (
     Answered,
     Event,
@@ -255,7 +255,10 @@ class _Run:
             opened: list[Tool] = []
             for toolset in self.agent.toolsets:
                 opened.extend(await stack.enter_async_context(toolset.open()))
-            self.tools = tool_map([*self.agent.tools.values(), *opened])
+            try:
+                self.tools = tool_map([*self.agent.tools.values(), *opened])
+            except ValueError as exc:
+                raise ToolsetError(f"{exc}: give a toolset a prefix=...") from None
             system = self.agent.prompts.system(self.tools.values(), self.agent.plan_format)
             self.messages[0] = Message("system", system)
             return await self._execute()

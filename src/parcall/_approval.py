@@ -162,7 +162,8 @@ class ApprovalGate:
             getattr(approve, "__call__", None)  # noqa: B004 - an object with async __call__
         ):
             return await cast(Awaitable[Any], approve(request))
-        result = await anyio.to_thread.run_sync(approve, request)
+        # Abandoned if the run is cancelled: a person may never answer a prompt.
+        result = await anyio.to_thread.run_sync(approve, request, abandon_on_cancel=True)
         return await result if inspect.isawaitable(result) else result
 
     def _acts(self, name: str) -> bool:

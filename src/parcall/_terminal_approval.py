@@ -43,7 +43,7 @@ class TerminalApprover:
         if not sys.stdin.isatty():
             return Reject("there is no terminal to ask for approval (run with --yes to allow)")
         with self._pause():
-            return await anyio.to_thread.run_sync(self._ask, request)
+            return await anyio.to_thread.run_sync(self._ask, request, abandon_on_cancel=True)
 
     def _ask(self, request: ApprovalRequest) -> Approve | Reject:
         console = self._console

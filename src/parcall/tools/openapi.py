@@ -50,7 +50,8 @@ class OpenAPIToolset:
     `document` is the parsed document, a path to a JSON or YAML file, or an http(s) URL to
     fetch when opened. `base_url` defaults to the document's first server (relative to the
     document's URL). `headers` go with every request; `operations` keeps only those
-    operationIds/tool names; `side_effects` is None (by method), a bool, or a set of names.
+    operationIds/tool names; `prefix` is put before every tool name; `side_effects` is
+    None (by method), a bool, or a set of names.
     `transport` replaces the network (e.g. `httpx.MockTransport` in tests).
     """
 
@@ -63,6 +64,7 @@ class OpenAPIToolset:
         operations: Container[str] | None = None,
         timeout: float | None = 30.0,
         max_concurrency: int | None = None,
+        prefix: str = "",
         side_effects: bool | Container[str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -74,6 +76,7 @@ class OpenAPIToolset:
         self.operations = operations
         self.timeout = timeout
         self.max_concurrency = max_concurrency
+        self.prefix = prefix
         self.side_effects = side_effects
         self.transport = transport
 
@@ -122,7 +125,7 @@ class OpenAPIToolset:
                 if not isinstance(operation, Mapping):
                     continue
                 given = operation.get("operationId")
-                name = (
+                name = self.prefix + (
                     _tool_name(given)
                     if given
                     else "_".join([method, *re.findall(r"[A-Za-z0-9]+", path)])
