@@ -108,6 +108,17 @@ async def test_many_calls_at_once_share_one_session(toolset: MCPToolset) -> None
     assert result.values == {i: "5 together" for i in range(1, 6)}
 
 
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_trio_runs_mcp_tools_too() -> None:
+    lines = [f"{i}. together(n=3)" for i in range(1, 4)]
+    model = ScriptedModel([plan(*lines), FINISH])
+    toolset = MCPToolset([sys.executable, SERVER, "stdio"], timeout=30)
+    with anyio.fail_after(40):
+        result = await Agent(model, [], toolsets=[toolset]).run("q")
+    assert result.values == {i: "3 together" for i in range(1, 4)}
+    assert stdio_children() == []
+
+
 async def test_a_tool_error_is_an_observation_and_the_run_goes_on(toolset: MCPToolset) -> None:
     model = ScriptedModel([plan('1. fail(why="bad input")', '2. shout(text="ok")'), FINISH])
     result = await Agent(model, [], toolsets=[toolset]).run("q")
