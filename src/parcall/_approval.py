@@ -102,7 +102,8 @@ class ApprovalGate:
         self._request = request
         self._tools = tools
         self._lock = anyio.Lock()
-        self._decided: dict[int, Mapping[str, Any] | ActionRejectedError] = {}
+        # Per task: the argument edits to apply, or the reason it may not run.
+        self._decided: dict[int, Mapping[str, Any] | str] = {}
 
     async def review(
         self,
@@ -116,8 +117,8 @@ class ApprovalGate:
             if task.idx not in self._decided:
                 await self._ask(task, arguments, plan, values)
         verdict = self._decided[task.idx]
-        if isinstance(verdict, ActionRejectedError):
-            raise verdict
+        if isinstance(verdict, str):
+            raise ActionRejectedError(verdict)
         return {**arguments, **verdict}
 
     async def _ask(
@@ -144,13 +145,14 @@ class ApprovalGate:
                 if stray:
                     raise ValueError(f"edits name task(s) {stray}, not among those asked {asked}")
         except Exception as exc:  # an approver that fails approves nothing
-            error = ActionRejectedError(f"approval failed: {type(exc).__name__}: {exc}")
-            self._decided.update(dict.fromkeys(asked, error))
+            self._decided.update(
+                dict.fromkeys(asked, f"approval failed: {type(exc).__name__}: {exc}")
+            )
             return
         for idx in asked:
             if isinstance(decision, Reject):
                 if decision.tasks is None or idx in decision.tasks:
-                    self._decided[idx] = ActionRejectedError(f"rejected: {decision.reason}")
+                    self._decided[idx] = f"rejected: {decision.reason}"
                     continue
                 self._decided[idx] = {}
             else:
