@@ -6,7 +6,9 @@ answers or replans.
 """
 
 from ._agent import Agent, RunStream
+from ._approval import ApprovalRequest, Approve, PlannedCall, Reject
 from ._errors import (
+    ActionRejectedError,
     CyclicPlanError,
     DependencyFailedError,
     DuplicateTaskError,
@@ -19,6 +21,7 @@ from ._errors import (
     ReplanLimitError,
     ScriptExhaustedError,
     ToolError,
+    ToolsetError,
     ToolTimeoutError,
     TurnLimitError,
     UnknownReferenceError,
@@ -48,6 +51,7 @@ from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
 from ._timing import TimeBreakdown
 from ._tool import Tool, tool
+from ._toolset import Toolset
 from .models import (
     LlamaCpp,
     Message,
@@ -63,8 +67,11 @@ from .models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionRejectedError",
     "Agent",
     "Answered",
+    "ApprovalRequest",
+    "Approve",
     "CyclicPlanError",
     "DependencyFailedError",
     "DuplicateTaskError",
@@ -93,9 +100,11 @@ __all__ = [
     "PlanFinished",
     "PlanParser",
     "PlanSyntaxError",
+    "PlannedCall",
     "Prompts",
     "ReActAgent",
     "Ref",
+    "Reject",
     "Replan",
     "ReplanLimitError",
     "Replanned",
@@ -113,6 +122,8 @@ __all__ = [
     "Tool",
     "ToolError",
     "ToolTimeoutError",
+    "Toolset",
+    "ToolsetError",
     "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",

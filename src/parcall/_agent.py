@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -11,8 +12,9 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._approval import ApprovalGate, Approver, validate_approver
 from ._checks import check_choice, check_int, check_number, check_request, check_type
-from ._errors import ParcallError, PlanError, ReplanLimitError
+from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
 from ._events import (
     Answered,
     Event,
@@ -33,6 +35,7 @@ from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
 from ._tool import Tool, tool_map
+from ._toolset import Toolset
 from .models._base import (
     Message,
     Model,
@@ -79,6 +82,11 @@ class Agent:
     `grounded=True` sends an answer that no result mentions back as a reason
     to replan, while replans remain: a small joiner otherwise answers from memory when the
     results do not hold the answer (yes/no answers always pass).
+
+    `approve` is asked before tools made with `side_effects=True` run (see `Approve`,
+    `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
+    OpenAPI services) are opened when a run starts and closed when it ends; their tools
+    join `tools` for that run.
     """
 
     def __init__(
@@ -96,6 +104,8 @@ class Agent:
         constrained: bool | None = None,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
+        approve: Approver | None = None,
+        toolsets: Sequence[Toolset] = (),
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -122,6 +132,11 @@ class Agent:
         )
         self.prompt_layout = prompt_layout
         self.grounded = grounded
+        self.approve = validate_approver(approve)
+        for toolset in toolsets:
+            if not isinstance(toolset, Toolset):
+                raise TypeError(f"toolsets: {toolset!r} has no open() (see parcall.Toolset)")
+        self.toolsets = tuple(toolsets)
         self._limiter: anyio.CapacityLimiter | None = None
         self._system: tuple[tuple[Any, ...], str] | None = None
 
@@ -232,6 +247,7 @@ class _Run:
         self.request = request
         self.events: list[Event] = []
         self._emit_out = emit
+        self.tools = agent.tools
         self.plans: list[Plan] = []
         self._t0 = 0.0
         self._tg: TaskGroup
@@ -250,17 +266,34 @@ class _Run:
             self._emit_out(event)
 
     async def execute(self) -> RunResult:
+        if not self.agent.toolsets:
+            return await self._execute()
+        async with contextlib.AsyncExitStack() as stack:  # toolsets close with the run
+            opened: list[Tool] = []
+            for toolset in self.agent.toolsets:
+                opened.extend(await stack.enter_async_context(toolset.open()))
+            try:
+                self.tools = tool_map([*self.agent.tools.values(), *opened])
+            except ValueError as exc:
+                raise ToolsetError(f"{exc}: give a toolset a prefix=...") from None
+            system = self.agent.prompts.system(self.tools.values(), self.agent.plan_format)
+            self.messages[0] = Message("system", system)
+            return await self._execute()
+
+    async def _execute(self) -> RunResult:
         self._t0 = anyio.current_time()
         error: Exception | None = None
         answer: str | None = None
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            approve = self.agent.approve
             executor = Executor(
                 tg,
-                self.agent.tools,
+                self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=self.agent._global_limiter(),
+                gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
             )
             try:
                 answer = await self._rounds(executor)
@@ -406,19 +439,19 @@ class _Run:
         parser: PlanParser | JsonPlanParser | ToolCallPlanParser
         extras: dict[str, Any] = {}
         if fmt == "tools":
-            parser = ToolCallPlanParser(agent.tools, known=executor.indices)
+            parser = ToolCallPlanParser(self.tools, known=executor.indices)
             extras["tools"] = tuple(
-                ToolSpec(t.name, t.description, t.json_schema()) for t in agent.tools.values()
+                ToolSpec(t.name, t.description, t.json_schema()) for t in self.tools.values()
             )
         elif fmt == "json":
-            parser = JsonPlanParser(agent.tools, known=executor.indices)
+            parser = JsonPlanParser(self.tools, known=executor.indices)
             if agent.constrained:
-                extras["json_schema"] = plan_json_schema(agent.tools.values())
+                extras["json_schema"] = plan_json_schema(self.tools.values())
         else:
-            parser = PlanParser(agent.tools, known=executor.indices)
+            parser = PlanParser(self.tools, known=executor.indices)
             extras["stop"] = PLAN_STOP
             if agent.constrained:
-                extras["grammar"] = plan_grammar(agent.tools.values())
+                extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
         calls: set[str] = set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ActionRejectedError",
     "CyclicPlanError",
     "DependencyFailedError",
     "DuplicateTaskError",
@@ -18,6 +19,7 @@ __all__ = [
     "ScriptExhaustedError",
     "ToolError",
     "ToolTimeoutError",
+    "ToolsetError",
     "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",
@@ -123,3 +125,12 @@ class TurnLimitError(ParcallError):
 
 class ScriptExhaustedError(ParcallError):
     """A `ScriptedModel` was called more times than it has outputs."""
+
+
+class ActionRejectedError(ToolError):
+    """A task of a tool with side effects that `approve` rejected (or could not approve);
+    the tool was never called."""
+
+
+class ToolsetError(ParcallError):
+    """A toolset (an MCP server, an OpenAPI service) could not be opened or read."""

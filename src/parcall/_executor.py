@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
@@ -22,7 +22,7 @@ from ._observation import Observation, format_value, resolve
 from ._plan import Task
 from ._tool import Tool, validation_message
 
-__all__ = ["Executor"]
+__all__ = ["ActionGate", "Executor"]
 
 _NO_LIMIT = contextlib.nullcontext()
 
@@ -42,6 +42,20 @@ def _cancelled_from_outside() -> bool:
     return cancelling is None or cancelling() > 0
 
 
+class ActionGate(Protocol):
+    """Consulted before a task of a tool with side effects runs (and for no other task)."""
+
+    async def review(
+        self,
+        task: Task,
+        arguments: dict[str, Any],
+        plan: Mapping[int, Task],
+        values: Mapping[int, Any],
+    ) -> dict[str, Any]:
+        """The arguments to run with (possibly edited); raise a `ParcallError` to refuse."""
+        ...
+
+
 class Executor:
     def __init__(
         self,
@@ -52,6 +66,7 @@ class Executor:
         clock: Callable[[], float],
         limiter: anyio.CapacityLimiter | None = None,
         format_arg: Callable[[Any], str] = format_value,
+        gate: ActionGate | None = None,
     ) -> None:
         self._tg = task_group
         self._tools = tools
@@ -59,6 +74,7 @@ class Executor:
         self._clock = clock
         self._limiter = limiter
         self._format_arg = format_arg
+        self._gate = gate
         self.tasks: dict[int, Task] = {}
         self.observations: dict[int, Observation] = {}
         self._values: dict[int, Any] = {}
@@ -142,6 +158,9 @@ class Executor:
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
+            if self._gate is not None and tool.side_effects:
+                reviewed = await self._gate.review(task, arguments, self.tasks, self._values)
+                arguments = tool.validate(reviewed)
         except ValidationError as exc:
             message = f"bad arguments for {task.tool}: {validation_message(exc)}"
             self._settle(self._failed(task, task.args, ValueError(message), None, 0, notes))

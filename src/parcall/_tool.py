@@ -27,6 +27,8 @@ class Tool:
     schema (pydantic) before the function runs. `max_concurrency` bounds simultaneous calls
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
+    `side_effects=True` marks a tool that acts on the world (sends, books, deletes): an
+    agent given an `approve` callable asks it before such a task runs.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Tool:
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.5
+    side_effects: bool = False
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -65,6 +68,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        side_effects: bool = False,
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
@@ -78,6 +82,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     @classmethod
@@ -92,6 +97,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        side_effects: bool = False,
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -106,6 +112,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     @property
@@ -196,6 +203,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    side_effects: bool = False,
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -207,8 +215,10 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    side_effects: bool = False,
 ) -> Tool | Callable[[F], Tool]:
-    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`."""
+    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
+    `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`)."""
 
     def wrap(fn: F) -> Tool:
         return Tool.from_function(
@@ -219,6 +229,7 @@ def tool(
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            side_effects=side_effects,
         )
 
     return wrap(function) if function is not None else wrap

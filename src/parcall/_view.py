@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,18 @@ class RunView:
                 # rich ends its last render with a newline on terminals only; what is
                 # printed next (an error, say) must start on a line of its own.
                 self._console.line()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop redrawing while something else uses the terminal (an approval prompt)."""
+        if self._live is None or not self._live.is_started:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
 
     def update(self, event: Event) -> None:
         self._now = event.time

@@ -22,6 +22,7 @@ from ._result import RunResult
 from ._shell import shell
 from ._timing import time_breakdown
 from ._tool import Tool, tool_map
+from ._toolset import Toolset
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView, answered_by, first_task_started, load_model, show_run
 from .eval._cli_eval import eval_command
@@ -89,6 +90,15 @@ def _load_tools(specs: Iterable[str]) -> list[Tool]:
         return list(tool_map(found).values())
     except (TypeError, ValueError) as exc:  # e.g. two tools with one name, or *args
         raise typer.BadParameter(str(exc)) from None
+
+
+def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
+    """`--mcp` / `--openapi` values as toolsets, opened when the run starts."""
+    from .tools.mcp import MCPToolset
+    from .tools.openapi import OpenAPIToolset
+
+    found: list[Toolset] = [MCPToolset(spec) for spec in mcp]
+    return found + [OpenAPIToolset(doc) for doc in openapi]
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:
@@ -191,9 +201,28 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show llama.cpp's own log lines.")
     ] = False,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
+    ] = None,
+    openapi: Annotated[
+        list[str] | None,
+        typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and the calls that act; make none.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run tools that act without asking.")
+    ] = False,
 ) -> None:
-    """Answer QUESTION with tools, showing the plan and each task live."""
+    """Answer QUESTION with tools, showing the plan and each task live.
+
+    Before a tool that acts runs (an MCP tool not marked read-only, an OpenAPI write, a
+    tool made with side_effects=True), the plan is shown and you are asked.
+    """
     console = Console(stderr=as_json)
+    from ._terminal_approval import DryRun, TerminalApprover
     from .tools import DEMO_TOOLS
 
     if not question.strip():
@@ -201,10 +230,14 @@ def run(
     formats = get_args(PlanFormat)
     if plan_format not in formats:
         raise fail(f"--format must be one of {', '.join(formats)}, not {plan_format!r}")
-    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    chosen = _load_tools(tools) if tools else [] if (mcp or openapi) else list(DEMO_TOOLS)
     local = is_local_spec(model.strip())
+    dry = DryRun() if dry_run else None
+    asker = TerminalApprover(console, lambda: view.paused())
+    approve = dry or (None if yes else asker)
     # Everything asked for is checked here, before any download or load.
     try:
+        toolsets = _toolsets(mcp or [], openapi or [])
         backend = resolve_model(model, **({"verbose": verbose} if local else {}))
         agent = Agent(
             backend,
@@ -212,6 +245,8 @@ def run(
             max_replans=max_replans,
             plan_format=cast(PlanFormat, plan_format),
             constrained=constrained,
+            approve=approve,
+            toolsets=toolsets,
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
@@ -232,7 +267,7 @@ def run(
 
     try:
         result, load_s = anyio.run(go)
-    except ParcallError as exc:
+    except (ParcallError, ImportError) as exc:  # ImportError: an extra is not installed
         raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except KeyboardInterrupt:
         console.print("[yellow]cancelled[/yellow]")
@@ -243,6 +278,8 @@ def run(
     timing = time_breakdown(result.events, result.observations, result.duration, load=load_s)
     if not as_json:
         console.print(f"[dim]time: {timing.describe()}[/dim]")
+    if dry is not None:
+        dry.report(console, result.plans)
     if as_json:
         payload = {
             "question": question,

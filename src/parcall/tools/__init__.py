@@ -8,6 +8,10 @@
   into the short value a later step needs.
 
 `DEMO_TOOLS` is what `parcall run` uses when no `--tools` are given.
+
+Adapters for tools kept elsewhere (each needs its extra, imported only when used):
+`mcp_tools` / `MCPToolset` (MCP servers), `openapi_tools` / `OpenAPIToolset` (OpenAPI 3
+services), `from_langchain` (LangChain tools). See docs/tools.md.
 """
 
 from .._tool import Tool
@@ -19,15 +23,23 @@ from ._clock import today as _today
 from ._encyclopedia import lookup as _lookup
 from ._encyclopedia import search as _search
 from ._extract import extract_tool
+from .langchain import from_langchain
+from .mcp import MCPToolset, mcp_tools
+from .openapi import OpenAPIToolset, openapi_tools
 
 __all__ = [
     "DEMO_TOOLS",
     "CalculatorError",
+    "MCPToolset",
+    "OpenAPIToolset",
     "calculator",
     "convert_units",
     "date_diff",
     "extract_tool",
+    "from_langchain",
     "lookup",
+    "mcp_tools",
+    "openapi_tools",
     "search",
     "today",
 ]
