@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
@@ -41,6 +41,9 @@ from .models._base import (
     ToolSpec,
 )
 
+if TYPE_CHECKING:
+    from .select import ToolSelector
+
 __all__ = ["Agent", "RunStream"]
 
 PLAN_STOP = ("<END_OF_PLAN>",)
@@ -71,6 +74,10 @@ class Agent:
     `grounded=True` sends an answer that no result mentions back as a reason
     to replan, while replans remain: a small joiner otherwise answers from memory when the
     results do not hold the answer (yes/no answers always pass).
+
+    `tool_selector` (see `parcall.select`) picks the `select_k` tools the planner sees for
+    each request, and again on each replan with the joiner's reason appended (the picks add
+    up). A plan may use only the tools shown; the default (None) shows every tool.
     """
 
     def __init__(
@@ -88,6 +95,8 @@ class Agent:
         constrained: bool = False,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
+        tool_selector: ToolSelector | None = None,
+        select_k: int = 5,
     ) -> None:
         if max_replans < 0:
             raise ValueError("max_replans must be >= 0")
@@ -109,8 +118,14 @@ class Agent:
             raise ValueError(f"prompt_layout must be 'extend' or 'separate', not {prompt_layout!r}")
         self.prompt_layout = prompt_layout
         self.grounded = grounded
+        if tool_selector is not None and not callable(getattr(tool_selector, "select", None)):
+            raise TypeError("tool_selector must have a select(request, tools, k) method")
+        if select_k < 1:
+            raise ValueError("select_k must be at least 1")
+        self.tool_selector = tool_selector
+        self.select_k = select_k
         self._limiter: anyio.CapacityLimiter | None = None
-        self._system: tuple[tuple[Any, ...], str] | None = None
+        self._systems: dict[tuple[Any, ...], str] = {}
 
     async def run(self, request: str) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
@@ -126,12 +141,34 @@ class Agent:
         `run.result` holds the `RunResult` once the events end."""
         return RunStream(self, request)
 
-    def _system_prompt(self) -> str:
-        # Built once per (prompts, format): 1,000 concurrent runs should not rebuild it each.
-        key = (self.prompts, self.plan_format, tuple(self.tools))
-        if self._system is None or self._system[0] != key:
-            self._system = (key, self.prompts.system(self.tools.values(), self.plan_format))
-        return self._system[1]
+    def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
+        # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
+        # it each; with a selector, runs that were shown the same tools share one prompt.
+        shown = tuple(self.tools.values()) if tools is None else tuple(tools)
+        key = (self.prompts, self.plan_format, shown)
+        prompt = self._systems.get(key)
+        if prompt is None:
+            if len(self._systems) >= 256:
+                self._systems.clear()
+            prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
+        return prompt
+
+    async def _select(self, request: str, shown: Iterable[str] = ()) -> dict[str, Tool]:
+        """The tools to show for `request`: the selector's picks (added to `shown`), in the
+        agent's order so the same picks give the same prompt."""
+        if self.tool_selector is None or len(self.tools) <= self.select_k:
+            return dict(self.tools)
+        picked = await self.tool_selector.select(request, list(self.tools.values()), self.select_k)
+        names = set(shown)
+        for item in picked:
+            if not isinstance(item, Tool) or self.tools.get(item.name) is not item:
+                raise ParcallError(
+                    f"the tool selector returned {item!r}, which is not one of the agent's tools"
+                )
+            names.add(item.name)
+        if not names:
+            raise ParcallError("the tool selector picked no tool for this request")
+        return {name: tool for name, tool in self.tools.items() if name in names}
 
     def _global_limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is not None and self._limiter is None:
@@ -219,10 +256,8 @@ class _Run:
         self.plans: list[Plan] = []
         self._t0 = 0.0
         self._grammar = agent.constrained and agent.plan_format == "text"
-        self.messages: list[Message] = [
-            Message("system", agent._system_prompt()),
-            Message("user", agent.prompts.question(request)),
-        ]
+        self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
+        self.messages: list[Message] = []
 
     def now(self) -> float:
         return anyio.current_time() - self._t0
@@ -236,10 +271,15 @@ class _Run:
         self._t0 = anyio.current_time()
         error: Exception | None = None
         answer: str | None = None
+        self.tools = await self.agent._select(self.request)
+        self.messages = [
+            Message("system", self.agent._system_prompt(self.tools.values())),
+            Message("user", self.agent.prompts.question(self.request)),
+        ]
         async with anyio.create_task_group() as tg:
             executor = Executor(
                 tg,
-                self.agent.tools,
+                self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=self.agent._global_limiter(),
@@ -338,7 +378,17 @@ class _Run:
                 )
             round_no += 1
             first = max(executor.indices, default=0) + 1
-            self.messages.append(Message("user", prompts.replan(decision.reason, first)))
+            replan = prompts.replan(decision.reason, first)
+            if self.agent.tool_selector is not None:
+                before = set(self.tools)
+                # Updated in place: the executor reads the same mapping.
+                self.tools.update(
+                    await self.agent._select(f"{self.request}\n{decision.reason}", before)
+                )
+                added = [t for name, t in self.tools.items() if name not in before]
+                if added:
+                    replan = f"{replan}\n{prompts.more_tools(added)}"
+            self.messages.append(Message("user", replan))
             self.emit(Replanned(round_no, decision.reason, self.now()))
 
     def _evidence(self, executor: Executor) -> list[str]:
@@ -353,19 +403,19 @@ class _Run:
         parser: PlanParser | JsonPlanParser | ToolCallPlanParser
         extras: dict[str, Any] = {}
         if fmt == "tools":
-            parser = ToolCallPlanParser(agent.tools, known=executor.indices)
+            parser = ToolCallPlanParser(self.tools, known=executor.indices)
             extras["tools"] = tuple(
-                ToolSpec(t.name, t.description, t.json_schema()) for t in agent.tools.values()
+                ToolSpec(t.name, t.description, t.json_schema()) for t in self.tools.values()
             )
         elif fmt == "json":
-            parser = JsonPlanParser(agent.tools, known=executor.indices)
+            parser = JsonPlanParser(self.tools, known=executor.indices)
             if agent.constrained:
-                extras["json_schema"] = plan_json_schema(agent.tools.values())
+                extras["json_schema"] = plan_json_schema(self.tools.values())
         else:
-            parser = PlanParser(agent.tools, known=executor.indices)
+            parser = PlanParser(self.tools, known=executor.indices)
             extras["stop"] = PLAN_STOP
             if agent.constrained:
-                extras["grammar"] = plan_grammar(agent.tools.values())
+                extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
         calls: set[str] = set()
 

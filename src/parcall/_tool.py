@@ -25,6 +25,8 @@ class Tool:
     schema (pydantic) before the function runs. `max_concurrency` bounds simultaneous calls
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
+    `feeds` names tools that usually take this tool's result as input: a tool selector that
+    picks this tool picks those too (`parcall.select`).
     """
 
     name: str
@@ -35,6 +37,7 @@ class Tool:
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.5
+    feeds: tuple[str, ...] = ()
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -49,6 +52,8 @@ class Tool:
             raise ValueError(f"tool {self.name!r}: retries must be >= 0")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(f"tool {self.name!r}: timeout must be positive")
+        if not isinstance(self.feeds, tuple) or not all(isinstance(f, str) for f in self.feeds):
+            raise TypeError(f"tool {self.name!r}: feeds must be a tuple of tool names")
 
     @classmethod
     def from_function(
@@ -61,6 +66,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        feeds: Iterable[str] = (),
     ) -> Tool:
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
         tool_name = name or function.__name__
@@ -73,6 +79,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            feeds=_names(feeds),
         )
 
     @classmethod
@@ -87,6 +94,7 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        feeds: Iterable[str] = (),
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -101,6 +109,7 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            feeds=_names(feeds),
         )
 
     @property
@@ -191,6 +200,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    feeds: Iterable[str] = (),
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -202,6 +212,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    feeds: Iterable[str] = (),
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`."""
 
@@ -214,9 +225,15 @@ def tool(
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            feeds=feeds,
         )
 
     return wrap(function) if function is not None else wrap
+
+
+def _names(feeds: Iterable[str]) -> tuple[str, ...]:
+    # A bare string would otherwise become a tuple of its letters.
+    return (feeds,) if isinstance(feeds, str) else tuple(feeds)
 
 
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:

@@ -1,0 +1,81 @@
+"""`Tool2VecSelector`: a tool's vector learned from the requests that used it (Tool2Vec,
+Moon et al. 2024), not only from its description."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import anyio
+
+from .._result import RunResult
+from .._tool import Tool
+from ._base import Usage, tool_text, usages
+from ._vectors import Encoder, TextVectors, numpy, unit
+
+__all__ = ["Tool2VecSelector"]
+
+
+class Tool2VecSelector:
+    """Ranks tools by cosine similarity between the request and each tool's usage vector:
+    the mean embedding of the requests that used the tool, with the embedding of its own
+    text counted as `prior` more examples (so a tool nobody used yet is still found).
+
+    `learn(result)` adds a past run's request as an example of every tool that succeeded in
+    it; `examples` seeds usage (tool name → requests). `encoder` defaults to `MiniLMEncoder`.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder | None = None,
+        *,
+        examples: Mapping[str, Sequence[str]] | None = None,
+        prior: float = 1.0,
+        max_examples: int = 200,
+    ) -> None:
+        if prior < 0:
+            raise ValueError("prior must be >= 0")
+        if max_examples < 1:
+            raise ValueError("max_examples must be at least 1")
+        if encoder is None:
+            from ._minilm import MiniLMEncoder
+
+            encoder = MiniLMEncoder()
+        self.encoder = encoder
+        self.prior = prior
+        self.max_examples = max_examples
+        self.examples: dict[str, list[str]] = {}
+        self._vectors = TextVectors(encoder)
+        for name, requests in (examples or {}).items():
+            for request in requests:
+                self.add_example(name, request)
+
+    def add_example(self, tool_name: str, request: str) -> None:
+        """Record that `request` was served (in part) by `tool_name`; the newest are kept."""
+        kept = self.examples.setdefault(tool_name, [])
+        if request not in kept:
+            kept.append(request)
+            del kept[: -self.max_examples]
+
+    def learn(self, source: RunResult | Usage) -> None:
+        """Add the request of a past run (or one `Usage`) to each tool it used."""
+        for usage in [source] if isinstance(source, Usage) else usages(source):
+            for name in usage.tools:
+                self.add_example(name, usage.request)
+
+    async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
+        ranked = await anyio.to_thread.run_sync(self.rank, request, tools)
+        return [tool for tool, _ in ranked[:k]]
+
+    def rank(self, request: str, tools: Sequence[Tool]) -> list[tuple[Tool, float]]:
+        """Every tool with its score, best first."""
+        if not tools:
+            return []
+        query = self._vectors([request])[0]
+        rows = []
+        for tool in tools:
+            own = self._vectors([tool_text(tool)])[0] * self.prior
+            used = self.examples.get(tool.name, ())
+            rows.append(own + self._vectors(used).sum(axis=0) if used else own)
+        sims = (unit(numpy().stack(rows)) @ query).tolist()
+        order = sorted(range(len(tools)), key=lambda i: -sims[i])
+        return [(tools[i], float(sims[i])) for i in order]
