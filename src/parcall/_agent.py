@@ -76,8 +76,9 @@ class Agent:
     results do not hold the answer (yes/no answers always pass).
 
     `tool_selector` (see `parcall.select`) picks the `select_k` tools the planner sees for
-    each request, and again on each replan with the joiner's reason appended (the picks add
-    up). A plan may use only the tools shown; the default (None) shows every tool.
+    each request, and on each replan `select_k` more (among those not shown yet) for the
+    request with the joiner's reason appended. A plan may use only the tools shown (the
+    parser names any other); the default (None) shows every tool.
     """
 
     def __init__(
@@ -154,12 +155,13 @@ class Agent:
         return prompt
 
     async def _select(self, request: str, shown: Iterable[str] = ()) -> dict[str, Tool]:
-        """The tools to show for `request`: the selector's picks (added to `shown`), in the
-        agent's order so the same picks give the same prompt."""
+        """The tools to show for `request`: the selector's picks among the tools not yet
+        `shown`, added to those, in the agent's order (the same picks, the same prompt)."""
+        names = set(shown)
+        offered = [t for name, t in self.tools.items() if name not in names]
         if self.tool_selector is None or len(self.tools) <= self.select_k:
             return dict(self.tools)
-        picked = await self.tool_selector.select(request, list(self.tools.values()), self.select_k)
-        names = set(shown)
+        picked = await self.tool_selector.select(request, offered, self.select_k) if offered else []
         for item in picked:
             if not isinstance(item, Tool) or self.tools.get(item.name) is not item:
                 raise ParcallError(

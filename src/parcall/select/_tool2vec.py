@@ -4,13 +4,14 @@ Moon et al. 2024), not only from its description."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import anyio
 
 from .._result import RunResult
 from .._tool import Tool
 from ._base import Usage, tool_text, usages
-from ._vectors import Encoder, TextVectors, numpy, unit
+from ._vectors import Encoder, TextVectors, unit
 
 __all__ = ["Tool2VecSelector"]
 
@@ -45,6 +46,8 @@ class Tool2VecSelector:
         self.max_examples = max_examples
         self.examples: dict[str, list[str]] = {}
         self._vectors = TextVectors(encoder)
+        self._version = 0  # bumped by every new example; keys the cached tool matrix
+        self._matrix: tuple[tuple[int, tuple[Tool, ...]], Any] | None = None
         for name, requests in (examples or {}).items():
             for request in requests:
                 self.add_example(name, request)
@@ -55,6 +58,7 @@ class Tool2VecSelector:
         if request not in kept:
             kept.append(request)
             del kept[: -self.max_examples]
+            self._version += 1
 
     def learn(self, source: RunResult | Usage) -> None:
         """Add the request of a past run (or one `Usage`) to each tool it used."""
@@ -71,11 +75,21 @@ class Tool2VecSelector:
         if not tools:
             return []
         query = self._vectors([request])[0]
-        rows = []
-        for tool in tools:
-            own = self._vectors([tool_text(tool)])[0] * self.prior
-            used = self.examples.get(tool.name, ())
-            rows.append(own + self._vectors(used).sum(axis=0) if used else own)
-        sims = (unit(numpy().stack(rows)) @ query).tolist()
+        sims = (self._tool_matrix(tuple(tools)) @ query).tolist()
         order = sorted(range(len(tools)), key=lambda i: -sims[i])
         return [(tools[i], float(sims[i])) for i in order]
+
+    def _tool_matrix(self, tools: tuple[Tool, ...]) -> Any:
+        """One unit vector per tool: its own text (weighted `prior`) plus its examples."""
+        key = (self._version, tools)
+        cached = self._matrix
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        own = self._vectors([tool_text(t) for t in tools]) * self.prior
+        for i, tool in enumerate(tools):
+            used = self.examples.get(tool.name, ())
+            if used:
+                own[i] += self._vectors(used).sum(axis=0)
+        matrix = unit(own)
+        self._matrix = (key, matrix)
+        return matrix
