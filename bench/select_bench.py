@@ -37,6 +37,7 @@ from parcall.select import (
     BM25Selector,
     EmbeddingSelector,
     FeedsCompletion,
+    RankFusion,
     Tool2VecSelector,
     ToolSelector,
     Usage,
@@ -165,6 +166,7 @@ async def retrieval(corpus: Corpus, embeddings: bool) -> dict[str, Any]:
         for q in dev:
             tool2vec.learn(Usage(q.text, q.gold, q.edges))
         selectors["tool2vec"] = tool2vec
+        selectors["bm25+tool2vec"] = RankFusion([selectors["bm25"], tool2vec])
     rows = []
     for name, selector in selectors.items():
         for completion in (False, True):

@@ -27,6 +27,7 @@ from parcall.select import (  # noqa: E402
     BM25Selector,
     EmbeddingSelector,
     FeedsCompletion,
+    RankFusion,
     Tool2VecSelector,
     ToolSelector,
     Usage,
@@ -148,6 +149,7 @@ async def test_every_selector_returns_at_most_k_distinct_tools(k: int) -> None:
         EmbeddingSelector(BagOfWords()),
         Tool2VecSelector(BagOfWords()),
         FeedsCompletion(BM25Selector()),
+        RankFusion([BM25Selector(), Tool2VecSelector(BagOfWords())]),
     ]
     for selector in selectors:
         picked = await selector.select("flights and hotels in Rome", TOOLS, k)
@@ -197,6 +199,26 @@ async def test_tool2vec_learns_from_a_run_result_only_the_tools_that_worked() ->
     selector = Tool2VecSelector(BagOfWords())
     selector.learn(result)
     assert selector.examples == {"find_hotels": ["a bed for the night in Rome"]}
+
+
+async def test_rank_fusion_prefers_what_both_selectors_rank_high() -> None:
+    class Fixed:
+        def __init__(self, order: list[Tool]) -> None:
+            self.order = order
+
+        async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
+            return self.order[:k]
+
+    first = Fixed([find_hotels, weather_forecast, *TOOLS])
+    second = Fixed([translate_text, weather_forecast, *TOOLS])
+    fused = await RankFusion([first, second]).select("q", TOOLS, 1)
+    assert fused == [weather_forecast]
+
+
+async def test_rank_fusion_passes_learning_on() -> None:
+    inner = Tool2VecSelector(BagOfWords())
+    RankFusion([BM25Selector(), inner]).learn(Usage("where to sleep", ("find_hotels",), ()))
+    assert inner.examples == {"find_hotels": ["where to sleep"]}
 
 
 # -- downstream completion -------------------------------------------------------------------

@@ -157,10 +157,10 @@ class Agent:
     async def _select(self, request: str, shown: Iterable[str] = ()) -> dict[str, Tool]:
         """The tools to show for `request`: the selector's picks among the tools not yet
         `shown`, added to those, in the agent's order (the same picks, the same prompt)."""
-        names = set(shown)
-        offered = [t for name, t in self.tools.items() if name not in names]
         if self.tool_selector is None or len(self.tools) <= self.select_k:
             return dict(self.tools)
+        names = set(shown)
+        offered = [t for name, t in self.tools.items() if name not in names]
         picked = await self.tool_selector.select(request, offered, self.select_k) if offered else []
         for item in picked:
             if not isinstance(item, Tool) or self.tools.get(item.name) is not item:

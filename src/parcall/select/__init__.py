@@ -13,6 +13,7 @@ Selectors implement `ToolSelector` (`async select(request, tools, k) -> list[Too
 - `EmbeddingSelector`: sentence embeddings of descriptions and example requests
   (all-MiniLM-L6-v2, `parcall[embeddings]`);
 - `Tool2VecSelector`: vectors learned from the requests that used each tool (`learn(result)`);
+- `RankFusion([...])`: several selectors' rankings merged (reciprocal rank fusion);
 - `FeedsCompletion(selector)`: also picks the tools a picked tool's result usually feeds.
 """
 
@@ -20,6 +21,7 @@ from ._base import ToolSelector, Usage, tool_text
 from ._bm25 import BM25Selector
 from ._embeddings import EmbeddingSelector
 from ._feeds import FeedsCompletion
+from ._fusion import RankFusion
 from ._minilm import MiniLMEncoder
 from ._tool2vec import Tool2VecSelector
 from ._vectors import Encoder
@@ -30,6 +32,7 @@ __all__ = [
     "Encoder",
     "FeedsCompletion",
     "MiniLMEncoder",
+    "RankFusion",
     "Tool2VecSelector",
     "ToolSelector",
     "Usage",
