@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import anyio
+from typing import TYPE_CHECKING
 
 from .._tool import Tool
 from ._base import tool_text
-from ._vectors import Encoder, TextVectors
+from ._vectors import Encoder, VectorSelector
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["EmbeddingSelector"]
 
 
-class EmbeddingSelector:
+class EmbeddingSelector(VectorSelector):
     """Ranks tools by cosine similarity between the request and the tool's text (name,
     description, parameter docs) or, when closer, any of its example requests.
 
@@ -28,23 +31,10 @@ class EmbeddingSelector:
         *,
         examples: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        if encoder is None:
-            from ._minilm import MiniLMEncoder
-
-            encoder = MiniLMEncoder()
-        self.encoder = encoder
+        super().__init__(encoder)
         self.examples: dict[str, list[str]] = {n: list(t) for n, t in (examples or {}).items()}
-        self._vectors = TextVectors(encoder)
 
-    async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
-        ranked = await anyio.to_thread.run_sync(self.rank, request, tools)
-        return [tool for tool, _ in ranked[:k]]
-
-    def rank(self, request: str, tools: Sequence[Tool]) -> list[tuple[Tool, float]]:
-        """Every tool with its score, best first."""
-        if not tools:
-            return []
-        query = self._vectors([request])[0]
+    def _scores(self, query: NDArray[np.float32], tools: Sequence[Tool]) -> list[float]:
         owners: list[int] = []
         texts: list[str] = []
         for i, tool in enumerate(tools):
@@ -55,5 +45,4 @@ class EmbeddingSelector:
         best = [float("-inf")] * len(tools)
         for i, sim in zip(owners, sims.tolist()):
             best[i] = max(best[i], sim)
-        order = sorted(range(len(tools)), key=lambda i: -best[i])
-        return [(tools[i], best[i]) for i in order]
+        return best

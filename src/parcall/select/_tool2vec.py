@@ -4,19 +4,21 @@ Moon et al. 2024), not only from its description."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from .._result import RunResult
 from .._tool import Tool
 from ._base import Usage, tool_text, usages
-from ._vectors import Encoder, TextVectors, unit
+from ._vectors import Encoder, VectorSelector, unit
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["Tool2VecSelector"]
 
 
-class Tool2VecSelector:
+class Tool2VecSelector(VectorSelector):
     """Ranks tools by cosine similarity between the request and each tool's usage vector:
     the mean embedding of the requests that used the tool, with the embedding of its own
     text counted as `prior` more examples (so a tool nobody used yet is still found).
@@ -37,15 +39,10 @@ class Tool2VecSelector:
             raise ValueError("prior must be >= 0")
         if max_examples < 1:
             raise ValueError("max_examples must be at least 1")
-        if encoder is None:
-            from ._minilm import MiniLMEncoder
-
-            encoder = MiniLMEncoder()
-        self.encoder = encoder
+        super().__init__(encoder)
         self.prior = prior
         self.max_examples = max_examples
         self.examples: dict[str, list[str]] = {}
-        self._vectors = TextVectors(encoder)
         self._version = 0  # bumped by every new example; keys the cached tool matrix
         self._matrix: tuple[tuple[int, tuple[Tool, ...]], Any] | None = None
         for name, requests in (examples or {}).items():
@@ -66,18 +63,9 @@ class Tool2VecSelector:
             for name in usage.tools:
                 self.add_example(name, usage.request)
 
-    async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
-        ranked = await anyio.to_thread.run_sync(self.rank, request, tools)
-        return [tool for tool, _ in ranked[:k]]
-
-    def rank(self, request: str, tools: Sequence[Tool]) -> list[tuple[Tool, float]]:
-        """Every tool with its score, best first."""
-        if not tools:
-            return []
-        query = self._vectors([request])[0]
-        sims = (self._tool_matrix(tuple(tools)) @ query).tolist()
-        order = sorted(range(len(tools)), key=lambda i: -sims[i])
-        return [(tools[i], float(sims[i])) for i in order]
+    def _scores(self, query: NDArray[np.float32], tools: Sequence[Tool]) -> list[float]:
+        scores: list[float] = (self._tool_matrix(tuple(tools)) @ query).tolist()
+        return scores
 
     def _tool_matrix(self, tools: tuple[Tool, ...]) -> Any:
         """One unit vector per tool: its own text (weighted `prior`) plus its examples."""

@@ -7,11 +7,15 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
+
+from .._tool import Tool
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["Encoder", "TextVectors", "numpy"]
+__all__ = ["Encoder", "TextVectors", "VectorSelector", "numpy"]
 
 
 class Encoder(Protocol):
@@ -59,3 +63,30 @@ def unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
     np = numpy()
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1, norms)  # type: ignore[no-any-return]
+
+
+class VectorSelector:
+    """Ranks tools by a score against the request's vector; encoding runs in a worker thread."""
+
+    def __init__(self, encoder: Encoder | None) -> None:
+        if encoder is None:
+            from ._minilm import MiniLMEncoder
+
+            encoder = MiniLMEncoder()
+        self.encoder = encoder
+        self._vectors = TextVectors(encoder)
+
+    async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
+        ranked = await anyio.to_thread.run_sync(self.rank, request, tools)
+        return [tool for tool, _ in ranked[:k]]
+
+    def rank(self, request: str, tools: Sequence[Tool]) -> list[tuple[Tool, float]]:
+        """Every tool with its score, best first (ties keep the given order)."""
+        if not tools:
+            return []
+        scores = self._scores(self._vectors([request])[0], tools)
+        order = sorted(range(len(tools)), key=lambda i: -scores[i])
+        return [(tools[i], scores[i]) for i in order]
+
+    def _scores(self, query: NDArray[np.float32], tools: Sequence[Tool]) -> list[float]:
+        raise NotImplementedError
