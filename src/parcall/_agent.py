@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
@@ -46,6 +46,9 @@ from .models._base import (
     ToolSpec,
 )
 from .models._resolve import model_argument
+
+if TYPE_CHECKING:
+    from .select import ToolSelector
 
 __all__ = ["Agent", "RunStream"]
 
@@ -87,6 +90,11 @@ class Agent:
     `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
     OpenAPI services) are opened when a run starts and closed when it ends; their tools
     join `tools` for that run.
+
+    `tool_selector` (see `parcall.select`) picks the `select_k` tools the planner sees for
+    each request, and on each replan `select_k` more (among those not shown yet) for the
+    request with the joiner's reason appended. A plan may use only the tools shown (the
+    parser names any other); the default (None) shows every tool.
     """
 
     def __init__(
@@ -106,6 +114,8 @@ class Agent:
         grounded: bool = False,
         approve: Approver | None = None,
         toolsets: Sequence[Toolset] = (),
+        tool_selector: ToolSelector | None = None,
+        select_k: int = 5,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -137,8 +147,14 @@ class Agent:
             if not isinstance(toolset, Toolset):
                 raise TypeError(f"toolsets: {toolset!r} has no open() (see parcall.Toolset)")
         self.toolsets = tuple(toolsets)
+        if tool_selector is not None and not callable(getattr(tool_selector, "select", None)):
+            raise TypeError("tool_selector must have a select(request, tools, k) method")
+        if select_k < 1:
+            raise ValueError("select_k must be at least 1")
+        self.tool_selector = tool_selector
+        self.select_k = select_k
         self._limiter: anyio.CapacityLimiter | None = None
-        self._system: tuple[tuple[Any, ...], str] | None = None
+        self._systems: dict[tuple[Any, ...], str] = {}
 
     async def run(self, request: str) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
@@ -157,12 +173,35 @@ class Agent:
         check_request(request)
         return RunStream(self, request)
 
-    def _system_prompt(self) -> str:
-        # Built once per (prompts, format): 1,000 concurrent runs should not rebuild it each.
-        key = (self.prompts, self.plan_format, tuple(self.tools))
-        if self._system is None or self._system[0] != key:
-            self._system = (key, self.prompts.system(self.tools.values(), self.plan_format))
-        return self._system[1]
+    def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
+        # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
+        # it each; with a selector, runs that were shown the same tools share one prompt.
+        shown = tuple(self.tools.values()) if tools is None else tuple(tools)
+        key = (self.prompts, self.plan_format, shown)
+        prompt = self._systems.get(key)
+        if prompt is None:
+            if len(self._systems) >= 256:
+                self._systems.clear()
+            prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
+        return prompt
+
+    async def _select(self, request: str, shown: Iterable[str] = ()) -> dict[str, Tool]:
+        """The tools to show for `request`: the selector's picks among the tools not yet
+        `shown`, added to those, in the agent's order (the same picks, the same prompt)."""
+        if self.tool_selector is None or len(self.tools) <= self.select_k:
+            return dict(self.tools)
+        names = set(shown)
+        offered = [t for name, t in self.tools.items() if name not in names]
+        picked = await self.tool_selector.select(request, offered, self.select_k) if offered else []
+        for item in picked:
+            if not isinstance(item, Tool) or self.tools.get(item.name) is not item:
+                raise ParcallError(
+                    f"the tool selector returned {item!r}, which is not one of the agent's tools"
+                )
+            names.add(item.name)
+        if not names:
+            raise ParcallError("the tool selector picked no tool for this request")
+        return {name: tool for name, tool in self.tools.items() if name in names}
 
     def _global_limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is not None and self._limiter is None:
@@ -252,10 +291,8 @@ class _Run:
         self._t0 = 0.0
         self._tg: TaskGroup
         self._grammar = agent.constrained and agent.plan_format == "text"
-        self.messages: list[Message] = [
-            Message("system", agent._system_prompt()),
-            Message("user", agent.prompts.question(request)),
-        ]
+        self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
+        self.messages: list[Message] = []
 
     def now(self) -> float:
         return anyio.current_time() - self._t0
@@ -284,6 +321,11 @@ class _Run:
         self._t0 = anyio.current_time()
         error: Exception | None = None
         answer: str | None = None
+        self.tools = await self.agent._select(self.request)
+        self.messages = [
+            Message("system", self.agent._system_prompt(self.tools.values())),
+            Message("user", self.agent.prompts.question(self.request)),
+        ]
         async with anyio.create_task_group() as tg:
             self._tg = tg
             approve = self.agent.approve
@@ -395,7 +437,17 @@ class _Run:
                 )
             round_no += 1
             first = max(executor.indices, default=0) + 1
-            self.messages.append(Message("user", prompts.replan(decision.reason, first)))
+            replan = prompts.replan(decision.reason, first)
+            if self.agent.tool_selector is not None:
+                before = set(self.tools)
+                # Updated in place: the executor reads the same mapping.
+                self.tools.update(
+                    await self.agent._select(f"{self.request}\n{decision.reason}", before)
+                )
+                added = [t for name, t in self.tools.items() if name not in before]
+                if added:
+                    replan = f"{replan}\n{prompts.more_tools(added)}"
+            self.messages.append(Message("user", replan))
             self.emit(Replanned(round_no, decision.reason, self.now()))
 
     def _evidence(self, executor: Executor) -> list[str]:

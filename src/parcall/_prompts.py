@@ -165,6 +165,10 @@ Write a new plan for what is missing: {reason}
 Number its tasks from {first}. Results of the tasks above can be used as $N. Search for the \
 names the results gave you; do not repeat a call made above."""
 
+MORE_TOOLS = """\
+You may now also use these tools:
+{tools}"""
+
 
 @dataclass(frozen=True, slots=True)
 class Prompts:
@@ -178,6 +182,8 @@ class Prompts:
     joiner_system: str = JOINER_SYSTEM
     no_replan: str = NO_REPLAN
     replan_request: str = REPLAN_REQUEST
+    more_tools_request: str = MORE_TOOLS
+    """Appended to a replan request when a tool selector shows tools the planner lacked."""
     observation_chars: int = 2000
     """Observations longer than this are truncated (with a marker) in what the model sees."""
     question_prefix: str = field(default="Question: ")
@@ -232,6 +238,9 @@ class Prompts:
 
     def replan(self, reason: str, first: int) -> str:
         return self.replan_request.format(reason=reason, first=first)
+
+    def more_tools(self, tools: Iterable[Tool]) -> str:
+        return self.more_tools_request.format(tools="\n".join(_describe(t) for t in tools))
 
 
 _PLAN_CALL = re.compile(r"^\s*\d+\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)

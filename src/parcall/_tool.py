@@ -29,6 +29,9 @@ class Tool:
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
     `side_effects=True` marks a tool that acts on the world (sends, books, deletes): an
     agent given an `approve` callable asks it before such a task runs.
+
+    `feeds` names tools that usually take this tool's result as input: a tool selector that
+    picks this tool picks those too (`parcall.select`).
     """
 
     name: str
@@ -40,6 +43,7 @@ class Tool:
     retries: int = 0
     retry_delay: float = 0.5
     side_effects: bool = False
+    feeds: tuple[str, ...] = ()
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -55,6 +59,8 @@ class Tool:
         check_number(owner, "timeout", self.timeout, positive=True, optional=True)
         check_int(owner, "retries", self.retries, minimum=0)
         check_number(owner, "retry_delay", self.retry_delay, minimum=0)
+        if not isinstance(self.feeds, tuple) or not all(isinstance(f, str) for f in self.feeds):
+            raise TypeError(f"tool {self.name!r}: feeds must be a tuple of tool names")
         self._is_async.append(inspect.iscoroutinefunction(self.function))
 
     @classmethod
@@ -69,6 +75,7 @@ class Tool:
         retries: int = 0,
         retry_delay: float = 0.5,
         side_effects: bool = False,
+        feeds: Iterable[str] = (),
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
@@ -83,6 +90,7 @@ class Tool:
             retries=retries,
             retry_delay=retry_delay,
             side_effects=side_effects,
+            feeds=_names(feeds),
         )
 
     @classmethod
@@ -98,6 +106,7 @@ class Tool:
         retries: int = 0,
         retry_delay: float = 0.5,
         side_effects: bool = False,
+        feeds: Iterable[str] = (),
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -113,6 +122,7 @@ class Tool:
             retries=retries,
             retry_delay=retry_delay,
             side_effects=side_effects,
+            feeds=_names(feeds),
         )
 
     @property
@@ -204,6 +214,7 @@ def tool(
     retries: int = 0,
     retry_delay: float = 0.5,
     side_effects: bool = False,
+    feeds: Iterable[str] = (),
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -216,6 +227,7 @@ def tool(
     retries: int = 0,
     retry_delay: float = 0.5,
     side_effects: bool = False,
+    feeds: Iterable[str] = (),
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
     `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`)."""
@@ -230,6 +242,7 @@ def tool(
             retries=retries,
             retry_delay=retry_delay,
             side_effects=side_effects,
+            feeds=feeds,
         )
 
     return wrap(function) if function is not None else wrap
@@ -238,6 +251,11 @@ def tool(
 def _check_function(owner: str, function: Any) -> None:
     if not callable(function):
         raise TypeError(f"{owner}: function must be callable, not {type(function).__name__}")
+
+
+def _names(feeds: Iterable[str]) -> tuple[str, ...]:
+    # A bare string would otherwise become a tuple of its letters.
+    return (feeds,) if isinstance(feeds, str) else tuple(feeds)
 
 
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:
