@@ -30,6 +30,7 @@ from ._events import (
     JoinDecided,
     ModelCallFinished,
     ModelCallStarted,
+    PassApplied,
     PlanFinished,
     Replanned,
     TaskFailed,
@@ -42,6 +43,7 @@ from ._joiner import Finish, Replan, parse_decision
 from ._observation import Observation
 from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
+from ._pass import Call, Pass, PassRun, RunContext
 from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
@@ -64,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Agent",
     "Answered",
+    "Call",
     "CyclicPlanError",
     "DependencyFailedError",
     "DuplicateTaskError",
@@ -86,6 +89,9 @@ __all__ = [
     "OpenAICompatible",
     "ParallelToolCallAgent",
     "ParcallError",
+    "Pass",
+    "PassApplied",
+    "PassRun",
     "Plan",
     "PlanError",
     "PlanErrorInfo",
@@ -98,6 +104,7 @@ __all__ = [
     "Replan",
     "ReplanLimitError",
     "Replanned",
+    "RunContext",
     "RunResult",
     "RunStream",
     "ScriptExhaustedError",

@@ -29,6 +29,7 @@ from ._joiner import Finish, Replan, parse_decision
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
+from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
@@ -78,6 +79,10 @@ class Agent:
     `grounded=True` sends an answer that no result mentions back as a reason
     to replan, while replans remain: a small joiner otherwise answers from memory when the
     results do not hold the answer (yes/no answers always pass).
+
+    `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
+    critical-path scheduling, result and plan caches), applied to each task as it streams,
+    outermost first.
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class Agent:
         constrained: bool | None = None,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
+        passes: Sequence[Pass] = (),
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -121,6 +127,10 @@ class Agent:
         )
         self.prompt_layout = prompt_layout
         self.grounded = grounded
+        for p in passes:
+            if not callable(getattr(p, "start", None)):
+                raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
+        self.passes = tuple(passes)
         self._limiter: anyio.CapacityLimiter | None = None
         self._system: tuple[tuple[Any, ...], str] | None = None
 
@@ -232,6 +242,7 @@ class _Run:
         self.events: list[Event] = []
         self._emit_out = emit
         self.plans: list[Plan] = []
+        self.passes: list[PassRun] = []
         self._t0 = 0.0
         self._grammar = agent.constrained and agent.plan_format == "text"
         self.messages: list[Message] = [
@@ -251,13 +262,27 @@ class _Run:
         self._t0 = anyio.current_time()
         error: Exception | None = None
         answer: str | None = None
+        limiter = self.agent._global_limiter()
+        if self.agent.passes:
+            context = RunContext(
+                self.request,
+                self.messages[0].content,
+                self.agent.plan_format,
+                self.agent.tools,
+                self.emit,
+                self.now,
+                limiter,
+            )
+            self.passes = [p.start(context) for p in self.agent.passes]
+            context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             executor = Executor(
                 tg,
                 self.agent.tools,
                 emit=self.emit,
                 clock=self.now,
-                limiter=self.agent._global_limiter(),
+                limiter=limiter,
+                passes=self.passes,
             )
             try:
                 answer = await self._rounds(executor)
@@ -410,8 +435,15 @@ class _Run:
 
         error: str | None = None
         line: int | None = None
+        cached = None
+        if fmt != "tools":
+            for p in self.passes:
+                cached = cached or await p.cached_plan(round_no)
         try:
-            await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
+            if cached is not None:
+                on_chunk(TextChunk(cached))
+            else:
+                await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
             try:
                 parser.close()
             finally:
@@ -422,6 +454,8 @@ class _Run:
         self.plans.append(plan)
         self.messages.append(Message("assistant", plan.text))
         self.emit(PlanFinished(round_no, plan, error, self.now(), error_line=line))
+        for p in self.passes:
+            await p.planned(round_no, plan, error)
         return plan, error
 
     async def _complete(

@@ -27,6 +27,14 @@ class Tool:
     schema (pydantic) before the function runs. `max_concurrency` bounds simultaneous calls
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
+
+    `idempotent=True` says a call has no effect beyond its result, so the same call with the
+    same arguments may run once and be shared, or be served from a cache (see
+    `parcall.passes`). `batch` is a batch form of the function: it takes a list of argument
+    dicts and returns the list of their results, in order; calls that are ready at about the
+    same time may be fused into one batch call. `inline=True` runs a *sync* function in the
+    event loop's thread instead of a worker thread: only for CPU-trivial functions that
+    never block (it saves a thread hand-off per call; a slow one stalls every run).
     """
 
     name: str
@@ -37,6 +45,9 @@ class Tool:
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.5
+    idempotent: bool = False
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None
+    inline: bool = False
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -53,6 +64,10 @@ class Tool:
         check_int(owner, "retries", self.retries, minimum=0)
         check_number(owner, "retry_delay", self.retry_delay, minimum=0)
         self._is_async.append(inspect.iscoroutinefunction(self.function))
+        if self.batch is not None and not callable(self.batch):
+            raise TypeError(f"tool {self.name!r}: batch must be a function of a list of calls")
+        if self.inline and self._is_async[0]:
+            raise ValueError(f"tool {self.name!r}: inline applies to sync functions only")
 
     @classmethod
     def from_function(
@@ -65,6 +80,9 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        idempotent: bool = False,
+        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+        inline: bool = False,
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
@@ -78,6 +96,9 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     @classmethod
@@ -92,6 +113,9 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         retry_delay: float = 0.5,
+        idempotent: bool = False,
+        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+        inline: bool = False,
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -106,6 +130,9 @@ class Tool:
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     @property
@@ -162,6 +189,8 @@ class Tool:
         kwargs = dict(arguments)
         if self.is_async:
             return await cast(Callable[..., Awaitable[Any]], self.function)(**kwargs)
+        if self.inline:
+            return self.function(**kwargs)
         return await anyio.to_thread.run_sync(
             lambda: self.function(**kwargs), abandon_on_cancel=True
         )
@@ -196,6 +225,9 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    idempotent: bool = False,
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+    inline: bool = False,
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -207,8 +239,12 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     retry_delay: float = 0.5,
+    idempotent: bool = False,
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+    inline: bool = False,
 ) -> Tool | Callable[[F], Tool]:
-    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`."""
+    """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
+    `@tool(idempotent=True)`, `@tool(batch=search_many)`, `@tool(inline=True)` (see `Tool`)."""
 
     def wrap(fn: F) -> Tool:
         return Tool.from_function(
@@ -219,6 +255,9 @@ def tool(
             timeout=timeout,
             retries=retries,
             retry_delay=retry_delay,
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     return wrap(function) if function is not None else wrap
