@@ -372,6 +372,32 @@ def bench_micro(
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
 
 
+@bench_app.command("passes")
+def bench_passes(
+    cases: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated pass cases (default: all)."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Runs per case and setting (median).")] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for JSON and markdown.")] = Path(
+        "bench/results"
+    ),
+    backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+) -> None:
+    """Each plan pass off and on, on a workload built for it (see docs/compiler.md)."""
+    from .bench import run_passes
+
+    try:
+        report = run_passes(
+            cases.split(",") if cases else None, repeats=repeats, out_dir=out, backend=backend
+        )
+    except ValueError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    typer.echo(report.table())  # markdown: printed as it is, not wrapped
+    typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
+
+
 @app.command()
 def trace(
     file: Annotated[Path, typer.Argument(help="A JSONL trace from `parcall run --trace`.")],
