@@ -33,6 +33,7 @@ from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
+from ._time import loop_clock
 from ._tool import Tool, tool_map
 from .models._base import (
     Message,
@@ -244,6 +245,7 @@ class _Run:
         self.plans: list[Plan] = []
         self.passes: list[PassRun] = []
         self._t0 = 0.0
+        self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
         self.messages: list[Message] = [
             Message("system", agent._system_prompt()),
@@ -251,7 +253,7 @@ class _Run:
         ]
 
     def now(self) -> float:
-        return anyio.current_time() - self._t0
+        return self._time() - self._t0
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -259,7 +261,8 @@ class _Run:
             self._emit_out(event)
 
     async def execute(self) -> RunResult:
-        self._t0 = anyio.current_time()
+        self._time = loop_clock()
+        self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
         limiter = self.agent._global_limiter()

@@ -351,8 +351,12 @@ def bench_micro(
     concurrent_runs: Annotated[int, typer.Option(help="Runs at once in one process.")] = 1000,
     out: Annotated[Path | None, typer.Option(help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+    profile: Annotated[
+        bool, typer.Option(help="Also write a cProfile summary (micro_profile.txt).")
+    ] = False,
 ) -> None:
-    """Engine figures: dispatch delay, overhead per task, large plans, concurrent runs."""
+    """Engine figures: dispatch delay, overhead per task, large plans (engine alone and end
+    to end through Agent.run), concurrent runs."""
     from .bench import run_micro
 
     _check_backend(backend)
@@ -367,6 +371,7 @@ def bench_micro(
         concurrent_runs=concurrent_runs,
         out_dir=_out_dir(out),
         backend=backend,
+        profile=profile,
     )
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
