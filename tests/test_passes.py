@@ -274,6 +274,17 @@ async def test_critical_path_first_starts_the_long_chain_before_short_tasks(
         assert [(e.idx, e.related) for e in kept] == [(7, (6,)), (8, (7,))]
 
 
+async def test_a_slot_kept_for_a_chain_never_waits_on_a_repeated_call() -> None:
+    # 3 repeats 2 once $1 is known, and outranks it (4 uses 3): with a slot kept for 3,
+    # CSE would hold 3 back for 2, which waits for that very slot.
+    lines = ("1. seed()", "2. step(0)", "3. step($1)", "4. crunch($3)")
+    passes = [CommonSubexpressions(), seen_latencies()]
+    agent = Agent(whole(*lines), scheduled_tools(), max_concurrency=1, passes=passes)
+    with anyio.fail_after(10):
+        result = await agent.run("q")
+    assert result.values == {1: 0, 2: 1, 3: 1, 4: 2}
+
+
 async def test_critical_path_orders_by_observed_latency_too() -> None:
     cp = CriticalPath()
     cp.observe("slow", 2.0)

@@ -196,3 +196,22 @@ async def test_a_plan_cache_entry_expires_after_its_ttl() -> None:
     model = ScriptedModel([PLAN, FINISH])
     await Agent(model, [look], passes=[cache]).run("q")
     assert [r.purpose for r in model.requests] == ["plan", "join"]
+
+
+class BrokenStore:
+    async def get(self, key: str) -> str | None:
+        raise ConnectionError("store is down")
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        raise ConnectionError("store is down")
+
+
+async def test_a_store_that_fails_is_a_miss_not_a_failed_run() -> None:
+    from parcall.passes import ResultCache
+
+    look_again = tool(idempotent=True)(look.function)
+    passes = [ResultCache(BrokenStore()), PlanCache(BrokenStore())]
+    result = await Agent(ScriptedModel([PLAN, FINISH]), [look_again], passes=passes).run("q")
+    assert result.values == {1: "value of a", 2: "value of b"}
+    details = [e.detail for e in result.events if isinstance(e, PassApplied)]
+    assert details and all("store unavailable: store is down" in d for d in details)

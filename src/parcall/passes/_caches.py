@@ -14,6 +14,22 @@ from ._key import call_key, dump_value, load_value
 __all__ = ["PlanCache", "ResultCache"]
 
 
+async def _get(store: Store, key: str, run: RunContext, pass_name: str) -> str | None:
+    """A cached text, or None; a store that fails (Redis down) is a miss, not a failed run."""
+    try:
+        return await store.get(key)
+    except Exception as exc:
+        run.emit(PassApplied(pass_name, None, f"store unavailable: {exc}", (), run.clock()))
+        return None
+
+
+async def _set(store: Store, key: str, value: str, ttl: float | None, run: RunContext) -> None:
+    try:
+        await store.set(key, value, ttl)
+    except Exception as exc:
+        run.emit(PassApplied("cache", None, f"store unavailable: {exc}", (), run.clock()))
+
+
 def _check_store(store: object) -> None:
     if not isinstance(store, Store):
         raise TypeError(f"store: {store!r} is not a Store (it needs async get and set)")
@@ -58,7 +74,7 @@ class _ResultCacheRun(PassRun):
         cache = self._cache
         key = f"result:{cache.namespace}:{key}"
         asked = self._run.clock()
-        text = await cache.store.get(key)
+        text = await _get(cache.store, key, self._run, "result_cache")
         if text is not None:
             cache.hits += 1
             self._run.emit(
@@ -79,7 +95,7 @@ class _ResultCacheRun(PassRun):
         if observation.ok:
             dumped = dump_value(observation.value)
             if dumped is not None:
-                await cache.store.set(key, dumped, cache.ttl)
+                await _set(cache.store, key, dumped, cache.ttl, self._run)
         return observation
 
 
@@ -121,7 +137,7 @@ class _PlanCacheRun(PassRun):
     async def cached_plan(self, round_no: int) -> str | None:
         if round_no != 0 or self._run.plan_format == "tools":
             return None
-        text = await self._cache.store.get(self._cache.key(self._run))
+        text = await _get(self._cache.store, self._cache.key(self._run), self._run, "plan_cache")
         if text is None:
             self._cache.misses += 1
             return None
@@ -137,4 +153,6 @@ class _PlanCacheRun(PassRun):
             return
         if self._run.plan_format == "tools":
             return
-        await self._cache.store.set(self._cache.key(self._run), plan.text, self._cache.ttl)
+        await _set(
+            self._cache.store, self._cache.key(self._run), plan.text, self._cache.ttl, self._run
+        )

@@ -17,6 +17,7 @@ from .._events import PassApplied
 from .._observation import Observation
 from .._pass import Call, PassRun, RunContext
 from .._plan import Task
+from ._cse import _CseRun
 from ._priority import PriorityLimiter, Waiter
 
 __all__ = ["CriticalPath", "DeadTasks"]
@@ -132,7 +133,13 @@ class _SchedulerRun(PassRun):
                 gate.release(None if heir is None else (self, heir))
 
     def _heir(self, task: Task, gate: PriorityLimiter, own: bool) -> int | None:
-        """A task this one's result makes ready that outranks every waiting call, if any."""
+        """A task this one's result makes ready that outranks every waiting call, if any.
+
+        Not while common-subexpression elimination runs: it may hold the heir back to wait
+        for an identical call that is itself waiting for this very slot.
+        """
+        if any(isinstance(p, _CseRun) for p in self._run.passes):
+            return None
         top = gate.top_priority()
         if top is None:
             return None  # nobody waits: the slot stays free for whoever comes
