@@ -11,7 +11,6 @@ streamed in 4-character tokens instead of one chunk per line.
 from __future__ import annotations
 
 import gc
-import json
 import statistics
 import time
 import tracemalloc
@@ -31,7 +30,7 @@ from .._tool import Tool
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING
 from ._metrics import dispatch_delays, machine_info, percentile
-from ._report import progress
+from ._report import progress, write_report
 from ._scripts import bound, sim_tools
 from ._simulated import run_agent
 from ._workloads import Round, Workload, random_dag, reference_workloads
@@ -360,12 +359,8 @@ def run_micro(
             step(f"{concurrent_runs:,} concurrent runs")
             report.concurrent = concurrent_figures(concurrent_runs, backend)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "micro.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
-        (out / "micro.md").write_text(report.table() + "\n")
-        report.files += [str(out / "micro.json"), str(out / "micro.md")]
+        report.files += write_report(out_dir, "micro", report.to_json(), report.table())
         if profile:
-            (out / "micro_profile.txt").write_text(profile_summary(backend=backend))
-            report.files.append(str(out / "micro_profile.txt"))
+            (Path(out_dir) / "micro_profile.txt").write_text(profile_summary(backend=backend))
+            report.files.append(str(Path(out_dir) / "micro_profile.txt"))
     return report

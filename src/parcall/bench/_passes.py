@@ -8,7 +8,6 @@ schedule can beat the longest chain, nor the total work divided by the limit.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ from .._tool import Tool
 from ..models._scripted import ScriptedModel
 from ..passes import CommonSubexpressions, CriticalPath, DeadTasks, Fusion, PlanCache, ResultCache
 from ._metrics import machine_info
-from ._report import progress
+from ._report import progress, write_report
 
 __all__ = ["PassCase", "PassRow", "PassesReport", "pass_cases", "run_passes"]
 
@@ -253,9 +252,5 @@ def run_passes(
                     )
                 )
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "passes.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
-        (out / "passes.md").write_text(report.table() + "\n")
-        report.files += [str(out / "passes.json"), str(out / "passes.md")]
+        report.files += write_report(out_dir, "passes", report.to_json(), report.table())
     return report

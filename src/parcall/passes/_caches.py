@@ -9,7 +9,7 @@ from .._observation import Observation
 from .._pass import Call, PassRun, Proceed, RunContext
 from .._plan import Plan
 from ..store._base import MemoryStore, Store, check_ttl
-from ._key import call_key, dump_value, load_value
+from ._key import dump_value, idempotent_key, load_value
 
 __all__ = ["PlanCache", "ResultCache"]
 
@@ -30,21 +30,8 @@ async def _set(store: Store, key: str, value: str, ttl: float | None, run: RunCo
         run.emit(PassApplied("cache", None, f"store unavailable: {exc}", (), run.clock()))
 
 
-def _check_store(store: object) -> None:
-    if not isinstance(store, Store):
-        raise TypeError(f"store: {store!r} is not a Store (it needs async get and set)")
-
-
-class ResultCache:
-    """Results of tools marked `idempotent`, kept across runs (and processes, with a shared
-    store) for `ttl` seconds (None: until the store drops them).
-
-    A call is served from the cache when the same tool was called with equal arguments;
-    only successful results that are plain JSON data are stored (a value that would not
-    read back equal, such as a tuple or an object, is simply not cached).
-    """
-
-    name = "result_cache"
+class _Cache:
+    """A store, the lifetime of what goes in it, a namespace, and counts of hits and misses."""
 
     def __init__(
         self, store: Store | None = None, *, ttl: float | None = None, namespace: str = ""
@@ -56,6 +43,23 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
 
+
+def _check_store(store: object) -> None:
+    if not isinstance(store, Store):
+        raise TypeError(f"store: {store!r} is not a Store (it needs async get and set)")
+
+
+class ResultCache(_Cache):
+    """Results of tools marked `idempotent`, kept across runs (and processes, with a shared
+    store) for `ttl` seconds (None: until the store drops them).
+
+    A call is served from the cache when the same tool was called with equal arguments;
+    only successful results that are plain JSON data are stored (a value that would not
+    read back equal, such as a tuple or an object, is simply not cached).
+    """
+
+    name = "result_cache"
+
     def start(self, run: RunContext) -> PassRun:
         return _ResultCacheRun(self, run)
 
@@ -66,9 +70,7 @@ class _ResultCacheRun(PassRun):
         self._run = run
 
     async def call(self, call: Call, proceed: Proceed) -> Observation:
-        if not call.tool.idempotent:
-            return await proceed(call)
-        key = call_key(call.tool.name, call.arguments)
+        key = idempotent_key(call)
         if key is None:
             return await proceed(call)
         cache = self._cache
@@ -99,7 +101,7 @@ class _ResultCacheRun(PassRun):
         return observation
 
 
-class PlanCache:
+class PlanCache(_Cache):
     """Opt-in: the first plan for a request is kept, and the same request to an agent with
     the same tools, prompts and plan format reuses it without calling the planner.
 
@@ -109,16 +111,6 @@ class PlanCache:
     """
 
     name = "plan_cache"
-
-    def __init__(
-        self, store: Store | None = None, *, ttl: float | None = None, namespace: str = ""
-    ) -> None:
-        self.store: Store = store if store is not None else MemoryStore()
-        _check_store(self.store)
-        self.ttl = check_ttl(ttl)
-        self.namespace = namespace
-        self.hits = 0
-        self.misses = 0
 
     def key(self, run: RunContext) -> str:
         text = "\x00".join((self.namespace, run.plan_format, run.system, run.request))

@@ -9,7 +9,7 @@ import anyio
 from .._events import PassApplied
 from .._observation import Observation
 from .._pass import Call, PassRun, Proceed, RunContext
-from ._key import call_key
+from ._key import idempotent_key
 
 __all__ = ["CommonSubexpressions"]
 
@@ -43,9 +43,7 @@ class _CseRun(PassRun):
         self._calls: dict[str, _Shared] = {}
 
     async def call(self, call: Call, proceed: Proceed) -> Observation:
-        if not call.tool.idempotent:
-            return await proceed(call)
-        key = call_key(call.tool.name, call.arguments)
+        key = idempotent_key(call)
         if key is None:
             return await proceed(call)
         shared = self._calls.get(key)

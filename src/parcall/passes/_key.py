@@ -8,7 +8,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["call_key", "dump_value", "load_value"]
+from .._pass import Call
+
+__all__ = ["call_key", "dump_value", "idempotent_key", "load_value"]
 
 
 class _Opaque(Exception):
@@ -26,6 +28,11 @@ def call_key(tool: str, arguments: Mapping[str, Any]) -> str | None:
     except _Opaque:
         return None
     return f"{tool}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def idempotent_key(call: Call) -> str | None:
+    """The call's key if its tool is marked idempotent (else None: never merge or cache it)."""
+    return call_key(call.tool.name, call.arguments) if call.tool.idempotent else None
 
 
 def _tagged(value: Any) -> Any:
