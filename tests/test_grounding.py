@@ -76,9 +76,9 @@ def test_the_joiner_is_asked_for_yes_or_no_only_on_yes_no_questions(
 ) -> None:
     from parcall import Prompts
 
-    finish = [
+    finish = next(
         line
         for line in Prompts().join(question, [], {}, None, can_replan=True).splitlines()
         if line.startswith("Action: Finish(")
-    ][0]
+    )
     assert (finish == "Action: Finish(<yes or no>)") is yes_no
