@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
 import sys
 from dataclasses import replace
@@ -194,3 +195,25 @@ def test_the_png_draws_one_labelled_red_bar_for_the_failed_task(tmp_path: pathli
     pixels = imread(path)[..., :3]
     near_red = (abs(pixels - red[:3]).sum(axis=-1) < 0.05).sum()
     assert near_red > 50  # the red bars are really drawn
+
+
+def test_the_passes_benchmark_writes_a_row_per_pass_and_setting(tmp_path: pathlib.Path) -> None:
+    from parcall.bench import run_passes
+
+    report = run_passes(["cse", "plan_cache"], repeats=1, out_dir=tmp_path, show_progress=False)
+    rows = {(r.case, r.setting): r for r in report.rows}
+    assert (rows["cse", "off"].tool_calls, rows["cse", "on"].tool_calls) == (12, 6)
+    assert (rows["plan_cache", "off"].planner_calls, rows["plan_cache", "on"].planner_calls) == (
+        1,
+        0,
+    )
+    assert all(r.same_results for r in report.rows)
+    assert "| cse |" in (tmp_path / "passes.md").read_text()
+    assert json.loads((tmp_path / "passes.json").read_text())["kind"] == "parcall-bench-passes"
+
+
+def test_an_unknown_pass_case_is_named() -> None:
+    from parcall.bench import run_passes
+
+    with pytest.raises(ValueError, match="unknown pass case"):
+        run_passes(["nope"], out_dir=None, show_progress=False)

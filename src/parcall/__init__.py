@@ -33,6 +33,7 @@ from ._events import (
     JoinDecided,
     ModelCallFinished,
     ModelCallStarted,
+    PassApplied,
     PlanFinished,
     Replanned,
     TaskFailed,
@@ -45,6 +46,7 @@ from ._joiner import Finish, Replan, parse_decision
 from ._observation import Observation
 from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
+from ._pass import Call, Pass, PassRun, RunContext
 from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
@@ -72,6 +74,7 @@ __all__ = [
     "Answered",
     "ApprovalRequest",
     "Approve",
+    "Call",
     "CyclicPlanError",
     "DependencyFailedError",
     "DuplicateTaskError",
@@ -94,6 +97,9 @@ __all__ = [
     "OpenAICompatible",
     "ParallelToolCallAgent",
     "ParcallError",
+    "Pass",
+    "PassApplied",
+    "PassRun",
     "Plan",
     "PlanError",
     "PlanErrorInfo",
@@ -108,6 +114,7 @@ __all__ = [
     "Replan",
     "ReplanLimitError",
     "Replanned",
+    "RunContext",
     "RunResult",
     "RunStream",
     "ScriptExhaustedError",

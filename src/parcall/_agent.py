@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,9 +31,11 @@ from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
+from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task
 from ._prompts import Prompts
 from ._result import RunResult
+from ._time import loop_clock
 from ._tool import Tool, tool_map
 from ._toolset import Toolset
 from .models._base import (
@@ -95,6 +97,10 @@ class Agent:
     each request, and on each replan `select_k` more (among those not shown yet) for the
     request with the joiner's reason appended. A plan may use only the tools shown (the
     parser names any other); the default (None) shows every tool.
+
+    `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
+    critical-path scheduling, result and plan caches), applied to each task as it streams,
+    outermost first.
     """
 
     def __init__(
@@ -116,6 +122,7 @@ class Agent:
         toolsets: Sequence[Toolset] = (),
         tool_selector: ToolSelector | None = None,
         select_k: int = 5,
+        passes: Sequence[Pass] = (),
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -153,6 +160,10 @@ class Agent:
             raise ValueError("select_k must be at least 1")
         self.tool_selector = tool_selector
         self.select_k = select_k
+        for p in passes:
+            if not callable(getattr(p, "start", None)):
+                raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
+        self.passes = tuple(passes)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
@@ -185,23 +196,27 @@ class Agent:
             prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
         return prompt
 
-    async def _select(self, request: str, shown: Iterable[str] = ()) -> dict[str, Tool]:
-        """The tools to show for `request`: the selector's picks among the tools not yet
-        `shown`, added to those, in the agent's order (the same picks, the same prompt)."""
-        if self.tool_selector is None or len(self.tools) <= self.select_k:
-            return dict(self.tools)
+    async def _select(
+        self, request: str, shown: Iterable[str] = (), *, pool: Mapping[str, Tool] | None = None
+    ) -> dict[str, Tool]:
+        """The tools to show for `request`: the selector's picks among the tools of `pool`
+        (the agent's, and a run's toolsets) not yet `shown`, added to those, in the pool's
+        order (the same picks, the same prompt)."""
+        tools = self.tools if pool is None else pool
+        if self.tool_selector is None or len(tools) <= self.select_k:
+            return dict(tools)
         names = set(shown)
-        offered = [t for name, t in self.tools.items() if name not in names]
+        offered = [t for name, t in tools.items() if name not in names]
         picked = await self.tool_selector.select(request, offered, self.select_k) if offered else []
         for item in picked:
-            if not isinstance(item, Tool) or self.tools.get(item.name) is not item:
+            if not isinstance(item, Tool) or tools.get(item.name) is not item:
                 raise ParcallError(
                     f"the tool selector returned {item!r}, which is not one of the agent's tools"
                 )
             names.add(item.name)
         if not names:
             raise ParcallError("the tool selector picked no tool for this request")
-        return {name: tool for name, tool in self.tools.items() if name in names}
+        return {name: tool for name, tool in tools.items() if name in names}
 
     def _global_limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is not None and self._limiter is None:
@@ -288,14 +303,16 @@ class _Run:
         self._emit_out = emit
         self.tools = agent.tools
         self.plans: list[Plan] = []
+        self.passes: list[PassRun] = []
         self._t0 = 0.0
         self._tg: TaskGroup
+        self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
 
     def now(self) -> float:
-        return anyio.current_time() - self._t0
+        return self._time() - self._t0
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -318,14 +335,28 @@ class _Run:
             return await self._execute()
 
     async def _execute(self) -> RunResult:
-        self._t0 = anyio.current_time()
+        self._time = loop_clock()
+        self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
-        self.tools = await self.agent._select(self.request)
+        self.tools = await self.agent._select(self.request, pool=self.tools)
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request)),
         ]
+        limiter = self.agent._global_limiter()
+        if self.agent.passes:
+            context = RunContext(
+                self.request,
+                self.messages[0].content,
+                self.agent.plan_format,
+                self.tools,
+                self.emit,
+                self.now,
+                limiter,
+            )
+            self.passes = [p.start(context) for p in self.agent.passes]
+            context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             self._tg = tg
             approve = self.agent.approve
@@ -334,8 +365,9 @@ class _Run:
                 self.tools,
                 emit=self.emit,
                 clock=self.now,
-                limiter=self.agent._global_limiter(),
+                limiter=limiter,
                 gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
+                passes=self.passes,
             )
             try:
                 answer = await self._rounds(executor)
@@ -533,8 +565,15 @@ class _Run:
 
         error: str | None = None
         line: int | None = None
+        cached = None
+        if fmt != "tools":
+            for p in self.passes:
+                cached = cached or await p.cached_plan(round_no)
         try:
-            await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
+            if cached is not None:
+                on_chunk(TextChunk(cached))
+            else:
+                await self._complete("plan", round_no, agent.max_plan_tokens, on_chunk, extras)
             try:
                 parser.close()
             finally:
@@ -545,6 +584,8 @@ class _Run:
         self.plans.append(plan)
         self.messages.append(Message("assistant", plan.text))
         self.emit(PlanFinished(round_no, plan, error, self.now(), error_line=line))
+        for p in self.passes:
+            await p.planned(round_no, plan, error)
         return plan, error
 
     async def _complete(

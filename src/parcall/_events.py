@@ -19,6 +19,7 @@ __all__ = [
     "JoinDecided",
     "ModelCallFinished",
     "ModelCallStarted",
+    "PassApplied",
     "PlanFinished",
     "Purpose",
     "Replanned",
@@ -87,6 +88,23 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class PassApplied:
+    """A plan pass changed how a task runs (or how the plan was obtained).
+
+    `pass_name` says which pass (`cse`, `result_cache`, `fusion`, `dead_tasks`,
+    `critical_path`, `plan_cache`), `detail` what it did; `related` are the other tasks
+    involved (the call whose result was reused, the calls fused with this one).
+    """
+
+    pass_name: str
+    idx: int | None
+    detail: str
+    related: tuple[int, ...]
+    time: float
+    kind: Literal["pass_applied"] = "pass_applied"
+
+
+@dataclass(frozen=True, slots=True)
 class PlanFinished:
     """The planner's stream ended (or the plan broke: `error` says where and why, and
     `error_line` is the broken line of the plan, 1-based, when known)."""
@@ -135,6 +153,7 @@ Event = (
     | TaskStarted
     | TaskFinished
     | TaskFailed
+    | PassApplied
     | PlanFinished
     | JoinDecided
     | Replanned

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ._errors import DependencyFailedError, ParcallError, ToolError, ToolTimeoutError
 from ._events import Event, TaskFailed, TaskFinished, TaskStarted
 from ._observation import Observation, format_value, resolve
+from ._pass import Call, PassRun, Proceed
 from ._plan import Task
 from ._tool import Tool, validation_message
 
@@ -67,6 +68,7 @@ class Executor:
         limiter: anyio.CapacityLimiter | None = None,
         format_arg: Callable[[Any], str] = format_value,
         gate: ActionGate | None = None,
+        passes: Sequence[PassRun] = (),
     ) -> None:
         self._tg = task_group
         self._tools = tools
@@ -75,6 +77,8 @@ class Executor:
         self._limiter = limiter
         self._format_arg = format_arg
         self._gate = gate
+        self._passes = tuple(passes)
+        self._scheduler = next((p for p in self._passes if p.schedules), None)
         self.tasks: dict[int, Task] = {}
         self.observations: dict[int, Observation] = {}
         self._values: dict[int, Any] = {}
@@ -91,6 +95,8 @@ class Executor:
     def submit(self, task: Task) -> None:
         """Take a parsed task: start it now if its inputs are ready, else when they are."""
         self.tasks[task.idx] = task
+        for p in self._passes:
+            p.parsed(task)
         if self._unsettled == 0:
             self._idle = anyio.Event()
         self._unsettled += 1
@@ -119,6 +125,8 @@ class Executor:
             self.observations[obs.idx] = obs
             if obs.ok:
                 self._values[obs.idx] = obs.value
+            for p in self._passes:
+                p.settled(obs)
             self._emit((TaskFinished if obs.ok else TaskFailed)(obs, obs.finished_at))
             self._unsettled -= 1
             for idx in self._dependents.pop(obs.idx, ()):
@@ -168,12 +176,33 @@ class Executor:
         except ParcallError as exc:
             self._settle(self._failed(task, task.args, exc, None, 0, notes))
             return
+        if not self._passes:
+            self._settle(await self._attempts(task, tool, arguments, notes))
+            return
+        call = Call(task, tool, arguments, lambda: self._capacity(tool))
+        self._settle(await self._chain(0, notes)(call))
+
+    def _chain(self, i: int, notes: list[str]) -> Proceed:
+        """The passes from the i-th on, then the tool call itself."""
+        if i == len(self._passes):
+            return lambda call: self._attempts(call.task, call.tool, call.arguments, notes, call)
+        run, rest = self._passes[i], self._chain(i + 1, notes)
+        return lambda call: run.call(call, rest)
+
+    async def _attempts(
+        self,
+        task: Task,
+        tool: Tool,
+        arguments: dict[str, Any],
+        notes: list[str],
+        call: Call | None = None,
+    ) -> Observation:
         started: float | None = None
         error: BaseException | None = None
         for attempt in range(tool.retries + 1):
             if attempt:
                 await anyio.sleep(tool.retry_delay * 2 ** (attempt - 1))
-            async with self._capacity(tool) if self._limited(tool) else _NO_LIMIT:
+            async with self._slot(tool, call) if self._limited(tool) else _NO_LIMIT:
                 now = self._clock()
                 started = now if started is None else started
                 self._emit(TaskStarted(task.idx, task.tool, arguments, attempt, now))
@@ -187,22 +216,24 @@ class Executor:
                         raise
                     error = ToolError(f"{tool.name} raised a cancellation of its own")
                     continue
-            self._settle(
-                Observation(
-                    task.idx,
-                    task.tool,
-                    arguments,
-                    "done",
-                    value=value,
-                    started_at=started,
-                    finished_at=self._clock(),
-                    attempts=attempt + 1,
-                    notes=tuple(notes),
-                )
+            return Observation(
+                task.idx,
+                task.tool,
+                arguments,
+                "done",
+                value=value,
+                started_at=started,
+                finished_at=self._clock(),
+                attempts=attempt + 1,
+                notes=tuple(notes),
             )
-            return
         assert error is not None
-        self._settle(self._failed(task, arguments, error, started, tool.retries + 1, notes))
+        return self._failed(task, arguments, error, started, tool.retries + 1, notes)
+
+    def _slot(self, tool: Tool, call: Call | None) -> contextlib.AbstractAsyncContextManager[None]:
+        if call is not None and self._scheduler is not None:
+            return self._scheduler.slot(call)
+        return self._capacity(tool)
 
     async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         if tool.timeout is None:

@@ -29,7 +29,11 @@ class PlanErrorInfo:
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """The answer, every plan, every observation (typed values, start/end times), tokens,
-    and the full event trace of one run."""
+    and the full event trace of one run.
+
+    Its repr is a summary: asyncio renders a finished run's result when it tears down its
+    loop, which took seconds for a trace of 10,000 tasks.
+    """
 
     request: str
     answer: str
@@ -38,6 +42,13 @@ class RunResult:
     events: tuple[Event, ...]
     duration: float
     kind: Literal["run_result"] = "run_result"
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(answer={self.answer!r:.200}, plans={len(self.plans)}, "
+            f"observations={len(self.observations)}, events={len(self.events)}, "
+            f"duration={self.duration:.3f})"
+        )
 
     @property
     def model_calls(self) -> tuple[ModelCallFinished, ...]:

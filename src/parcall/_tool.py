@@ -32,6 +32,14 @@ class Tool:
 
     `feeds` names tools that usually take this tool's result as input: a tool selector that
     picks this tool picks those too (`parcall.select`).
+
+    `idempotent=True` says a call has no effect beyond its result, so the same call with the
+    same arguments may run once and be shared, or be served from a cache (see
+    `parcall.passes`). `batch` is a batch form of the function: it takes a list of argument
+    dicts and returns the list of their results, in order; calls that are ready at about the
+    same time may be fused into one batch call. `inline=True` runs a *sync* function in the
+    event loop's thread instead of a worker thread: only for CPU-trivial functions that
+    never block (it saves a thread hand-off per call; a slow one stalls every run).
     """
 
     name: str
@@ -44,6 +52,9 @@ class Tool:
     retry_delay: float = 0.5
     side_effects: bool = False
     feeds: tuple[str, ...] = ()
+    idempotent: bool = False
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None
+    inline: bool = False
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -62,6 +73,10 @@ class Tool:
         if not isinstance(self.feeds, tuple) or not all(isinstance(f, str) for f in self.feeds):
             raise TypeError(f"tool {self.name!r}: feeds must be a tuple of tool names")
         self._is_async.append(inspect.iscoroutinefunction(self.function))
+        if self.batch is not None and not callable(self.batch):
+            raise TypeError(f"tool {self.name!r}: batch must be a function of a list of calls")
+        if self.inline and self._is_async[0]:
+            raise ValueError(f"tool {self.name!r}: inline applies to sync functions only")
 
     @classmethod
     def from_function(
@@ -76,6 +91,9 @@ class Tool:
         retry_delay: float = 0.5,
         side_effects: bool = False,
         feeds: Iterable[str] = (),
+        idempotent: bool = False,
+        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+        inline: bool = False,
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
@@ -91,6 +109,9 @@ class Tool:
             retry_delay=retry_delay,
             side_effects=side_effects,
             feeds=_names(feeds),
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     @classmethod
@@ -107,6 +128,9 @@ class Tool:
         retry_delay: float = 0.5,
         side_effects: bool = False,
         feeds: Iterable[str] = (),
+        idempotent: bool = False,
+        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+        inline: bool = False,
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -123,6 +147,9 @@ class Tool:
             retry_delay=retry_delay,
             side_effects=side_effects,
             feeds=_names(feeds),
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     @property
@@ -179,6 +206,8 @@ class Tool:
         kwargs = dict(arguments)
         if self.is_async:
             return await cast(Callable[..., Awaitable[Any]], self.function)(**kwargs)
+        if self.inline:
+            return self.function(**kwargs)
         return await anyio.to_thread.run_sync(
             lambda: self.function(**kwargs), abandon_on_cancel=True
         )
@@ -215,6 +244,9 @@ def tool(
     retry_delay: float = 0.5,
     side_effects: bool = False,
     feeds: Iterable[str] = (),
+    idempotent: bool = False,
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+    inline: bool = False,
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -228,9 +260,13 @@ def tool(
     retry_delay: float = 0.5,
     side_effects: bool = False,
     feeds: Iterable[str] = (),
+    idempotent: bool = False,
+    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
+    inline: bool = False,
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
-    `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`)."""
+    `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`);
+    `@tool(idempotent=True)`, `@tool(batch=search_many)`, `@tool(inline=True)` (see `Tool`)."""
 
     def wrap(fn: F) -> Tool:
         return Tool.from_function(
@@ -243,6 +279,9 @@ def tool(
             retry_delay=retry_delay,
             side_effects=side_effects,
             feeds=feeds,
+            idempotent=idempotent,
+            batch=batch,
+            inline=inline,
         )
 
     return wrap(function) if function is not None else wrap

@@ -461,8 +461,12 @@ def bench_micro(
     concurrent_runs: Annotated[int, typer.Option(help="Runs at once in one process.")] = 1000,
     out: Annotated[Path | None, typer.Option(help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+    profile: Annotated[
+        bool, typer.Option(help="Also write a cProfile summary (micro_profile.txt).")
+    ] = False,
 ) -> None:
-    """Engine figures: dispatch delay, overhead per task, large plans, concurrent runs."""
+    """Engine figures: dispatch delay, overhead per task, large plans (engine alone and end
+    to end through Agent.run), concurrent runs."""
     from .bench import run_micro
 
     _check_backend(backend)
@@ -477,7 +481,34 @@ def bench_micro(
         concurrent_runs=concurrent_runs,
         out_dir=_out_dir(out),
         backend=backend,
+        profile=profile,
     )
+    typer.echo(report.table())  # markdown: printed as it is, not wrapped
+    typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
+
+
+@bench_app.command("passes")
+def bench_passes(
+    cases: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated pass cases (default: all)."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Runs per case and setting (median).")] = 3,
+    out: Annotated[Path, typer.Option(help="Folder for JSON and markdown.")] = Path(
+        "bench/results"
+    ),
+    backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
+) -> None:
+    """Each plan pass off and on, on a workload built for it (see docs/compiler.md)."""
+    from .bench import run_passes
+
+    try:
+        report = run_passes(
+            cases.split(",") if cases else None, repeats=repeats, out_dir=out, backend=backend
+        )
+    except ValueError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
 

@@ -2,13 +2,15 @@
 
 Model and tools cost (almost) nothing here, so what is measured is parcall itself: the plan
 parser, the executor (dependency tracking, task start, argument validation, events) and the
-agent loop around them.
+agent loop around them. Big plans are measured both on the engine alone (parse, execute) and
+end to end through the public API (`Agent.run` with the streaming parser): with async tools,
+with sync tools (a worker thread per call), with `inline=True` sync tools, and with the plan
+streamed in 4-character tokens instead of one chunk per line.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import statistics
 import time
 import tracemalloc
@@ -28,7 +30,7 @@ from .._tool import Tool
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING
 from ._metrics import dispatch_delays, machine_info, percentile
-from ._report import progress
+from ._report import progress, write_report
 from ._scripts import bound, sim_tools
 from ._simulated import run_agent
 from ._workloads import Round, Workload, random_dag, reference_workloads
@@ -47,10 +49,21 @@ class SizeFigures:
     parse_peak_mb: float
     execute_peak_mb: float
     end_to_end_peak_mb: float
+    end_to_end_sync_s: float = float("nan")
+    end_to_end_inline_s: float = float("nan")
+    end_to_end_tokens_s: float = float("nan")
 
     @property
     def execute_us_per_task(self) -> float:
         return self.execute_s / self.tasks * 1e6
+
+    @property
+    def end_to_end_us_per_task(self) -> float:
+        return self.end_to_end_s / self.tasks * 1e6
+
+    @property
+    def end_to_end_kb_per_task(self) -> float:
+        return self.end_to_end_peak_mb * 1024 / self.tasks
 
 
 @dataclass
@@ -62,7 +75,15 @@ class MicroReport:
     files: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        sizes = [{**asdict(s), "execute_us_per_task": s.execute_us_per_task} for s in self.sizes]
+        sizes = [
+            {
+                **asdict(s),
+                "execute_us_per_task": s.execute_us_per_task,
+                "end_to_end_us_per_task": s.end_to_end_us_per_task,
+                "end_to_end_kb_per_task": s.end_to_end_kb_per_task,
+            }
+            for s in self.sizes
+        ]
         return {
             "kind": "parcall-bench-micro",
             "machine": self.machine,
@@ -96,6 +117,20 @@ class MicroReport:
                 f"{s.execute_us_per_task:.1f} | {s.end_to_end_s:.3f} | {s.parse_peak_mb:.1f} / "
                 f"{s.execute_peak_mb:.1f} / {s.end_to_end_peak_mb:.1f} |"
             )
+        lines += [
+            "",
+            "End to end through `Agent.run` (streaming parser, one chunk per line unless said):",
+            "",
+            "| plan size (tasks) | async tools (s) | µs / task | KB / task | sync tools (s) "
+            "| sync, inline=True (s) | async, 4-char tokens (s) |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for s in self.sizes:
+            lines.append(
+                f"| {s.tasks:,} | {s.end_to_end_s:.3f} | {s.end_to_end_us_per_task:.1f} | "
+                f"{s.end_to_end_kb_per_task:.2f} | {s.end_to_end_sync_s:.3f} | "
+                f"{s.end_to_end_inline_s:.3f} | {s.end_to_end_tokens_s:.3f} |"
+            )
         if c:
             lines += [
                 "",
@@ -115,12 +150,20 @@ def cause_name(cause: str) -> str:
     }[cause]
 
 
-def noop_tools() -> list[Tool]:
+def noop_tools(kind: str = "async") -> list[Tool]:
+    """One tool `noop`: async, sync (a worker thread per call) or sync with `inline=True`."""
+
     async def noop(x: int = 0) -> int:
         """Return x at once."""
         return x
 
-    return [Tool.from_function(noop)]
+    def sync_noop(x: int = 0) -> int:
+        """Return x at once."""
+        return x
+
+    if kind == "async":
+        return [Tool.from_function(noop)]
+    return [Tool.from_function(sync_noop, name="noop", inline=kind == "inline")]
 
 
 def big_plan(n: int) -> str:
@@ -174,14 +217,23 @@ def size_figures(n: int, *, memory: bool = True, backend: str = "asyncio") -> Si
     def run(fn: Callable[[], Awaitable[object]]) -> Callable[[], object]:
         return lambda: anyio.run(fn, backend=backend)
 
-    async def agent_run() -> object:
-        model = ScriptedModel([text, FINISH], chars_per_token=10**9)  # one chunk per line
-        return await Agent(model, tools).run("q")
+    def agent_run(kind: str = "async", chars_per_token: int = 10**9) -> Callable[[], object]:
+        async def main() -> object:
+            # The default: one chunk per line; or tokens of a few characters, as models send.
+            model = ScriptedModel([text, FINISH], chars_per_token=chars_per_token)
+            return await Agent(model, noop_tools(kind)).run("q")
+
+        return run(main)
 
     parse = _measure(lambda: parse_plan(text, tools), memory)
     exe = _measure(run(lambda: execute(tasks, tools)), memory)
-    end = _measure(run(agent_run), memory)
-    return SizeFigures(n, parse[0], exe[0], end[0], parse[1], exe[1], end[1])
+    end = _measure(agent_run(), memory)
+    sync = _measure(agent_run("sync"), False)
+    inline = _measure(agent_run("inline"), False)
+    tokens = _measure(agent_run(chars_per_token=4), False)
+    return SizeFigures(
+        n, parse[0], exe[0], end[0], parse[1], exe[1], end[1], sync[0], inline[0], tokens[0]
+    )
 
 
 def _scaled(wl: Workload, factor: float) -> Workload:
@@ -259,6 +311,28 @@ def concurrent_figures(runs: int, backend: str) -> dict[str, float]:
     }
 
 
+def profile_summary(n: int = 10_000, *, backend: str = "asyncio", top: int = 40) -> str:
+    """cProfile of one end-to-end run of an `n`-task plan: the `top` functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    text = big_plan(n)
+
+    async def main() -> object:
+        model = ScriptedModel([text, FINISH], chars_per_token=10**9)
+        return await Agent(model, noop_tools()).run("q")
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    anyio.run(main, backend=backend)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    header = f"cProfile: Agent.run end to end, {n:,} tasks, async tools ({backend})\n"
+    return header + out.getvalue()
+
+
 def run_micro(
     sizes: Sequence[int] = (1_000, 10_000, 100_000),
     *,
@@ -268,8 +342,10 @@ def run_micro(
     out_dir: str | Path | None = None,
     show_progress: bool = True,
     backend: str = "asyncio",
+    profile: bool = False,
 ) -> MicroReport:
-    """Measure the engine; write `micro.json` and `micro.md` under `out_dir` (None: don't)."""
+    """Measure the engine; write `micro.json` and `micro.md` under `out_dir` (None: don't);
+    `profile` also writes `micro_profile.txt`, a cProfile summary of a 10,000-task run."""
     report = MicroReport(machine_info())
     report.machine["backend"] = backend
     steps = 1 + len(sizes) + (1 if concurrent_runs else 0)
@@ -283,9 +359,8 @@ def run_micro(
             step(f"{concurrent_runs:,} concurrent runs")
             report.concurrent = concurrent_figures(concurrent_runs, backend)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "micro.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
-        (out / "micro.md").write_text(report.table() + "\n")
-        report.files += [str(out / "micro.json"), str(out / "micro.md")]
+        report.files += write_report(out_dir, "micro", report.to_json(), report.table())
+        if profile:
+            (Path(out_dir) / "micro_profile.txt").write_text(profile_summary(backend=backend))
+            report.files.append(str(Path(out_dir) / "micro_profile.txt"))
     return report

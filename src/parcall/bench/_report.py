@@ -13,10 +13,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._simulated import RunFigures
 
-__all__ = ["PUBLISHED", "load_peers", "new_out_dir", "progress", "simulated_table"]
+__all__ = ["PUBLISHED", "load_peers", "new_out_dir", "progress", "simulated_table", "write_report"]
 
 PUBLISHED = Path("bench/results")
 """Where the published figures live; written only when asked for with `--out bench/results`."""
+
+
+def write_report(out_dir: str | Path, stem: str, data: Any, table: str) -> list[str]:
+    """`<stem>.json` and `<stem>.md` under `out_dir` (made if missing); their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(table + "\n")
+    return [str(out / f"{stem}.json"), str(out / f"{stem}.md")]
 
 
 def new_out_dir(prefix: str = "parcall-bench", *, under: str | Path = ".") -> Path:

@@ -1,0 +1,80 @@
+"""Common-subexpression elimination: the same call of an idempotent tool runs once a run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import anyio
+
+from .._events import PassApplied
+from .._observation import Observation
+from .._pass import Call, PassRun, Proceed, RunContext
+from ._key import idempotent_key
+
+__all__ = ["CommonSubexpressions"]
+
+
+class _Shared:
+    def __init__(self, idx: int) -> None:
+        self.idx = idx
+        self.done = anyio.Event()
+        self.observation: Observation | None = None
+
+
+class CommonSubexpressions:
+    """A call identical to an earlier one of the same run (same tool, equal resolved
+    arguments) of a tool marked `idempotent` takes the earlier call's result instead of
+    running. It waits for the earlier call if that is still running.
+
+    Conservative by construction: tools not marked idempotent are never merged; arguments
+    that are not plain data never match; and if the earlier call failed, the later one runs
+    on its own (as it would have without the pass).
+    """
+
+    name = "cse"
+
+    def start(self, run: RunContext) -> PassRun:
+        return _CseRun(run)
+
+
+class _CseRun(PassRun):
+    def __init__(self, run: RunContext) -> None:
+        self._run = run
+        self._calls: dict[str, _Shared] = {}
+
+    async def call(self, call: Call, proceed: Proceed) -> Observation:
+        key = idempotent_key(call)
+        if key is None:
+            return await proceed(call)
+        shared = self._calls.get(key)
+        if shared is None:
+            shared = self._calls[key] = _Shared(call.task.idx)
+            try:
+                shared.observation = await proceed(call)
+            finally:
+                shared.done.set()
+            if not shared.observation.ok:
+                del self._calls[key]  # a later identical call gets its own try
+            return shared.observation
+        asked = self._run.clock()
+        await shared.done.wait()
+        first = shared.observation
+        if first is None or not first.ok:
+            return await proceed(call)
+        self._run.emit(
+            PassApplied(
+                "cse",
+                call.task.idx,
+                f"same call as ${shared.idx}: its result is reused",
+                (shared.idx,),
+                self._run.clock(),
+            )
+        )
+        return dataclasses.replace(
+            first,
+            idx=call.task.idx,
+            args=call.arguments,
+            started_at=asked,
+            finished_at=self._run.clock(),
+            attempts=0,
+        )
