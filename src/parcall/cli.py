@@ -15,11 +15,13 @@ from rich.console import Console
 
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
+from ._events import Event
 from ._result import RunResult
 from ._tool import Tool, tool_map
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView
 from .models._resolve import is_local_spec, resolve_model
+from .observe._cli import runs_app, trace_app
 
 app = typer.Typer(
     name="parcall",
@@ -30,6 +32,8 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(trace_app, name="trace")
+app.add_typer(runs_app, name="runs")
 
 DEMO_QUESTION = "Were Scott Derrickson and Ed Wood of the same nationality?"
 
@@ -125,6 +129,9 @@ def run(
     ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     trace: Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")] = None,
+    log: Annotated[
+        bool, typer.Option("--log", help="Log the run (see `parcall runs`; $PARCALL_RUNS_DB).")
+    ] = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live."""
     console = Console(stderr=as_json)
@@ -149,6 +156,7 @@ def run(
     trace_file = trace.open("w", encoding="utf-8") if trace else None
     view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
+    seen: list[Event] = []
 
     async def go() -> RunResult:
         if hasattr(backend, "load"):
@@ -158,13 +166,18 @@ def run(
             with view:
                 async for event in events:
                     view.update(event)
+                    seen.append(event)
                     if writer:
                         writer(event)
         return events.result
 
     try:
         result = anyio.run(go)
+        if log:
+            _log_run(question, model, seen, None)
     except ParcallError as exc:
+        if log:
+            _log_run(question, model, seen, exc)
         console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -183,6 +196,13 @@ def run(
             "observations": [event_to_dict(o) for o in result.observations],
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _log_run(question: str, model: str, events: list[Event], error: Exception | None) -> None:
+    from .observe import RunLog
+
+    run_id = RunLog().record_events(events, request=question, model=model, error=error)
+    Console(stderr=True).print(f"[dim]logged as run {run_id}[/dim]")
 
 
 @models_app.command("list")
@@ -289,49 +309,3 @@ def bench_micro(
     )
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
-
-
-@app.command()
-def trace(
-    file: Annotated[Path, typer.Argument(help="A JSONL trace from `parcall run --trace`.")],
-    html: Annotated[Path | None, typer.Option(help="Write a timeline as HTML.")] = None,
-    png: Annotated[Path | None, typer.Option(help="Write a timeline as PNG (matplotlib).")] = None,
-) -> None:
-    """Summarise a trace: tasks with their times and results; optionally draw its timeline."""
-    from rich.table import Table
-
-    try:
-        rows = [
-            json.loads(line)
-            for line in file.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-    except (OSError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] cannot read {file}: {exc}")
-        raise typer.Exit(1) from None
-    table = Table("#", "tool", "status", "start", "end", "result")
-    for row in rows:
-        if row.get("kind") in ("task_finished", "task_failed"):
-            obs = row["observation"]
-            start = obs.get("started_at")
-            table.add_row(
-                str(obs["idx"]),
-                obs["tool"],
-                obs["status"],
-                "" if start is None else f"{start:.3f}",
-                f"{obs['finished_at']:.3f}",
-                str(obs.get("value") if obs["status"] == "done" else obs.get("error"))[:60],
-            )
-    console = Console()
-    console.print(table)
-    answers = [r["answer"] for r in rows if r.get("kind") == "answered"]
-    if answers:
-        console.print(f"answer: {answers[-1]}")
-    if html or png:
-        from .bench import timeline_from_events, write_html, write_png
-
-        timeline = timeline_from_events(rows, title=file.name)
-        if html:
-            write_html([timeline], html, title=file.name)
-        if png:
-            write_png([timeline], png, title=file.name)
