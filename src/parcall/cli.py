@@ -22,6 +22,7 @@ from ._trace import TraceWriter, event_to_dict
 from ._view import RunView
 from .models._resolve import is_local_spec, resolve_model
 from .observe._cli import runs_app, trace_app
+from .serve._cli import serve_command
 
 app = typer.Typer(
     name="parcall",
@@ -34,6 +35,7 @@ models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args
 app.add_typer(models_app, name="models")
 app.add_typer(trace_app, name="trace")
 app.add_typer(runs_app, name="runs")
+app.command("serve")(serve_command)
 
 DEMO_QUESTION = "Were Scott Derrickson and Ed Wood of the same nationality?"
 
