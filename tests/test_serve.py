@@ -372,3 +372,107 @@ def test_200_concurrent_streaming_clients_are_all_answered_within_the_limits() -
 def _worker_threads() -> set[int | None]:
     """anyio's idle worker threads outlive a run by design (they are reused, then expire)."""
     return {t.ident for t in threading.enumerate() if t.name.startswith("AnyIO worker")}
+
+
+def fake_backend(join_seen: threading.Event, release: threading.Event) -> Any:
+    """An OpenAI-compatible backend for the served agent: it plans two sums, then holds the
+    joiner's call until the test releases it."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    async def completions(request: Request) -> StreamingResponse:
+        messages = (await request.json())["messages"]
+        planning = len(messages) == 2  # system + question; the joiner's call extends it
+        if not planning:
+            join_seen.set()
+            await anyio.to_thread.run_sync(release.wait, abandon_on_cancel=True)
+        text = (
+            '1. calculator("2 + 3")\n2. calculator("$1 * 10")\njoin()\n'
+            if planning
+            else "Thought: done.\nAction: Finish(fifty)"
+        )
+
+        async def body() -> Any:
+            yield f"data: {json.dumps({'choices': [{'delta': {'content': text}}]})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+
+
+def test_parcall_serve_on_sigterm_finishes_the_run_in_flight_and_exits(tmp_path: Any) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    join_seen, release = threading.Event(), threading.Event()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    with running_server(fake_backend(join_seen, release)) as backend:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from parcall.cli import main; main()",
+                "serve",
+                "--port",
+                str(port),
+                "--model",
+                f"{backend}/v1#fake",
+                "--shutdown-timeout",
+                "20",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 40
+            while True:  # the process starts (imports, binds) on its own time
+                if process.poll() is not None:
+                    pytest.fail(f"parcall serve exited: {process.communicate()[0]}")
+                assert time.monotonic() < deadline, "parcall serve did not start"
+                try:
+                    if httpx.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            reader = stream_in_thread(url, lines)
+            assert join_seen.wait(20)
+            process.send_signal(signal.SIGTERM)
+            wait_until_refused(url)
+            release.set()
+            reader.join(30)
+            # uvicorn raises the signal again once it has shut down cleanly
+            assert process.wait(30) in (0, -signal.SIGTERM)
+        finally:
+            release.set()
+            if process.poll() is None:
+                process.kill()
+            output = process.communicate()[0]
+    data = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+    events = [d["parcall_event"]["kind"] for d in data if "parcall_event" in d]
+    assert events.count("task_finished") == 2
+    text = "".join(d["choices"][0]["delta"].get("content") or "" for d in data if d["choices"])
+    assert text == "fifty", output
+    assert lines[-1] == "data: [DONE]"
+
+
+def test_parcall_serve_with_bad_flags_says_what_is_wrong() -> None:
+    from typer.testing import CliRunner
+
+    from parcall.cli import app
+
+    runner = CliRunner()
+    bad_tools = runner.invoke(app, ["serve", "--tools", "no_such_module:thing"])
+    assert bad_tools.exit_code == 2 and "no_such_module" in bad_tools.output
+    bad_limit = runner.invoke(app, ["serve", "--max-running", "0"])
+    assert bad_limit.exit_code == 2 and "max_running must be at least 1" in bad_limit.output
