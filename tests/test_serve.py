@@ -476,3 +476,58 @@ def test_parcall_serve_with_bad_flags_says_what_is_wrong() -> None:
     assert bad_tools.exit_code == 2 and "no_such_module" in bad_tools.output
     bad_limit = runner.invoke(app, ["serve", "--max-running", "0"])
     assert bad_limit.exit_code == 2 and "max_running must be at least 1" in bad_limit.output
+
+
+def test_with_spans_each_served_run_is_one_span_tree() -> None:
+    pytest.importorskip("opentelemetry.sdk", reason="needs pip install 'parcall[otel]'")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(make_agent(), spans=True, tracer_provider=provider)
+    with running_server(app) as url, client(url) as c:
+        c.chat.completions.create(model="parcall", messages=[{"role": "user", "content": "ask a"}])
+        list(
+            c.chat.completions.create(
+                model="parcall", messages=[{"role": "user", "content": "ask b"}], stream=True
+            )
+        )
+        with pytest.raises(openai.InternalServerError):
+            c.chat.completions.create(
+                model="parcall", messages=[{"role": "user", "content": "boom"}]
+            )
+    spans = exporter.get_finished_spans()
+    roots = [s for s in spans if s.parent is None]
+    assert [r.attributes["parcall.request"] for r in roots] == ["ask a", "ask b", "boom"]
+    assert [r.status.status_code.name for r in roots] == ["UNSET", "UNSET", "ERROR"]
+    tools = [s for s in spans if s.name == "execute_tool search"]
+    assert len(tools) == 9  # three tasks in each of the three runs
+    assert {s.context.trace_id for s in tools} == {r.context.trace_id for r in roots}
+
+
+def test_on_run_hears_of_every_run_with_its_events_into_the_run_log(tmp_path: Any) -> None:
+    from parcall.observe import RunLog
+
+    log = RunLog(tmp_path / "runs.sqlite3")
+
+    async def on_run(question: str, events: Any, error: BaseException | None) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: log.record_events(events, request=question, error=error)
+        )
+
+    app = create_app(make_agent(), on_run=on_run)
+    with running_server(app) as url, client(url) as c:
+        c.chat.completions.create(model="parcall", messages=[{"role": "user", "content": "ask a"}])
+        with pytest.raises(openai.APIError):
+            list(
+                c.chat.completions.create(
+                    model="parcall", messages=[{"role": "user", "content": "boom"}], stream=True
+                )
+            )
+    runs = {r.request: log.get(r.id) for r in log.list()}
+    assert runs["ask a"].answer == "answer for a" and runs["ask a"].tasks == 3
+    assert runs["boom"].answer is None and "fell over" in (runs["boom"].error or "")
+    assert runs["boom"].tasks == 3  # the failed run's plan and tasks are kept

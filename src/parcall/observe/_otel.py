@@ -278,9 +278,10 @@ class SpanRecorder:
 
     def close(self, error: BaseException | str | None = None) -> None:
         """End the run's spans (a no-op after `Answered`); `error` marks the run as failed."""
-        if self._run is None or self._closed:
+        if self._closed or (self._run is None and error is None):
             self._closed = True
             return
+        self._ensure_run(0.0)  # a run that failed before its first event is still a span
         assert self._start_ns is not None
         now = (time.time_ns() - self._start_ns) / 1e9
         message = None if error is None else (str(error) or type(error).__name__)
@@ -294,14 +295,16 @@ def record_spans(
     model: str = "",
     tracer_provider: TracerProvider | None = None,
     start_ns: int | None = None,
+    error: BaseException | str | None = None,
 ) -> None:
-    """Spans of a finished run (e.g. `result.events`), as `SpanRecorder` makes them live."""
+    """Spans of a finished run (e.g. `result.events`), as `SpanRecorder` makes them live;
+    `error` is what a run without an answer failed with."""
     recorder = SpanRecorder(
         request=request, model=model, tracer_provider=tracer_provider, start_ns=start_ns
     )
     for event in events:
         recorder(event)
-    recorder.close()
+    recorder.close(error)
 
 
 def _text(value: Any) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 
 from .._agent import Agent
-from .._result import RunResult
+from .._events import Event
 from .._tool import validation_message
 from ._protocol import (
     ChatCompletionRequest,
@@ -148,18 +149,25 @@ def create_app(
     name: str = "parcall",
     api_key: str | None = None,
     limits: Limits | None = None,
-    on_result: Callable[[str, RunResult | None, BaseException | None], Any] | None = None,
+    on_run: Callable[[str, Sequence[Event], BaseException | None], Any] | None = None,
     events: bool = True,
+    spans: bool = False,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """The app serving `agent` as the model `name`.
 
     `api_key`: when set, requests to `/v1/...` need `Authorization: Bearer <key>`.
-    `on_result(request, result, error)` is called after each run (e.g. to log it); it may be
-    async. `events=False` leaves the run's events out of streamed chunks.
+    `on_run(request, events, error)` is called after each run, finished or failed (e.g. to
+    log it); it may be async. `events=False` leaves the run's events out of streamed chunks.
     The model is loaded (if it has `load()`) once, when the app starts.
     """
     limits = limits or Limits()
     state = ServerState(limits)
+    model_name = str(getattr(agent.model, "name", ""))
+    if spans:
+        from ..observe import record_spans
+
+        record_spans((), model=model_name)  # fails here, naming the extra, if it is missing
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -185,10 +193,23 @@ def create_app(
             code="invalid_api_key",
         )
 
-    async def report(question: str, result: RunResult | None, error: BaseException | None) -> None:
-        if on_result is None:
+    async def report(
+        question: str, started_ns: int, events: Sequence[Event], error: BaseException | None
+    ) -> None:
+        if spans:
+            from ..observe import record_spans
+
+            record_spans(
+                events,
+                request=question,
+                model=model_name,
+                tracer_provider=tracer_provider,
+                start_ns=started_ns,
+                error=error,
+            )
+        if on_run is None:
             return
-        outcome = on_result(question, result, error)
+        outcome = on_run(question, events, error)
         if hasattr(outcome, "__await__"):
             await outcome
 
@@ -242,21 +263,27 @@ def create_app(
                 code="server_busy",
             )
         ids = Ids(name)
+        started_ns = time.time_ns()
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             return _RunResponse(
                 lambda out: stream_run(out, ids, question, include_usage), state.release
             )
+        seen: list[Event] = []  # kept as they come, so a failed run's spans and log are whole
         try:
             async with state.slot():
-                result = await agent.run(question)
+                started_ns = time.time_ns()
+                async with agent.stream(question) as run:
+                    async for event in run:
+                        seen.append(event)
+                result = run.result
         except Exception as exc:  # the run failed: the client hears why
-            await report(question, None, exc)
+            await report(question, started_ns, seen, exc)
             return _error(500, f"the run failed: {type(exc).__name__}: {exc}",
                           kind="server_error", code="run_failed")  # fmt: skip
         finally:
             state.release()
-        await report(question, result, None)
+        await report(question, started_ns, result.events, None)
         return JSONResponse(completion(ids, result))
 
     async def stream_run(
@@ -266,17 +293,20 @@ def create_app(
             return f"data: {json.dumps(data, default=str)}\n\n"
 
         async with out:
-            result: RunResult | None = None
+            seen: list[Event] = []
+            started_ns = time.time_ns()
             try:
                 async with state.slot():
                     await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
+                    started_ns = time.time_ns()
                     async with agent.stream(question) as run:
                         async for event in run:
+                            seen.append(event)
                             if events:
                                 await out.send(sse(chunk(ids, event=event)))
                     result = run.result
             except Exception as exc:  # told to the client in the stream, as OpenAI does
-                await report(question, None, exc)
+                await report(question, started_ns, seen, exc)
                 message = f"the run failed: {type(exc).__name__}: {exc}"
                 await out.send(sse(error_body(message, kind="server_error", code="run_failed")))
                 await out.send("data: [DONE]\n\n")
@@ -287,7 +317,7 @@ def create_app(
             if include_usage:
                 await out.send(sse(chunk(ids, usage=usage_of(result))))
             await out.send("data: [DONE]\n\n")
-            await report(question, result, None)
+            await report(question, started_ns, seen, None)
 
     async def list_models(request: Request) -> Response:
         if not authorised(request):

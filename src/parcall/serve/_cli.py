@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from .._events import Event
 
 __all__ = ["serve_command"]
 
@@ -50,6 +54,12 @@ def serve_command(
     log: Annotated[
         bool, typer.Option("--log", help="Log every run (see `parcall runs`; $PARCALL_RUNS_DB).")
     ] = False,
+    otel: Annotated[
+        bool,
+        typer.Option(
+            "--otel", help="OpenTelemetry spans of every run (global provider; parcall[otel])."
+        ),
+    ] = False,
 ) -> None:
     """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
     GET /v1/models, GET /health."""
@@ -80,27 +90,30 @@ def serve_command(
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    on_result = None
+    on_run = None
     if log:
         import anyio
 
-        from .._result import RunResult
         from ..observe import RunLog
 
         run_log = RunLog()
 
-        async def on_result(question: str, result: object, error: BaseException | None) -> None:
-            # A failed run's error carries what the run did (ParcallError.result).
-            done = result if isinstance(result, RunResult) else getattr(error, "result", None)
-            events = done.events if isinstance(done, RunResult) else ()
-
+        async def on_run(
+            question: str, events: Sequence[Event], error: BaseException | None
+        ) -> None:
             def record() -> None:
                 run_log.record_events(events, request=question, model=model, error=error)
 
             await anyio.to_thread.run_sync(record)
 
     api_key = os.environ.get(api_key_env) or None
-    app = create_app(agent, name=name, api_key=api_key, limits=limits, on_result=on_result)
+    try:
+        app = create_app(
+            agent, name=name, api_key=api_key, limits=limits, on_run=on_run, spans=otel
+        )
+    except ImportError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"serving {name!r} ({getattr(backend, 'name', model)}, {len(chosen)} tools) on "
         f"http://{host}:{port}/v1" + (" — API key required" if api_key else "")
