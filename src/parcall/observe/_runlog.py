@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 
+COLUMNS = "id, started, request, answer, error, model, duration, tasks, input_tokens, output_tokens"
+"""The columns of a `LoggedRun` without its events, in its fields' order."""
+
 
 def default_log_path() -> Path:
     """`$PARCALL_RUNS_DB`, else `~/.local/share/parcall/runs.sqlite3`."""
@@ -131,9 +134,7 @@ class RunLog:
         """The newest runs first, without their events."""
         with self._connect() as db:
             found = db.execute(
-                "SELECT id, started, request, answer, error, model, duration, tasks, "
-                "input_tokens, output_tokens FROM runs ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
         return [LoggedRun(*row) for row in found]
 
@@ -141,9 +142,7 @@ class RunLog:
         """One run with its events; `KeyError` if there is none with this id."""
         with self._connect() as db:
             row = db.execute(
-                "SELECT id, started, request, answer, error, model, duration, tasks, "
-                "input_tokens, output_tokens, events FROM runs WHERE id = ?",
-                (run_id,),
+                f"SELECT {COLUMNS}, events FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
         if row is None:
             raise KeyError(f"no run {run_id} in {self.path}")
