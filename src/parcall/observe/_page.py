@@ -117,8 +117,8 @@ def _read(rows: Sequence[Mapping[str, Any]]) -> _Run:
             task_.status = "done" if ok else ("failed" if started else "skipped")
             if task_.arguments is None and task_.status != "skipped":
                 task_.arguments = obs.get("args")  # never ran: its args may hold refs
-            task_.result = str(obs.get("value") if ok else f"{obs.get('error_type')}: "
-                               f"{obs.get('error')}")  # fmt: skip
+            failure = f"{obs.get('error_type')}: {obs.get('error')}"
+            task_.result = str(obs.get("value")) if ok else failure
         elif kind == "plan_finished" and row.get("error"):
             run.plan_errors[int(row["round"])] = str(row["error"])
         elif kind == "join_decided":
@@ -135,8 +135,9 @@ def render_page(
     request: str | None = None,
 ) -> str:
     """The page as a string."""
-    rows = [e if isinstance(e, Mapping) else event_to_dict(e, value_chars=VALUE_CHARS)
-            for e in events]  # fmt: skip
+    rows = [
+        e if isinstance(e, Mapping) else event_to_dict(e, value_chars=VALUE_CHARS) for e in events
+    ]
     run = _read(rows)
     parts = [
         "<!doctype html>",
@@ -241,8 +242,9 @@ def _timeline(run: _Run) -> str:
         join_calls = [c for c in run.calls if c.round == rnd and c.purpose == "join"]
         tasks = sorted((t for t in run.tasks.values() if t.round == rnd), key=lambda t: t.idx)
         bars = [_bar(left, scale, c.start, c.end, "plan", _call_tip(c)) for c in plan_calls]
-        bars += [_tick(left, scale, t.parsed, f"#{t.idx} parsed") for t in tasks
-                 if t.parsed is not None]  # fmt: skip
+        bars += [
+            _tick(left, scale, t.parsed, f"#{t.idx} parsed") for t in tasks if t.parsed is not None
+        ]
         lanes.append((f"round {rnd}: planner", rnd, bars))
         for t in tasks:
             lanes.append((f"{t.idx}. {t.tool}", rnd, _task_bars(t, left, scale)))
@@ -305,19 +307,25 @@ def _bar(
     y, h = (7, 8) if thin else (3, 16)
     data = "" if idx is None else f" data-task='{idx}'"
     tip = f"{tip} [{start:.4f} – {end:.4f} s]"
-    return (f"<rect class='bar {kind}'{data} x='{x:.1f}' y='{y}' width='{w:.1f}' height='{h}' "
-            f"fill='{COLORS[kind]}'><title>{_e(tip)}</title></rect>")  # fmt: skip
+    return (
+        f"<rect class='bar {kind}'{data} x='{x:.1f}' y='{y}' width='{w:.1f}' height='{h}' "
+        f"fill='{COLORS[kind]}'><title>{_e(tip)}</title></rect>"
+    )
 
 
 def _tick(left: int, scale: float, at: float, tip: str) -> str:
     x = left + at * scale
-    return (f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='21' stroke='#111' stroke-width='1'>"
-            f"<title>{_e(tip)} at {at:.4f} s</title></line>")  # fmt: skip
+    return (
+        f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='21' stroke='#111' stroke-width='1'>"
+        f"<title>{_e(tip)} at {at:.4f} s</title></line>"
+    )
 
 
 def _call_tip(c: _Call) -> str:
-    return (f"{c.purpose} round {c.round}: {c.usage.get('input_tokens', 0)} in, "
-            f"{c.usage.get('output_tokens', 0)} out")  # fmt: skip
+    return (
+        f"{c.purpose} round {c.round}: {c.usage.get('input_tokens', 0)} in, "
+        f"{c.usage.get('output_tokens', 0)} out"
+    )
 
 
 def _step(horizon: float) -> float:
@@ -430,9 +438,11 @@ def _dag(run: _Run) -> str:
 def _task_table(run: _Run) -> str:
     if not run.tasks:
         return "<p>No tasks.</p>"
-    head = ("<tr><th>#</th><th>round</th><th>call (as planned)</th><th>arguments</th>"
-            "<th>status</th><th>attempts</th><th>parsed → started → settled (s)</th>"
-            "<th>result</th></tr>")  # fmt: skip
+    head = (
+        "<tr><th>#</th><th>round</th><th>call (as planned)</th><th>arguments</th>"
+        "<th>status</th><th>attempts</th><th>parsed → started → settled (s)</th>"
+        "<th>result</th></tr>"
+    )
     rows = []
     for idx, t in sorted(run.tasks.items()):
         times = " → ".join(
@@ -452,8 +462,10 @@ def _task_table(run: _Run) -> str:
 
 
 def _call_table(run: _Run) -> str:
-    head = ("<tr><th>purpose</th><th>round</th><th>start (s)</th><th>duration (s)</th>"
-            "<th>input tokens</th><th>cached</th><th>output tokens</th></tr>")  # fmt: skip
+    head = (
+        "<tr><th>purpose</th><th>round</th><th>start (s)</th><th>duration (s)</th>"
+        "<th>input tokens</th><th>cached</th><th>output tokens</th></tr>"
+    )
     rows = [
         f"<tr><td>{_e(c.purpose)}</td><td>{c.round}</td><td>{c.start:.4f}</td>"
         f"<td>{c.end - c.start:.4f}</td><td>{c.usage.get('input_tokens', 0)}</td>"
@@ -480,9 +492,9 @@ def _show_arg(value: Any) -> str:
             path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in value["path"])
             return f"${value['task']}{path}"
         if value.get("kind") == "template":
-            return json.dumps("".join(
-                p if isinstance(p, str) else _show_arg(p) for p in value["parts"]
-            ))  # fmt: skip
+            return json.dumps(
+                "".join(p if isinstance(p, str) else _show_arg(p) for p in value["parts"])
+            )
         return "{" + ", ".join(f"{json.dumps(k)}: {_show_arg(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_show_arg(v) for v in value) + "]"

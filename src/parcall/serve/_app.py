@@ -279,8 +279,12 @@ def create_app(
                 result = run.result
         except Exception as exc:  # the run failed: the client hears why
             await report(question, started_ns, seen, exc)
-            return _error(500, f"the run failed: {type(exc).__name__}: {exc}",
-                          kind="server_error", code="run_failed")  # fmt: skip
+            return _error(
+                500,
+                f"the run failed: {type(exc).__name__}: {exc}",
+                kind="server_error",
+                code="run_failed",
+            )
         finally:
             state.release()
         await report(question, started_ns, result.events, None)
@@ -342,9 +346,9 @@ def create_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}",
-                      kind="invalid_request_error", code="not_found"
-                      if exc.status_code == 404 else "bad_method")  # fmt: skip
+        code = "not_found" if exc.status_code == 404 else "bad_method"
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return _error(exc.status_code, message, kind="invalid_request_error", code=code)
 
     app = Starlette(
         routes=[
