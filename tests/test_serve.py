@@ -543,3 +543,29 @@ def test_unknown_paths_and_methods_get_json_errors(server: tuple[str, Any]) -> N
         wrong = http.get("/v1/chat/completions")
     assert missing.status_code == 404 and "/v1/embeddings" in missing.json()["error"]["message"]
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "bad_method"
+
+
+def test_a_client_that_leaves_mid_stream_cancels_its_run() -> None:
+    started, release = threading.Event(), threading.Event()
+    app = create_app(make_agent(held_search(started, release)))
+    state = app.state.parcall
+    body = {"model": "parcall", "stream": True, "messages": [{"role": "user", "content": "ask x"}]}
+    try:
+        with running_server(app) as url:
+            with (
+                httpx.Client(base_url=url, timeout=30) as http,
+                http.stream("POST", "/v1/chat/completions", json=body) as reply,
+            ):
+                assert reply.status_code == 200
+                assert started.wait(20)  # the tool is running; now the client hangs up
+            deadline = threading.Event()
+            for _ in range(2000):  # the server notices the closed socket on its own time
+                if state.running == 0 and state.admitted == 0:
+                    break
+                deadline.wait(0.01)
+            assert state.running == 0 and state.admitted == 0
+            assert not release.is_set()  # the run ended by cancellation, not by finishing
+            with httpx.Client(base_url=url, timeout=30) as http:
+                assert http.get("/health").json()["served"] == 1
+    finally:
+        release.set()
