@@ -85,6 +85,12 @@ class RunResult:
                 return obs
         raise KeyError(f"no task {idx} in this run")
 
+    def to_html(self, *, title: str = "parcall run") -> str:
+        """The run as one self-contained HTML page: timeline, plan DAG, tasks, tokens."""
+        from .observe._page import render_page  # the page is a feature on top of the engine
+
+        return render_page(self.events, title=title, request=self.request)
+
     @property
     def values(self) -> dict[int, object]:
         """The typed value of every task that succeeded, by index."""

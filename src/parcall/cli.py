@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
 from ._errors import ParcallError
+from ._events import Event
 from ._extras import MissingExtraError
 from ._result import RunResult
 from ._shell import shell
@@ -28,6 +29,8 @@ from ._view import RunView, answered_by, first_task_started, load_model, show_ru
 from .eval._cli_eval import eval_command
 from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
+from .observe._cli import runs_app, trace_app
+from .serve._cli import serve_command
 
 USAGE_ERROR = 2
 """Exit code of a mistake in what was asked (a bad option, model spec or question, a missing
@@ -63,6 +66,9 @@ app = typer.Typer(
 models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.command("eval")(eval_command)
+app.add_typer(trace_app, name="trace")
+app.add_typer(runs_app, name="runs")
+app.command("serve")(serve_command)
 
 DEMO_QUESTION = "Were Scott Derrickson and Ed Wood of the same nationality?"
 
@@ -215,6 +221,9 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run tools that act without asking.")
     ] = False,
+    log: Annotated[
+        bool, typer.Option("--log", help="Log the run (see `parcall runs`; $PARCALL_RUNS_DB).")
+    ] = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
 
@@ -267,7 +276,12 @@ def run(
 
     try:
         result, load_s = anyio.run(go)
+        if log:
+            _log_run(question, model, list(result.events), None)
     except (ParcallError, ImportError) as exc:  # ImportError: an extra is not installed
+        if log:
+            partial = getattr(exc, "result", None)
+            _log_run(question, model, list(getattr(partial, "events", ())), exc)
         raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except KeyboardInterrupt:
         console.print("[yellow]cancelled[/yellow]")
@@ -294,6 +308,13 @@ def run(
             "observations": [event_to_dict(o) for o in result.observations],
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _log_run(question: str, model: str, events: list[Event], error: Exception | None) -> None:
+    from .observe import RunLog
+
+    run_id = RunLog().record_events(events, request=question, model=model, error=error)
+    Console(stderr=True).print(f"[dim]logged as run {run_id}[/dim]")
 
 
 @models_app.command("list")
@@ -511,48 +532,3 @@ def bench_passes(
         raise typer.Exit(2) from None
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))
-
-
-@app.command()
-def trace(
-    file: Annotated[Path, typer.Argument(help="A JSONL trace from `parcall run --trace`.")],
-    html: Annotated[Path | None, typer.Option(help="Write a timeline as HTML.")] = None,
-    png: Annotated[Path | None, typer.Option(help="Write a timeline as PNG (matplotlib).")] = None,
-) -> None:
-    """Summarise a trace: tasks with their times and results; optionally draw its timeline."""
-    from rich.table import Table
-
-    try:
-        rows = [
-            json.loads(line)
-            for line in file.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read {file}: {exc}", 1) from None
-    table = Table("#", "tool", "status", "start", "end", "result")
-    for row in rows:
-        if row.get("kind") in ("task_finished", "task_failed"):
-            obs = row["observation"]
-            start = obs.get("started_at")
-            table.add_row(
-                str(obs["idx"]),
-                obs["tool"],
-                obs["status"],
-                "" if start is None else f"{start:.3f}",
-                f"{obs['finished_at']:.3f}",
-                str(obs.get("value") if obs["status"] == "done" else obs.get("error"))[:60],
-            )
-    console = Console()
-    console.print(table)
-    answers = [r["answer"] for r in rows if r.get("kind") == "answered"]
-    if answers:
-        console.print(f"answer: {answers[-1]}")
-    if html or png:
-        from .bench import timeline_from_events, write_html, write_png
-
-        timeline = timeline_from_events(rows, title=file.name)
-        if html:
-            write_html([timeline], html, title=file.name)
-        if png:
-            write_png([timeline], png, title=file.name)

@@ -1,0 +1,363 @@
+"""The ASGI app behind `parcall serve`: an OpenAI-compatible endpoint whose model is an agent.
+
+Starlette (routing, requests, streamed responses) on any ASGI server; `parcall serve` runs it
+with uvicorn. One `Agent` — one loaded model — answers every request. Limits: the body size
+(413), the runs at once plus the runs waiting for a slot (429 beyond that), and an optional
+API key (401). Every error is an OpenAI-style JSON body with a message saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+from pydantic import ValidationError
+
+from .._agent import Agent
+from .._events import Event
+from .._tool import validation_message
+from ._protocol import (
+    ChatCompletionRequest,
+    Ids,
+    answer_pieces,
+    chunk,
+    completion,
+    error_body,
+    question_of,
+    usage_of,
+)
+
+try:
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
+except ImportError:  # pragma: no cover - depends on the environment
+    raise ImportError("parcall serve needs starlette: pip install 'parcall[serve]'") from None
+
+__all__ = ["Limits", "ServerState", "create_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one server accepts. `max_running` runs go at once; up to `max_waiting` more wait
+    for a slot; beyond that a request gets 429 at once."""
+
+    max_body_bytes: int = 1_000_000
+    max_running: int = 32
+    max_waiting: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_running"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_waiting < 0:
+            raise ValueError("max_waiting must be >= 0")
+
+
+class ServerState:
+    """Admission (running + waiting, bounded) and counters, shared by all requests."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._slots = anyio.Semaphore(limits.max_running)
+        self.admitted = 0
+        """Requests holding or waiting for a slot."""
+        self.running = 0
+        self.peak_running = 0
+        self.peak_admitted = 0
+        self.served = 0
+        self.rejected = 0
+
+    def admit(self) -> bool:
+        if self.admitted >= self.limits.max_running + self.limits.max_waiting:
+            self.rejected += 1
+            return False
+        self.admitted += 1
+        self.peak_admitted = max(self.peak_admitted, self.admitted)
+        return True
+
+    def release(self) -> None:
+        self.admitted -= 1
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            self.running += 1
+            self.peak_running = max(self.peak_running, self.running)
+            try:
+                yield
+            finally:
+                self.running -= 1
+                self.served += 1
+
+
+def _error(status: int, message: str, *, kind: str, code: str) -> JSONResponse:
+    return JSONResponse(error_body(message, kind=kind, code=code), status_code=status)
+
+
+def _bad_request(message: str, code: str = "invalid_request") -> JSONResponse:
+    return _error(400, message, kind="invalid_request_error", code=code)
+
+
+class _RunResponse(StreamingResponse):
+    """Server-sent chunks made by a run in a task of this response's own task group, so the
+    run ends with the response (client gone: cancelled) and the admission is released even
+    if the body is never read."""
+
+    def __init__(
+        self,
+        produce: Callable[[MemoryObjectSendStream[str]], Any],
+        release: Callable[[], None],
+    ) -> None:
+        self._produce = produce
+        self._release = release
+        self._send, self._receive = anyio.create_memory_object_stream[str](16)
+        super().__init__(
+            self._receive,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._produce, self._send)
+                try:
+                    await super().__call__(scope, receive, send)
+                except (ClientDisconnect, OSError):
+                    pass  # the client left: nobody to tell
+                tg.cancel_scope.cancel()  # a no-op if the run finished
+        finally:
+            self._send.close()
+            self._receive.close()
+            self._release()
+
+
+def create_app(
+    agent: Agent,
+    *,
+    name: str = "parcall",
+    api_key: str | None = None,
+    limits: Limits | None = None,
+    on_run: Callable[[str, Sequence[Event], BaseException | None], Any] | None = None,
+    events: bool = True,
+    spans: bool = False,
+    tracer_provider: Any = None,
+) -> Starlette:
+    """The app serving `agent` as the model `name`.
+
+    `api_key`: when set, requests to `/v1/...` need `Authorization: Bearer <key>`.
+    `on_run(request, events, error)` is called after each run, finished or failed (e.g. to
+    log it); it may be async. `events=False` leaves the run's events out of streamed chunks.
+    The model is loaded (if it has `load()`) once, when the app starts.
+    """
+    limits = limits or Limits()
+    state = ServerState(limits)
+    model_name = str(getattr(agent.model, "name", ""))
+    if spans:
+        from ..observe import record_spans
+
+        record_spans((), model=model_name)  # fails here, naming the extra, if it is missing
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        load = getattr(agent.model, "load", None)
+        if load is not None:
+            await load()
+        yield
+
+    def authorised(request: Request) -> bool:
+        if api_key is None:
+            return True
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), api_key.encode()
+        )
+
+    def unauthorised() -> JSONResponse:
+        return _error(
+            401,
+            "missing or wrong API key: send 'Authorization: Bearer <key>'",
+            kind="invalid_request_error",
+            code="invalid_api_key",
+        )
+
+    async def report(
+        question: str, started_ns: int, events: Sequence[Event], error: BaseException | None
+    ) -> None:
+        if spans:
+            from ..observe import record_spans
+
+            record_spans(
+                events,
+                request=question,
+                model=model_name,
+                tracer_provider=tracer_provider,
+                start_ns=started_ns,
+                error=error,
+            )
+        if on_run is None:
+            return
+        outcome = on_run(question, events, error)
+        if hasattr(outcome, "__await__"):
+            await outcome
+
+    async def read_body(request: Request) -> bytes | JSONResponse:
+        too_big = _error(
+            413,
+            f"the request body is larger than {limits.max_body_bytes:,} bytes",
+            kind="invalid_request_error",
+            code="request_too_large",
+        )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            return too_big
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+            if len(body) > limits.max_body_bytes:
+                return too_big
+        return bytes(body)
+
+    async def chat_completions(request: Request) -> Response:
+        if not authorised(request):
+            return unauthorised()
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            return _bad_request(f"the request body is not valid JSON: {exc}", "invalid_json")
+        try:
+            parsed = ChatCompletionRequest.model_validate(payload)
+            question = question_of(parsed)
+        except ValidationError as exc:
+            return _bad_request(f"invalid request: {validation_message(exc)}")
+        except ValueError as exc:
+            return _bad_request(f"invalid request: {exc}")
+        if parsed.model != name:
+            return _error(
+                404,
+                f"no model {parsed.model!r} here; this server serves {name!r}",
+                kind="invalid_request_error",
+                code="model_not_found",
+            )
+        if not state.admit():
+            return _error(
+                429,
+                f"the server is busy ({limits.max_running} runs going, "
+                f"{limits.max_waiting} waiting): try again shortly",
+                kind="server_busy",
+                code="server_busy",
+            )
+        ids = Ids(name)
+        started_ns = time.time_ns()
+        if parsed.stream:
+            include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+            return _RunResponse(
+                lambda out: stream_run(out, ids, question, include_usage), state.release
+            )
+        seen: list[Event] = []  # kept as they come, so a failed run's spans and log are whole
+        try:
+            async with state.slot():
+                started_ns = time.time_ns()
+                async with agent.stream(question) as run:
+                    async for event in run:
+                        seen.append(event)
+                result = run.result
+        except Exception as exc:  # the run failed: the client hears why
+            await report(question, started_ns, seen, exc)
+            return _error(
+                500,
+                f"the run failed: {type(exc).__name__}: {exc}",
+                kind="server_error",
+                code="run_failed",
+            )
+        finally:
+            state.release()
+        await report(question, started_ns, result.events, None)
+        return JSONResponse(completion(ids, result))
+
+    async def stream_run(
+        out: MemoryObjectSendStream[str], ids: Ids, question: str, include_usage: bool
+    ) -> None:
+        def sse(data: dict[str, Any]) -> str:
+            return f"data: {json.dumps(data, default=str)}\n\n"
+
+        async with out:
+            seen: list[Event] = []
+            started_ns = time.time_ns()
+            try:
+                async with state.slot():
+                    await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
+                    started_ns = time.time_ns()
+                    async with agent.stream(question) as run:
+                        async for event in run:
+                            seen.append(event)
+                            if events:
+                                await out.send(sse(chunk(ids, event=event)))
+                    result = run.result
+            except Exception as exc:  # told to the client in the stream, as OpenAI does
+                await report(question, started_ns, seen, exc)
+                message = f"the run failed: {type(exc).__name__}: {exc}"
+                await out.send(sse(error_body(message, kind="server_error", code="run_failed")))
+                await out.send("data: [DONE]\n\n")
+                return
+            for piece in answer_pieces(result.answer):
+                await out.send(sse(chunk(ids, {"content": piece})))
+            await out.send(sse(chunk(ids, finish="stop")))
+            if include_usage:
+                await out.send(sse(chunk(ids, usage=usage_of(result))))
+            await out.send("data: [DONE]\n\n")
+            await report(question, started_ns, seen, None)
+
+    async def list_models(request: Request) -> Response:
+        if not authorised(request):
+            return unauthorised()
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"id": name, "object": "model", "created": 0, "owned_by": "parcall"}],
+            }
+        )
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": name,
+                "running": state.running,
+                "waiting": state.admitted - state.running,
+                "served": state.served,
+            }
+        )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = "not_found" if exc.status_code == 404 else "bad_method"
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return _error(exc.status_code, message, kind="invalid_request_error", code=code)
+
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.parcall = state
+    return app

@@ -1,0 +1,121 @@
+"""`parcall serve`: flags in, `create_app` + uvicorn out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from .._events import Event
+
+__all__ = ["serve_command"]
+
+
+def serve_command(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="local, local:tiny|small|medium, a .gguf path, openai:MODEL or "
+            "http://HOST:PORT/v1#MODEL.",
+        ),
+    ] = "local",
+    tools: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tools",
+            "-t",
+            help="module:attr of a tool, function or list (repeatable); "
+            "default: the built-in encyclopedia, calculator and dates.",
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="The model name clients ask for.")] = "parcall",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    api_key_env: Annotated[
+        str,
+        typer.Option(
+            "--api-key-env", help="Environment variable holding the API key (unset: no key)."
+        ),
+    ] = "PARCALL_API_KEY",
+    max_body: Annotated[int, typer.Option(help="Largest request body, in bytes.")] = 1_000_000,
+    max_running: Annotated[int, typer.Option(help="Runs at once.")] = 32,
+    max_waiting: Annotated[int, typer.Option(help="Runs waiting for a slot (then 429).")] = 256,
+    shutdown_timeout: Annotated[
+        float, typer.Option(help="Seconds runs in flight get to finish on shutdown.")
+    ] = 30.0,
+    plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
+    max_replans: Annotated[int, typer.Option(help="New plans the joiner may ask for.")] = 2,
+    log: Annotated[
+        bool, typer.Option("--log", help="Log every run (see `parcall runs`; $PARCALL_RUNS_DB).")
+    ] = False,
+    otel: Annotated[
+        bool,
+        typer.Option(
+            "--otel", help="OpenTelemetry spans of every run (global provider; parcall[otel])."
+        ),
+    ] = False,
+) -> None:
+    """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
+    GET /v1/models, GET /health."""
+    from .._agent import Agent, PlanFormat
+    from .._errors import ParcallError
+    from ..cli import _load_tools
+    from ..models._resolve import is_local_spec, resolve_model
+    from ..tools import DEMO_TOOLS
+
+    console = Console(stderr=True)
+    try:
+        from ._app import Limits, create_app
+        from ._server import serve
+    except ImportError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    try:
+        limits = Limits(max_body, max_running, max_waiting)
+        backend = resolve_model(model)
+        agent = Agent(
+            backend,
+            chosen,
+            max_replans=max_replans,
+            plan_format=cast(PlanFormat, plan_format),
+            constrained=is_local_spec(model),
+        )
+    except (ParcallError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    on_run = None
+    if log:
+        import anyio
+
+        from ..observe import RunLog
+
+        run_log = RunLog()
+
+        async def on_run(
+            question: str, events: Sequence[Event], error: BaseException | None
+        ) -> None:
+            def record() -> None:
+                run_log.record_events(events, request=question, model=model, error=error)
+
+            await anyio.to_thread.run_sync(record)
+
+    api_key = os.environ.get(api_key_env) or None
+    try:
+        app = create_app(
+            agent, name=name, api_key=api_key, limits=limits, on_run=on_run, spans=otel
+        )
+    except ImportError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"serving {name!r} ({getattr(backend, 'name', model)}, {len(chosen)} tools) on "
+        f"http://{host}:{port}/v1" + (" — API key required" if api_key else "")
+    )
+    serve(app, host=host, port=port, shutdown_timeout=shutdown_timeout)
