@@ -80,7 +80,7 @@ bodies = st.one_of(
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
