@@ -18,6 +18,10 @@ def fanout() -> FanOutQA:
     return FanOutQA()
 
 
+# The scorer's first use imports spaCy: seconds on a quiet machine, more on a busy one.
+slow_import = pytest.mark.timeout(240)
+
+
 def needs_scorer() -> None:
     pytest.importorskip("fanoutqa", reason="the fanoutqa extra: pip install 'parcall[fanoutqa]'")
 
@@ -44,6 +48,7 @@ def test_stored_answers_become_text() -> None:
     assert answer_text({"A": ["x", "y"], "B": True}) == "A: x, y; B: yes"
 
 
+@slow_import
 def test_the_package_scorer_gives_loose_and_strict_accuracy(fanout: FanOutQA) -> None:
     needs_scorer()
     from parcall.eval._fanoutqa_score import answer_in_text
@@ -52,6 +57,7 @@ def test_the_package_scorer_gives_loose_and_strict_accuracy(fanout: FanOutQA) ->
     assert answer_in_text(["Nuuk", "Iqaluit"], "only Nuuk") == (False, 0.5)
 
 
+@slow_import
 def test_a_scripted_run_with_the_gold_answer_scores_one_and_a_wrong_one_zero(
     tmp_path: Path,
 ) -> None:
