@@ -301,7 +301,6 @@ class _Run:
         self.request = request
         self.events: list[Event] = []
         self._emit_out = emit
-        self.tools = agent.tools
         self.plans: list[Plan] = []
         self.passes: list[PassRun] = []
         self._t0 = 0.0
@@ -330,9 +329,7 @@ class _Run:
                 self.tools = tool_map([*self.agent.tools.values(), *opened])
             except ValueError as exc:
                 raise ToolsetError(f"{exc}: give a toolset a prefix=...") from None
-            system = self.agent.prompts.system(self.tools.values(), self.agent.plan_format)
-            self.messages[0] = Message("system", system)
-            return await self._execute()
+            return await self._execute()  # selects from, and prompts with, the run's tools
 
     async def _execute(self) -> RunResult:
         self._time = loop_clock()
