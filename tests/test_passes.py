@@ -217,8 +217,8 @@ def scheduled_tools() -> list[Tool]:
         await anyio.wait_all_tasks_blocked()
         return 0
 
-    async def step(x: int) -> int:
-        """One step."""
+    async def step(x: int, tag: int = 0) -> int:
+        """One step (`tag` keeps the plan's lines distinct: the parser stops a looping plan)."""
         await anyio.lowlevel.checkpoint()
         return x + 1
 
@@ -239,10 +239,10 @@ def seen_latencies() -> CriticalPath:
 
 CHAIN_LAST = (
     "1. seed()",
-    "2. step($1)",
-    "3. step($1)",
-    "4. step($1)",
-    "5. step($1)",
+    "2. step($1, 2)",
+    "3. step($1, 3)",
+    "4. step($1, 4)",
+    "5. step($1, 5)",
     "6. crunch($1)",
     "7. crunch($6)",
     "8. crunch($7)",
@@ -297,7 +297,7 @@ async def test_critical_path_orders_by_observed_latency_too() -> None:
 
 async def test_dead_tasks_start_last_and_still_run(anyio_backend: str) -> None:
     # 2, 3 and 5 are used by no task; 4 is used by 5.
-    lines = ("1. seed()", "2. step($1)", "3. step($1)", "4. step($1)", "5. step($4)")
+    lines = ("1. seed()", "2. step($1, 2)", "3. step($1, 3)", "4. step($1, 4)", "5. step($4)")
     agent = Agent(whole(*lines), scheduled_tools(), max_concurrency=1, passes=[DeadTasks()])
     result = await agent.run("q")
     got = started(result.events)

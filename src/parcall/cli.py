@@ -515,17 +515,19 @@ def bench_passes(
         typer.Option(help="Comma-separated pass cases (default: all)."),
     ] = None,
     repeats: Annotated[int, typer.Option(help="Runs per case and setting (median).")] = 3,
-    out: Annotated[Path, typer.Option(help="Folder for JSON and markdown.")] = Path(
-        "bench/results"
-    ),
+    out: Annotated[Path | None, typer.Option(help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option(help="asyncio or trio.")] = "asyncio",
 ) -> None:
     """Each plan pass off and on, on a workload built for it (see docs/compiler.md)."""
     from .bench import run_passes
 
+    _check_backend(backend)
     try:
         report = run_passes(
-            cases.split(",") if cases else None, repeats=repeats, out_dir=out, backend=backend
+            cases.split(",") if cases else None,
+            repeats=repeats,
+            out_dir=_out_dir(out),
+            backend=backend,
         )
     except ValueError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")

@@ -218,7 +218,7 @@ def run_passes(
     cases: Sequence[str] | None = None,
     *,
     repeats: int = 3,
-    out_dir: str | Path | None = "bench/results",
+    out_dir: str | Path | None = None,
     show_progress: bool = True,
     backend: str = "asyncio",
 ) -> PassesReport:
