@@ -40,6 +40,7 @@ def add(a: int, b: int) -> int:
         ({"constrained": "yes"}, TypeError, "constrained"),
         ({"prompt_layout": "joined"}, ValueError, "prompt_layout"),
         ({"prompts": "be brief"}, TypeError, "prompts"),
+        ({"grounded": "yes"}, TypeError, "grounded"),
     ],
 )
 def test_agent_arguments_are_checked_when_it_is_built(

@@ -133,6 +133,7 @@ class Agent:
         check_choice("Agent", "plan_format", plan_format, ("text", "json", "tools"))
         check_type("Agent", "constrained", constrained, (bool, type(None)), "True, False or None")
         check_choice("Agent", "prompt_layout", prompt_layout, ("extend", "separate"))
+        check_type("Agent", "grounded", grounded, bool, "True or False")
         self.model = model_argument("Agent", model)
         self.tools = tool_map(tools)
         self.max_replans = max_replans
