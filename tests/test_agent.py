@@ -398,13 +398,22 @@ async def test_a_replan_that_only_repeats_earlier_calls_must_answer() -> None:
     assert "This is the last step" in model.requests[3].messages[-1].content
 
 
-async def test_a_plan_that_repeats_a_call_ends_there() -> None:
-    looping = '1. search("a")\n2. search("b")\n3. search("a")\n4. search("c")\n5. search("d")\n'
+async def test_a_plan_that_repeats_a_call_a_third_time_ends_there() -> None:
+    looping = '1. search("a")\n2. search("b")\n3. search("a")\n4. search("a")\n5. search("d")\n'
     model = ScriptedModel([looping, FINISH])
-    result = await Agent(model, [make_search()]).run("q")
-    assert [t.idx for t in result.plans[0]] == [1, 2, 3]
+    result = await Agent(model, [make_search()], constrained=True).run("q")
+    assert [t.idx for t in result.plans[0]] == [1, 2, 3, 4]
     assert result.plans[0].joined
+    assert sorted(result.values) == [1, 2, 3, 4]
+
+
+async def test_a_call_made_twice_is_kept_and_unconstrained_plans_may_repeat_freely() -> None:
+    twice = plan('1. search("a")', '2. search("a")', '3. search("b")')
+    result = await Agent(ScriptedModel([twice, FINISH]), [make_search()], constrained=True).run("q")
     assert sorted(result.values) == [1, 2, 3]
+    dice = plan(*(f'{i}. search("roll")' for i in range(1, 6)))
+    result = await Agent(ScriptedModel([dice, FINISH]), [make_search()]).run("q")
+    assert sorted(result.values) == [1, 2, 3, 4, 5]
 
 
 async def test_every_plan_error_is_in_the_result() -> None:

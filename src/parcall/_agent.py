@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
 __all__ = ["Agent", "RunStream"]
 
 PLAN_STOP = ("<END_OF_PLAN>",)
+LOOPING_REPEATS = 3
+"""A constrained text plan whose same call (tool and arguments) comes this many times ends
+there."""
 PlanFormat = Literal["text", "json", "tools"]
 
 
@@ -535,19 +539,20 @@ class _Run:
             if agent.constrained:
                 extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
-        calls: set[str] = set()
+        calls: Counter[str] = Counter()
 
         def hand_over() -> None:
             nonlocal handed
             for task in parser.tasks[handed:]:
                 self.emit(TaskParsed(task, round_no, self.now()))
                 executor.submit(task)
-                key = _call_key(task)
-                if key in calls and isinstance(parser, PlanParser):
-                    # A small model that repeats a call is looping: a grammar bounds the
-                    # plan, but only at its task limit. End the plan here instead.
+                calls[_call_key(task)] += 1
+                if self._grammar and calls[_call_key(task)] >= LOOPING_REPEATS:
+                    # A small model under a grammar that writes one call again and again is
+                    # looping: the grammar bounds the plan only at its task limit. End it
+                    # here. (Unconstrained plans may repeat a call on purpose: dice rolls.)
+                    assert isinstance(parser, PlanParser)
                     parser.end()
-                calls.add(key)
             handed = len(parser.tasks)
 
         def on_chunk(chunk: TextChunk | ToolCallChunk) -> bool:
