@@ -47,12 +47,15 @@ async def echo(text: str) -> str:
 TOOLS = [make_search(), add, echo]
 
 
-async def run_text(text: str, *, tokens_per_second: float | None = None) -> tuple[RunResult, str]:
-    """Run one plan text; returns the result and the prompt the joiner saw."""
-    model = ScriptedModel([text, FINISH], tokens_per_second=tokens_per_second)
+async def run_text(
+    text: str, *, tokens_per_second: float | None = None, plans: int = 1
+) -> tuple[RunResult, str]:
+    """Run a plan text (`plans` times: an empty plan is planned again once); returns the
+    result and the prompt the joiner saw."""
+    model = ScriptedModel([text] * plans + [FINISH], tokens_per_second=tokens_per_second)
     with anyio.fail_after(LIMIT):
         result = await Agent(model, TOOLS).run("q")
-    return result, model.prompts[1]
+    return result, model.prompts[plans]
 
 
 def plan_error(result: RunResult) -> str | None:
@@ -82,8 +85,10 @@ async def test_garbage_text_gives_an_empty_plan_and_still_an_answer(
     garbage: str, faults: FaultCounter
 ) -> None:
     faults.inject("planner.garbage")
-    result, _ = await run_text(garbage)
-    assert result.answer == "done" and result.observations == ()
+    # An empty plan is planned again once, then answered; a broken one goes to the joiner.
+    plans = 1 if garbage == "1.\n2.\n3." else 2
+    result, _ = await run_text(garbage, plans=plans)
+    assert result.answer == "done" and result.observations == () and len(result.plans) == plans
     assert_traced(result, tasks=0)
 
 
@@ -150,10 +155,12 @@ async def test_a_plan_without_join_is_closed_at_the_end_of_the_stream(
 
 
 @pytest.mark.parametrize("text", ["", "join()", "\n\n\n", "Thought: nothing to do.\njoin()"])
-async def test_an_empty_plan_goes_straight_to_the_joiner(text: str, faults: FaultCounter) -> None:
+async def test_an_empty_plan_is_planned_again_then_answered(
+    text: str, faults: FaultCounter
+) -> None:
     faults.inject("planner.empty")
-    result, _ = await run_text(text)
-    assert result.answer == "done" and result.observations == ()
+    result, _ = await run_text(text, plans=2)
+    assert result.answer == "done" and result.observations == () and len(result.plans) == 2
     assert_traced(result, tasks=0)
 
 
