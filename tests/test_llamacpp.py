@@ -32,7 +32,7 @@ def tiny() -> Iterator[LlamaCpp]:
         pytest.skip("llama-cpp-python not installed: pip install 'parcall[llama]'")
     if not HAVE_TINY:
         pytest.skip(TINY_MISSING)
-    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1)
+    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1, warm_start=False)
     yield model
     model.close()
 
@@ -40,7 +40,7 @@ def tiny() -> Iterator[LlamaCpp]:
 @pytest.fixture
 def fresh(tiny: LlamaCpp) -> Iterator[LlamaCpp]:
     """Its own context, so the prefix cache starts empty."""
-    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1)
+    model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1, warm_start=False)
     yield model
     model.close()
 

@@ -64,6 +64,16 @@ def _free_port() -> int:
         return port
 
 
+# llama_cpp.server, loading its model as parcall does: without llama.cpp's extra weight
+# buffers on CPUs with AMX, where they crash the first decode (see LlamaCpp).
+SERVER = (
+    "import runpy\n"
+    "from parcall.models._llamacpp import _cpu_has_amx, _weight_repacking\n"
+    "with _weight_repacking(enabled=not _cpu_has_amx()):\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
     deadline = time.monotonic() + READY_DEADLINE
     while time.monotonic() < deadline:
@@ -96,7 +106,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}/v1"
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+        sys.executable, "-c", SERVER, "--model", str(model),
         "--n_ctx", "2048", "--n_threads", "2", "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     with log.open("wb") as out:

@@ -139,7 +139,7 @@ def make(tiny_path: Path, tmp_path: Path) -> Iterator[Make]:
 
     def one(**options: object) -> LlamaCpp:
         made.append(
-            LlamaCpp("local:tiny", n_ctx=1024, n_threads=2, seed=1, state_dir=tmp_path, **options)  # type: ignore[arg-type]
+            LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1, state_dir=tmp_path, **options)  # type: ignore[arg-type]
         )
         return made[-1]
 
