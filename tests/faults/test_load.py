@@ -108,7 +108,7 @@ async def load(faults: FaultCounter, runs: int) -> dict[str, Any]:
         results[i] = await agent.run(f"request {i}")
 
     started = time.perf_counter()
-    with anyio.fail_after(50):
+    with anyio.fail_after(150):  # tracemalloc with frames (below) slows the runs several-fold
         async with anyio.create_task_group() as tg:
             for i in range(runs):
                 tg.start_soon(one, i)
@@ -145,13 +145,14 @@ class Page:
         return self.text
 
 
+@pytest.mark.timeout(240)
 async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
     anyio_backend: str, faults: FaultCounter, figures_dir: pathlib.Path
 ) -> None:
     await load(faults, 20)  # warm up caches (pydantic, regexes, the thread pool)
     gc.collect()
     tasks = live_tasks(anyio_backend)
-    tracemalloc.start()
+    tracemalloc.start(10)  # deep enough to see whether an allocation came from an import
     try:
         baseline = tracemalloc.get_traced_memory()[0]
         figures = await load(faults, RUNS)
@@ -165,6 +166,12 @@ async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
         top = snapshot.statistics("lineno")[:5]
         in_parcall = snapshot.filter_traces([tracemalloc.Filter(True, "*/parcall/*")])
         parcall_bytes = sum(stat.size for stat in in_parcall.statistics("filename"))
+        # Modules first imported during the runs (by libraries, lazily) stay loaded: that is
+        # the interpreter's, not the runs'.
+        importing = snapshot.filter_traces(
+            [tracemalloc.Filter(True, "<frozen importlib._bootstrap*", all_frames=True)]
+        )
+        import_bytes = sum(stat.size for stat in importing.statistics("filename"))
     finally:
         tracemalloc.stop()
     figures["memory"] = {
@@ -173,6 +180,7 @@ async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
         "after_bytes": current,
         "retained_bytes": current - baseline,
         "retained_by_parcall_code_bytes": parcall_bytes,
+        "retained_by_imports_bytes": import_bytes,
     }
     figures["retained_top"] = [str(stat) for stat in top]
     figures["leaked_tasks"] = len(live_tasks(anyio_backend) - tasks)
@@ -191,5 +199,6 @@ async def test_a_thousand_concurrent_runs_hold_every_limit_and_leak_nothing(
     assert figures["leaked_tasks"] == 0
     # What stays is small next to what the runs used: interpreter caches (the parser's, the
     # event loop's task set at its high-water size), not runs; parcall's own lines keep ~nothing.
-    assert figures["memory"]["retained_bytes"] < 0.15 * (peak - baseline)
+    retained = figures["memory"]["retained_bytes"] - figures["memory"]["retained_by_imports_bytes"]
+    assert retained < 0.15 * (peak - baseline)
     assert figures["memory"]["retained_by_parcall_code_bytes"] < 100_000
