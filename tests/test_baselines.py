@@ -85,13 +85,53 @@ async def test_react_shows_a_broken_action_to_the_model_and_goes_on(gate: Gate) 
     assert result.values == {1: "got a"}
 
 
+async def test_react_reads_a_bare_argument_of_a_one_argument_tool(gate: Gate) -> None:
+    # The ReAct paper writes `Search[entity]`; small models write `fetch(Ed Wood)`.
+    model = ScriptedModel(["Action: fetch(Ed Wood)", "Action: fetch[Scott Derrickson]", FINISH])
+    result = await ReActAgent(model, [tracked(gate)]).run("q")
+    assert gate.started == ["Ed Wood", "Scott Derrickson"]
+    assert result.answer == "done"
+
+
+async def test_react_does_not_run_a_call_again_and_says_so(gate: Gate) -> None:
+    model = ScriptedModel(
+        ['Action: fetch("a")', 'Action: fetch("a")', 'Action: fetch("b")', FINISH]
+    )
+    result = await ReActAgent(model, [tracked(gate)]).run("q")
+    assert gate.started == ["a", "b"]
+    assert "this call was made before (result 1 is above)" in model.prompts[2]
+    assert result.answer == "done"
+
+
+async def test_a_bare_argument_is_not_guessed_for_a_tool_of_two_arguments(gate: Gate) -> None:
+    @tool
+    def pair(a: str, b: str) -> str:
+        """Two arguments."""
+        return a + b
+
+    model = ScriptedModel(["Action: pair(x y)", FINISH])
+    await ReActAgent(model, [pair]).run("q")
+    assert "not a tool call" in model.prompts[1]
+
+
+def test_react_shows_worked_examples_only_with_the_tools_they_call() -> None:
+    @tool
+    def search(query: str) -> str:
+        """Search."""
+        return query
+
+    with_search = ReActAgent(ScriptedModel([FINISH]), [search]).system()
+    assert 'Action: search(query="Jaws (film)")' in with_search
+    assert "Examples" not in ReActAgent(ScriptedModel([FINISH]), [tracked]).system()
+
+
 async def test_react_stops_after_max_turns_and_one_request_for_an_answer(gate: Gate) -> None:
     model = ScriptedModel(['Action: fetch("a")'], cycle=True)
     with pytest.raises(TurnLimitError) as caught:
         await ReActAgent(model, [tracked(gate)], max_turns=3).run("q")
     assert len(caught.value.result.model_calls) == 4  # 3 turns, then the final request
     assert "Answer now" in model.prompts[-1]
-    assert gate.started == ["a", "a", "a"]  # the final reply's call is not run
+    assert gate.started == ["a"]  # not run again, and the final reply's call is not run
 
 
 async def test_react_at_the_turn_limit_is_asked_for_its_answer(gate: Gate) -> None:
@@ -178,3 +218,17 @@ async def test_both_baselines_count_tokens_per_model_call(gate: Gate) -> None:
 def test_run_sync_wraps_run(gate: Gate) -> None:
     model = ScriptedModel(['Action: fetch("a")', FINISH])
     assert ReActAgent(model, [tracked(gate)]).run_sync("q").answer == "done"
+
+
+async def test_a_model_error_reaches_the_caller_as_itself_not_in_an_exception_group(
+    gate: Gate,
+) -> None:
+    from parcall import ModelError
+
+    class Failing(ScriptedModel):
+        async def stream(self, request):  # type: ignore[no-untyped-def,override]
+            raise ModelError("the prompt has 5606 tokens but the context holds 4096")
+            yield  # pragma: no cover
+
+    with pytest.raises(ModelError, match="context holds 4096"):
+        await ReActAgent(Failing([]), [tracked(gate)]).run("q")

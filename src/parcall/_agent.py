@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -33,8 +35,9 @@ from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
 from ._pass import Pass, PassRun, RunContext
-from ._plan import Plan, Task
+from ._plan import Plan, Task, call_key
 from ._prompts import Prompts
+from ._question import answer_shape
 from ._result import RunResult
 from ._time import loop_clock
 from ._tool import Tool, tool_map
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
 __all__ = ["Agent", "RunStream"]
 
 PLAN_STOP = ("<END_OF_PLAN>",)
+FOLLOW_UP_WORDS = 6
+"""`follow_up`: answers of at most this many words are looked up before they are given."""
 LOOPING_REPEATS = 3
 """A constrained text plan whose same call (tool and arguments) comes this many times ends
 there."""
@@ -92,6 +97,15 @@ class Agent:
     to replan, while replans remain: a small joiner otherwise answers from memory when the
     results do not hold the answer (yes/no answers always pass).
 
+    `follow_up=True` looks up a short answer that no call has looked up yet, with the
+    one-text-argument tool the run used most (`search(query="Steven Spielberg")`, no
+    planner call), and has the joiner judge again from all the results: a small joiner
+    answers a bridge question with the bridge ("the director") instead of the fact about
+    it. Once per run, while replans remain, for open questions only.
+
+    A constrained joiner may answer only `yes`/`no` to a yes/no question and only one of
+    the options to a question that names them ("Who is older, A or B?").
+
     `approve` is asked before tools made with `side_effects=True` run (see `Approve`,
     `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
     OpenAPI services) are opened when a run starts and closed when it ends; their tools
@@ -122,6 +136,7 @@ class Agent:
         constrained: bool | None = None,
         prompt_layout: Literal["extend", "separate"] = "extend",
         grounded: bool = False,
+        follow_up: bool = False,
         approve: Approver | None = None,
         toolsets: Sequence[Toolset] = (),
         tool_selector: ToolSelector | None = None,
@@ -138,6 +153,7 @@ class Agent:
         check_type("Agent", "constrained", constrained, (bool, type(None)), "True, False or None")
         check_choice("Agent", "prompt_layout", prompt_layout, ("extend", "separate"))
         check_type("Agent", "grounded", grounded, bool, "True or False")
+        check_type("Agent", "follow_up", follow_up, bool, "True or False")
         self.model = model_argument("Agent", model)
         self.tools = tool_map(tools)
         self.max_replans = max_replans
@@ -154,6 +170,7 @@ class Agent:
         )
         self.prompt_layout = prompt_layout
         self.grounded = grounded
+        self.follow_up = follow_up
         self.approve = validate_approver(approve)
         for toolset in toolsets:
             if not isinstance(toolset, Toolset):
@@ -312,6 +329,7 @@ class _Run:
         self._tg: TaskGroup
         self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
+        self._answers = _allowed_answers(request)
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
 
@@ -399,8 +417,12 @@ class _Run:
         prompts = self.agent.prompts
         round_no = 0
         seen: set[str] = set()
+        scripted: str | None = None
+        followed = False
+        carried: tuple[Task, ...] = ()  # a follow-up's join shows the round before it too
         while True:
-            plan, error = await self._plan(executor, round_no)
+            plan, error = await self._plan(executor, round_no, scripted)
+            scripted = None
             # Read the joiner prompt's fixed part while tools run; cancelled (and a backend
             # gives way) before the next model call, so it never delays one.
             prefill = anyio.CancelScope()
@@ -411,7 +433,7 @@ class _Run:
                 await executor.wait_settled()
             finally:
                 prefill.cancel()
-            calls = {_call_key(t) for t in plan.tasks}
+            calls = {call_key(t) for t in plan.tasks}
             # A replan that only repeats earlier calls will not find anything new: answer.
             repeats = round_no > 0 and calls <= seen
             seen |= calls
@@ -431,11 +453,18 @@ class _Run:
                 self.emit(Answered(answer, self.now()))
                 return answer
             join_prompt = prompts.join(
-                self.request, plan.tasks, executor.observations, error, can_replan=can_replan
+                self.request,
+                (*carried, *plan.tasks),
+                executor.observations,
+                error,
+                can_replan=can_replan,
             )
+            carried = ()
             self.messages.append(Message("user", join_prompt))
             extras: dict[str, Any] = (
-                {"grammar": join_grammar(can_replan=can_replan)} if self._grammar else {}
+                {"grammar": join_grammar(can_replan=can_replan, answers=self._answers)}
+                if self._grammar
+                else {}
             )
             if self.agent.prompt_layout == "separate":
                 extras["messages"] = self._separate_join_messages(join_prompt)
@@ -454,6 +483,29 @@ class _Run:
                     f"no result mentions {decision.answer!r}; search for what is missing",
                     decision.thought,
                 )
+            follow = (
+                self._follow_up(decision.answer, executor)
+                if isinstance(decision, Finish) and can_replan and not followed
+                else None
+            )
+            if isinstance(decision, Finish) and follow is not None:
+                # A name the tools never looked up may be a step on the way to the answer
+                # (the director, not where he was born): look it up, then judge again from
+                # all the results, without the first answer in view (a small model repeats
+                # what it said).
+                followed = True
+                self.emit(
+                    JoinDecided(round_no, "replan", decision.answer, decision.thought, self.now())
+                )
+                del self.messages[-2:]  # this join's results and the joiner's answer
+                carried = plan.tasks
+                round_no += 1
+                first = max(executor.indices, default=0) + 1
+                scripted = f"{first}. {follow}\njoin()"
+                self.emit(
+                    Replanned(round_no, f"look up {decision.answer!r} before answering", self.now())
+                )
+                continue
             if isinstance(decision, Finish):
                 self.emit(
                     JoinDecided(round_no, "finish", decision.answer, decision.thought, self.now())
@@ -483,6 +535,29 @@ class _Run:
                     replan = f"{replan}\n{prompts.more_tools(added)}"
             self.messages.append(Message("user", replan))
             self.emit(Replanned(round_no, decision.reason, self.now()))
+
+    def _follow_up(self, answer: str, executor: Executor) -> str | None:
+        """The call that looks up `answer` (`search(query="...")`), or None: follow-ups are
+        off, the question asks for yes/no or one of its options, the answer is no short name,
+        no one-text-argument tool was used, or that tool already looked it up."""
+        if not self.agent.follow_up or answer_shape(self.request).kind != "open":
+            return None
+        words = answer.split()
+        if not 1 <= len(words) <= FOLLOW_UP_WORDS or not re.search(r"[A-Za-z]{2}", answer):
+            return None
+        used = Counter(
+            o.tool for o in executor.observations.values() if _one_text_argument(self.tools, o.tool)
+        )
+        if not used:
+            return None
+        name = used.most_common(1)[0][0]
+        field = next(iter(self.tools[name].args_model.model_fields))
+        asked = {
+            str(v).strip().lower() for o in executor.observations.values() for v in o.args.values()
+        }
+        if answer.strip().lower() in asked:
+            return None
+        return f"{name}({field}={json.dumps(answer.strip(), ensure_ascii=False)})"
 
     def _evidence(self, executor: Executor) -> list[str]:
         """What the joiner was shown: every observation's text, and the request itself."""
@@ -518,8 +593,11 @@ class _Run:
             except Exception:  # a prefill only saves time; it must never fail a run
                 return
 
-    async def _plan(self, executor: Executor, round_no: int) -> tuple[Plan, str | None]:
-        """Stream a plan, handing each task to the executor the moment it is parsed."""
+    async def _plan(
+        self, executor: Executor, round_no: int, scripted: str | None = None
+    ) -> tuple[Plan, str | None]:
+        """Stream a plan, handing each task to the executor the moment it is parsed
+        (`scripted`: a plan the agent wrote itself, with no model call)."""
         agent = self.agent
         fmt = agent.plan_format
         parser: PlanParser | JsonPlanParser | ToolCallPlanParser
@@ -540,17 +618,22 @@ class _Run:
                 extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
         calls: Counter[str] = Counter()
+        keys: list[str] = []
 
         def hand_over() -> None:
             nonlocal handed
             for task in parser.tasks[handed:]:
                 self.emit(TaskParsed(task, round_no, self.now()))
                 executor.submit(task)
-                calls[_call_key(task)] += 1
-                if self._grammar and calls[_call_key(task)] >= LOOPING_REPEATS:
-                    # A small model under a grammar that writes one call again and again is
-                    # looping: the grammar bounds the plan only at its task limit. End it
-                    # here. (Unconstrained plans may repeat a call on purpose: dice rolls.)
+                calls[call_key(task)] += 1
+                keys.append(call_key(task))
+                if self._grammar and (
+                    calls[call_key(task)] >= LOOPING_REPEATS or _repeats_a_run(keys)
+                ):
+                    # A small model under a grammar that writes one call (or a run of calls)
+                    # again and again is looping: the grammar bounds the plan only at its
+                    # task limit. End it here. (Unconstrained plans may repeat a call on
+                    # purpose: dice rolls.)
                     assert isinstance(parser, PlanParser)
                     parser.end()
             handed = len(parser.tasks)
@@ -569,7 +652,10 @@ class _Run:
         error: str | None = None
         line: int | None = None
         cached = None
-        if fmt != "tools":
+        if scripted is not None:
+            parser = PlanParser(self.tools, known=executor.indices)
+            cached = scripted
+        elif fmt != "tools":
             for p in self.passes:
                 cached = cached or await p.cached_plan(round_no)
         try:
@@ -585,7 +671,8 @@ class _Run:
             error, line = str(exc), exc.line
         plan = parser.plan()
         self.plans.append(plan)
-        self.messages.append(Message("assistant", plan.text))
+        if scripted is None:  # the agent's own look-up is not the model's to have written
+            self.messages.append(Message("assistant", plan.text))
         self.emit(PlanFinished(round_no, plan, error, self.now(), error_line=line))
         for p in self.passes:
             await p.planned(round_no, plan, error)
@@ -620,6 +707,24 @@ class _Run:
         )
 
 
-def _call_key(task: Task) -> str:
-    """A task's call without its index: the same tool with the same arguments."""
-    return f"{task.tool}({task.args!r})"
+def _one_text_argument(tools: Mapping[str, Tool], name: str) -> bool:
+    tool = tools.get(name)
+    if tool is None:
+        return False
+    fields = tool.args_model.model_fields
+    return len(fields) == 1 and next(iter(fields.values())).annotation is str
+
+
+def _repeats_a_run(keys: list[str]) -> bool:
+    """Whether the last calls repeat the run of two or more calls just before them
+    (`search A, lookup A, search A, lookup A`)."""
+    return any(keys[-k:] == keys[-2 * k : -k] for k in range(2, len(keys) // 2 + 1))
+
+
+def _allowed_answers(request: str) -> tuple[str, ...]:
+    """What a constrained joiner may answer: yes/no, one of the options the request names,
+    or (empty) anything."""
+    shape = answer_shape(request)
+    if shape.kind == "yes_no":
+        return ("yes", "no", "Yes", "No")
+    return shape.options

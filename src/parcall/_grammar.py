@@ -155,11 +155,18 @@ def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
     return {"anyOf": options}
 
 
-def join_grammar(max_chars: int = 300, *, can_replan: bool = True) -> str:
+def join_grammar(
+    max_chars: int = 300, *, can_replan: bool = True, answers: Iterable[str] = ()
+) -> str:
     """A GBNF grammar for the joiner: one `Thought:` line, then `Action: Finish(...)` or
     `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
-    constrained run always ends with an answer."""
-    actions = '("Finish(" line ")" | "Replan(" line ")")' if can_replan else '"Finish(" line ")"'
+    constrained run always ends with an answer. `answers`, when given, are the only texts
+    `Finish(...)` may hold (yes/no, or the options a question names)."""
+    choices = [a for a in dict.fromkeys(answers) if a and "\n" not in a]
+    answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
+    finish = f'"Finish(" {answer} ")"'
+    actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
     return (
-        f'root ::= "Thought: " line "\\n" "Action: " {actions}\nline ::= [^\\n]{{1,{max_chars}}}\n'
+        f'root ::= "Thought: The question asks for " line "\\n" "Action: " {actions}\n'
+        f"line ::= [^\\n]{{1,{max_chars}}}\n"
     )

@@ -117,3 +117,8 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value.replace("$", "$$"))  # a literal dollar, not a reference
     return repr(value)
+
+
+def call_key(task: Task) -> str:
+    """A task's call without its index: the same tool with the same arguments."""
+    return f"{task.tool}({task.args!r})"

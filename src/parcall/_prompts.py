@@ -16,6 +16,7 @@ from typing import Any
 from ._observation import Observation
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
+from ._question import answer_shape
 from ._tool import Tool
 
 __all__ = ["DEFAULT_EXAMPLES", "Example", "Prompts"]
@@ -128,32 +129,27 @@ You are the joiner of a tool-using assistant: read the question, the plan that w
 its results, then answer the question or ask for a new plan."""
 
 JOIN_INSTRUCTIONS = """\
-Answer the question "{question}" from these results.
-If the results state the answer, reply with two lines:
-Thought: <the fact from the results that answers it>
+Answer the question "{question}" from these results. Reply with two lines. First:
+Thought: The question asks for <what it asks for>. The results say <the facts that answer \
+it, or what is missing>.
+Then, if the results state the answer:
 Action: Finish(<{answer_form}>)
-If the results lead to someone or something (a person, a place, a work) whose fact is not \
-in the results, reply instead with:
-Thought: <what is missing>
-Action: Replan(search <that name>)
-For example:
-Thought: Jaws was directed by Steven Spielberg, but no result says where he was born.
-Action: Replan(search Steven Spielberg)
-Thought: Steven Spielberg was born in Cincinnati, Ohio.
-Action: Finish(Cincinnati)"""
+or, if the results name someone or something (a person, a place, a work) whose fact is \
+still missing:
+Action: Replan(search <that name>)"""
 
 YES_NO_FORM = "yes or no"
 SPAN_FORM = "only the answer, as the results write it: a name, a number, a date or a place"
 
-_YES_NO = re.compile(
-    r"^\s*(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
-    re.IGNORECASE,
-)
 
-
-def is_yes_no(question: str) -> bool:
-    """Whether a question asks for yes or no (it opens with an auxiliary verb)."""
-    return _YES_NO.match(question) is not None
+def answer_form(question: str) -> str:
+    """What the joiner is told to write inside `Finish(...)` for this question."""
+    shape = answer_shape(question)
+    if shape.kind == "yes_no":
+        return YES_NO_FORM
+    if shape.kind == "choice":
+        return " or ".join(shape.options)
+    return SPAN_FORM
 
 
 NO_REPLAN = """\
@@ -226,7 +222,7 @@ class Prompts:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
         instructions = self.join_instructions.replace("{question}", question).replace(
-            "{answer_form}", YES_NO_FORM if is_yes_no(question) else SPAN_FORM
+            "{answer_form}", answer_form(question)
         )
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)

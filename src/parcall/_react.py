@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
+from ._errors import PlanError
 from ._observation import Observation
 from ._parser import _balance, build_task, parse_call
 from ._plan import Task
 from ._turns import Turn, TurnAgent, final_turn, next_index
 
-__all__ = ["REACT_SYSTEM", "ReActAgent"]
+__all__ = ["REACT_EXAMPLES", "REACT_SYSTEM", "ReActAgent"]
 
 REACT_SYSTEM = """\
 You answer questions with tools, one tool call at a time. Reply with
@@ -24,9 +26,39 @@ Action: Finish(<the final answer, short and direct>)
 Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
 
 Tools:
-{tools}"""
+{tools}{examples}"""
+
+REACT_EXAMPLES: tuple[str, ...] = (
+    """\
+Question: In which city was the director of the film Jaws born?
+Thought: I need the director of Jaws first.
+Action: search(query="Jaws (film)")
+Observation: Jaws (film): Jaws is a 1975 American thriller film directed by Steven Spielberg.
+Thought: Jaws was directed by Steven Spielberg. Now I need where he was born.
+Action: search(query="Steven Spielberg")
+Observation: Steven Spielberg: Steven Allan Spielberg (born December 18, 1946, in \
+Cincinnati, Ohio) is an American film director.
+Thought: Steven Spielberg was born in Cincinnati, Ohio.
+Action: Finish(Cincinnati)""",
+    """\
+Question: Were the Eiffel Tower and the Statue of Liberty designed by the same person?
+Thought: I need who designed each of them.
+Action: search(query="Eiffel Tower")
+Observation: Eiffel Tower: The tower is named after the engineer Gustave Eiffel, whose \
+company designed and built it.
+Thought: Gustave Eiffel's company designed the Eiffel Tower. Now the Statue of Liberty.
+Action: search(query="Statue of Liberty")
+Observation: Statue of Liberty: The statue was designed by Frédéric Auguste Bartholdi; its \
+metal framework was built by Gustave Eiffel.
+Thought: Bartholdi designed the statue and Eiffel the tower: not the same person.
+Action: Finish(no)""",
+)
+"""Worked examples (as in the ReAct paper's prompts); shown when the agent has the tools
+they call."""
 
 _ACTION = re.compile(r"^[ \t]*action[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+_EXAMPLE_CALL = re.compile(r"^Action: ([A-Za-z_]\w*)\(", re.MULTILINE)
+_BARE = re.compile(r"^([A-Za-z_]\w*)\s*[\(\[](.*)[\)\]]\s*$", re.DOTALL)
 _THOUGHT = re.compile(r"^[ \t]*thought[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -40,11 +72,25 @@ class ReActAgent(TurnAgent):
 
     Each turn is `Thought: ...` then `Action: tool(args)` (parsed like a plan line, so
     `$N` names the result of the N-th call) or `Action: Finish(answer)`. A broken action is
-    shown to the model as an error observation; `max_turns` bounds the turns.
+    shown to the model as an error observation; so is a call made before (it is not run
+    again). A one-argument tool may be called with bare text, `search(Ed Wood)`. Worked
+    examples are shown when the agent has the tools they call (`examples`). `max_turns`
+    bounds the turns.
     """
 
     system_prompt = REACT_SYSTEM
+    examples = REACT_EXAMPLES
     stop = ("\nObservation:",)
+    repeat_calls = False  # a greedy model that repeats a call would repeat it to the limit
+
+    def system(self) -> str:
+        usable = [
+            e
+            for e in self.examples
+            if set(_EXAMPLE_CALL.findall(e)) - {"Finish"} <= set(self.tools)
+        ]
+        shown = "\n\nExamples (other questions):\n" + "\n\n".join(usable) if usable else ""
+        return self.system_prompt.format(tools=self.describe_tools(), examples=shown)
 
     def read_turn(self, text: str, known: set[int]) -> Turn:
         text = text.split("\nObservation:")[0]  # a model that runs on invents observations
@@ -55,7 +101,13 @@ class ReActAgent(TurnAgent):
             return final_turn(text, "write `Action: tool(...)` or `Action: Finish(answer)`")
         line = text.count("\n", 0, match.start()) + 1
         call = _one_call(text[match.start(1) :])
-        name, args, kwargs = parse_call(call, line)
+        try:
+            name, args, kwargs = parse_call(call, line)
+        except PlanError:
+            bare = self._bare_call(call)
+            if bare is None:
+                raise
+            name, args, kwargs = bare
         task = build_task(
             next_index(known),
             name,
@@ -68,6 +120,18 @@ class ReActAgent(TurnAgent):
             thought=thought,
         )
         return Turn(tasks=(task,), thought=thought)
+
+    def _bare_call(self, call: str) -> tuple[str, list[Any], dict[str, Any]] | None:
+        """`search(Scott Derrickson)` or `search[Scott Derrickson]` (the ReAct paper's form)
+        for a tool that takes one argument: the text is that argument."""
+        match = _BARE.match(call.strip())
+        if match is None or match.group(1) not in self.tools:
+            return None
+        fields = list(self.tools[match.group(1)].args_model.model_fields)
+        if len(fields) != 1:
+            return None
+        value = match.group(2).strip().strip("\"'").strip()
+        return (match.group(1), [], {fields[0]: value}) if value else None
 
     def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
         return "\n".join(

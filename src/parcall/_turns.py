@@ -27,7 +27,7 @@ from ._executor import Executor
 from ._joiner import parse_decision
 from ._model_call import call_model
 from ._observation import Observation
-from ._plan import Plan, Task
+from ._plan import Plan, Task, call_key
 from ._prompts import _describe
 from ._result import RunResult
 from ._tool import Tool, tool_map
@@ -80,6 +80,9 @@ class TurnAgent:
 
     system_prompt: str = ""
     stop: tuple[str, ...] = ()
+    repeat_calls: bool = True
+    """False: a call made before (same tool, same arguments) is not run again; the model is
+    told to use its result or try something else."""
 
     def __init__(
         self,
@@ -120,7 +123,10 @@ class TurnAgent:
         return anyio.run(self.run, request, backend=backend)
 
     def system(self) -> str:
-        return self.system_prompt.format(tools="\n".join(_describe(t) for t in self.tools.values()))
+        return self.system_prompt.format(tools=self.describe_tools())
+
+    def describe_tools(self) -> str:
+        return "\n".join(_describe(t) for t in self.tools.values())
 
     def read_turn(self, text: str, known: set[int]) -> Turn:
         """The calls (or the answer) in one turn's text; raise `PlanError` for a broken call."""
@@ -143,6 +149,7 @@ class _TurnRun:
         self.events: list[Event] = []
         self.tasks: list[Task] = []
         self.texts: list[str] = []
+        self.calls: dict[str, int] = {}
         self.messages = [Message("system", agent.system()), Message("user", f"Question: {request}")]
         self._t0 = 0.0
 
@@ -152,6 +159,7 @@ class _TurnRun:
     async def execute(self) -> RunResult:
         self._t0 = anyio.current_time()
         answer: str | None = None
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
             executor = Executor(
                 tg,
@@ -160,7 +168,13 @@ class _TurnRun:
                 clock=self.now,
                 limiter=self.agent._global_limiter(),
             )
-            answer = await self._turns(executor)
+            try:
+                answer = await self._turns(executor)
+            except Exception as exc:  # raised after the group, not wrapped in an ExceptionGroup
+                error = exc
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
         result = RunResult(
             request=self.request,
             answer=answer or "",
@@ -182,6 +196,7 @@ class _TurnRun:
                 turn = self.agent.read_turn(text, executor.indices)
             except PlanError as exc:
                 turn = Turn(error=str(exc), error_line=exc.line)
+            turn = self._no_repeats(turn)
             for task in turn.tasks:
                 self.events.append(TaskParsed(task, turn_no, self.now()))
                 self.tasks.append(task)
@@ -203,6 +218,20 @@ class _TurnRun:
                 shown = self.agent.observe(turn.tasks, executor.observations)
             self.messages.append(Message("user", shown))
         return await self._final_answer(executor)
+
+    def _no_repeats(self, turn: Turn) -> Turn:
+        if self.agent.repeat_calls:
+            return turn
+        for task in turn.tasks:
+            earlier = self.calls.get(call_key(task))
+            if earlier is not None:
+                return Turn(
+                    error=f"this call was made before (result {earlier} is above): use that "
+                    "result and answer with Finish(...), or call with other arguments",
+                    thought=turn.thought,
+                )
+        self.calls.update((call_key(t), t.idx) for t in turn.tasks)
+        return turn
 
     async def _final_answer(self, executor: Executor) -> str | None:
         """Out of turns: ask once for `Finish(answer)`; a reply with tool calls is no answer."""

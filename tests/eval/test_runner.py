@@ -61,11 +61,13 @@ def test_every_example_gets_one_record_with_the_whole_run(tmp_path: Path) -> Non
     run_eval(Echo(2), model=scripted, model_name="s", out=tmp_path)
     first = records(tmp_path)[0]
     assert set(first) == {
-        "id", "question", "gold", "prediction", "scores", "plans", "calls", "tokens_in",
-        "tokens_cached", "tokens_out", "model_calls", "replans", "wall_s", "error",
+        "id", "question", "gold", "prediction", "scores", "plans", "decisions", "calls",
+        "tokens_in", "tokens_cached", "tokens_out", "model_calls", "replans", "wall_s", "error",
     }  # fmt: skip
     assert (first["id"], first["prediction"], first["scores"]["exact"]) == ("e0", "w0", 1.0)
     assert first["plans"] == ['1. echo(text="w0")\njoin()\n']
+    (decision,) = first["decisions"]
+    assert (decision["round"], decision["decision"], decision["text"]) == (0, "finish", "w0")
     (call,) = first["calls"]
     assert (call["tool"], call["args"], call["error"]) == ("echo", {"text": "w0"}, None)
     assert call["value"].startswith("w0w0") and len(call["value"]) < 400

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from .._agent import Agent, PlanFormat
+from .._events import JoinDecided
 from .._observation import format_value
 from .._parallel_calls import ParallelToolCallAgent
 from .._react import ReActAgent
@@ -122,6 +123,11 @@ def make_record(
         "prediction": result.answer if result is not None and error is None else "",
         "scores": scores,
         "plans": [p.text for p in result.plans] if result is not None else [],
+        "decisions": [
+            {"round": e.round, "decision": e.decision, "text": e.text, "thought": e.thought}
+            for e in (result.events if result is not None else ())
+            if isinstance(e, JoinDecided)
+        ],
         "calls": [
             {
                 "idx": o.idx,

@@ -1,0 +1,79 @@
+"""The answer shape of a question, and the join grammar it gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from parcall._grammar import join_grammar
+from parcall._prompts import Prompts
+from parcall._question import AnswerShape, answer_shape
+
+
+@pytest.mark.parametrize(
+    ("question", "options"),
+    [
+        ("Who is older, Annie Morton or Terry Richardson?", ("Annie Morton", "Terry Richardson")),
+        (
+            "Which band, Letters to Cleo or Screaming Trees, had more members?",
+            ("Letters to Cleo", "Screaming Trees"),
+        ),
+        (
+            "Which magazine was started first Arthur's Magazine or First for Women?",
+            ("Arthur's Magazine", "First for Women"),
+        ),
+        (
+            "Who was born first, Pablo Trapero or Aleksander Ford?",
+            ("Pablo Trapero", "Aleksander Ford"),
+        ),
+    ],
+)
+def test_a_question_that_names_two_options_asks_for_one(
+    question: str, options: tuple[str, ...]
+) -> None:
+    assert answer_shape(question) == AnswerShape("choice", options)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Were Scott Derrickson and Ed Wood of the same nationality?",
+        "Are Random House Tower and 888 7th Avenue both used for real estate?",
+        "did the Eiffel Tower open before 1900?",
+    ],
+)
+def test_a_question_opening_with_an_auxiliary_asks_for_yes_or_no(question: str) -> None:
+    assert answer_shape(question) == AnswerShape("yes_no")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What government position was held by the woman who portrayed Corliss Archer?",
+        # Two works named, but the question asks for a person.
+        "Who directed Star Wars or Alien?",
+        # A choice and more: the answer is not one of the options alone.
+        "Which city is the capital, Paris or Lyon, and when was it founded?",
+        # Options in lower case: not a yes/no question, and no names to hold it to.
+        "Should I take the bus or the train?",
+        "",
+    ],
+)
+def test_other_questions_are_open(question: str) -> None:
+    assert answer_shape(question).kind == "open"
+
+
+def test_the_join_prompt_names_the_options_and_the_grammar_allows_only_them() -> None:
+    question = "Who is older, Annie Morton or Terry Richardson?"
+    prompt = Prompts().join(question, [], {}, None, can_replan=True)
+    assert "Finish(<Annie Morton or Terry Richardson>)" in prompt
+    grammar = join_grammar(answers=("Annie Morton", "Terry Richardson"))
+    assert '"Finish(" ("Annie Morton" | "Terry Richardson") ")"' in grammar
+    assert "Replan(" in grammar
+    last = join_grammar(can_replan=False, answers=("yes", "no"))
+    assert "Replan(" not in last and '("yes" | "no")' in last
+
+
+def test_an_open_question_keeps_a_free_answer_line() -> None:
+    prompt = Prompts().join("Where was Ed Wood born?", [], {}, None, can_replan=True)
+    assert "Finish(<only the answer" in prompt
+    assert '"Finish(" line ")"' in join_grammar()
