@@ -37,7 +37,7 @@ from ._parser import PlanParser
 from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task, call_key
 from ._prompts import Prompts
-from ._question import answer_shape
+from ._question import AnswerShape, answer_shape
 from ._result import RunResult
 from ._time import loop_clock
 from ._tool import Tool, tool_map
@@ -329,7 +329,8 @@ class _Run:
         self._tg: TaskGroup
         self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
-        self._answers = _allowed_answers(request)
+        self._shape = answer_shape(request)
+        self._answers = _allowed_answers(self._shape)
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
 
@@ -540,7 +541,7 @@ class _Run:
         """The call that looks up `answer` (`search(query="...")`), or None: follow-ups are
         off, the question asks for yes/no or one of its options, the answer is no short name,
         no one-text-argument tool was used, or that tool already looked it up."""
-        if not self.agent.follow_up or answer_shape(self.request).kind != "open":
+        if not self.agent.follow_up or self._shape.kind != "open":
             return None
         words = answer.split()
         if not 1 <= len(words) <= FOLLOW_UP_WORDS or not re.search(r"[A-Za-z]{2}", answer):
@@ -618,18 +619,19 @@ class _Run:
                 extras["grammar"] = plan_grammar(self.tools.values())
         handed = 0
         calls: Counter[str] = Counter()
-        keys: list[str] = []
+        keys: list[str] = []  # the calls so far, kept only under a grammar (the loop guard)
 
         def hand_over() -> None:
             nonlocal handed
             for task in parser.tasks[handed:]:
                 self.emit(TaskParsed(task, round_no, self.now()))
                 executor.submit(task)
-                calls[call_key(task)] += 1
-                keys.append(call_key(task))
-                if self._grammar and (
-                    calls[call_key(task)] >= LOOPING_REPEATS or _repeats_a_run(keys)
-                ):
+                if not self._grammar:
+                    continue
+                key = call_key(task)
+                calls[key] += 1
+                keys.append(key)
+                if calls[key] >= LOOPING_REPEATS or _repeats_a_run(keys):
                     # A small model under a grammar that writes one call (or a run of calls)
                     # again and again is looping: the grammar bounds the plan only at its
                     # task limit. End it here. (Unconstrained plans may repeat a call on
@@ -721,10 +723,9 @@ def _repeats_a_run(keys: list[str]) -> bool:
     return any(keys[-k:] == keys[-2 * k : -k] for k in range(2, len(keys) // 2 + 1))
 
 
-def _allowed_answers(request: str) -> tuple[str, ...]:
+def _allowed_answers(shape: AnswerShape) -> tuple[str, ...]:
     """What a constrained joiner may answer: yes/no, one of the options the request names,
     or (empty) anything."""
-    shape = answer_shape(request)
     if shape.kind == "yes_no":
         return ("yes", "no", "Yes", "No")
     return shape.options
