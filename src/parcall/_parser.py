@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -39,6 +38,7 @@ from ._errors import (
 )
 from ._observation import format_value
 from ._plan import Plan, Ref, Task, Template, iter_refs
+from ._pyast import parse_expression
 from ._tool import Tool, validation_message
 
 __all__ = [
@@ -487,10 +487,8 @@ def parse_call(text: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
     ):
         raise PlanSyntaxError("arguments are nested too deeply", line=line, text=text)
     try:
-        with warnings.catch_warnings():
-            # e.g. "invalid escape sequence" (a Syntax- or DeprecationWarning): keep the text
-            warnings.simplefilter("ignore")
-            node = ast.parse(source.strip() or "()", mode="eval").body
+        # warnings such as "invalid escape sequence" are dropped: the text is kept as written
+        node = parse_expression(source.strip() or "()")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
         raise PlanSyntaxError(f"not a tool call: {detail}", line=line, text=text) from None

@@ -219,6 +219,7 @@ cli = CliRunner()
         (["hotpotqa", "--agent", "langchain"], "unknown agent 'langchain'"),
         (["hotpotqa", "--format", "xml"], "unknown format 'xml'"),
         (["hotpotqa", "--concurrency", "0"], "concurrency must be at least 1"),
+        (["hotpotqa", "--n-ctx", "64"], "n_ctx must be at least 256"),
         (["hotpotqa", "--model", "nonsense"], "unknown model 'nonsense'"),
         ([], "name a dataset"),
     ],
@@ -327,6 +328,11 @@ def test_each_worker_gets_its_own_local_model_and_http_models_are_shared(
     assert first(example) is not second(example) and first(example) is first(example)
     assert len(local.to_load) == 2 and made[0]["spec"] == "local:tiny"
     assert made[0]["n_threads"] == max(1, (os.cpu_count() or 1) // 2)
+    assert "n_ctx" not in made[0]  # the backend's default
+
+    made.clear()
+    runner.ModelSource("local:tiny", Echo(), n_ctx=8192).new_worker()
+    assert made == [{"spec": "local:tiny", "n_threads": os.cpu_count() or 1, "n_ctx": 8192}]
 
     made.clear()
     remote = runner.ModelSource("http://127.0.0.1:9/v1#m", Echo(), concurrency=3)

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from .._errors import ParcallError
 from .._observation import resolve
 from .._plan import Ref, Task, Template
+from .._pyast import parse_expression
 from .._result import RunResult
 from .._tool import Tool
 from ._bfcl_checker import ast_match, exec_match, match_calls
@@ -289,7 +290,7 @@ def _written_args(task: Task, values: Mapping[int, Any]) -> dict[str, Any]:
 def parse_call_text(text: str) -> tuple[str, dict[str, Any]]:
     """`f(a=1, b=[2, 3])` → ("f", {"a": 1, "b": [2, 3]}); literals only, never evaluated."""
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = parse_expression(text.strip())
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.args:
             raise ValueError("expected f(name=value, ...)")
         return node.func.id, {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}

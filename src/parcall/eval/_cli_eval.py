@@ -52,6 +52,15 @@ def eval_command(
         str | None,
         typer.Option(help="Fan examples out over Ray: a cluster address, or 'local'."),
     ] = None,
+    n_ctx: Annotated[
+        int | None,
+        typer.Option(
+            "--n-ctx",
+            help="Context size in tokens of a local model (default 4096); raise it for "
+            "datasets with long tool lists, such as nestful.",
+            show_default=False,
+        ),
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the datasets and exit.")] = False,
 ) -> None:
     """Score an agent and a model on a dataset: one JSON line per example in OUT, resumable
@@ -81,6 +90,7 @@ def eval_command(
             max_replans=max_replans,
             out=out,
             ray=ray,
+            n_ctx=n_ctx,
         )
     except (ValueError, ImportError) as exc:
         console.print(f"[red]error:[/red] {exc}")

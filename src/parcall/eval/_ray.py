@@ -34,7 +34,7 @@ class EvalWorker:
 
         self.config = config
         self.dataset = load_dataset(config.dataset)
-        source = ModelSource(config.model, self.dataset, config.concurrency)
+        source = ModelSource(config.model, self.dataset, config.concurrency, config.n_ctx)
         self.models = source.new_worker()
         for model in source.to_load:
             load = getattr(model, "load", None)

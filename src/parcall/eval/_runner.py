@@ -55,6 +55,8 @@ class EvalConfig:
     tool_latency: float = 0.0
     max_replans: int = 2
     ray: str | None = None
+    n_ctx: int | None = None
+    """Context size of an in-process (llama.cpp) model; None: the backend's default."""
 
     def __post_init__(self) -> None:
         if self.agent not in AGENTS:
@@ -71,6 +73,8 @@ class EvalConfig:
             raise ValueError(f"tool latency must be >= 0 seconds, not {self.tool_latency}")
         if self.max_replans < 0:
             raise ValueError(f"max replans must be >= 0, not {self.max_replans}")
+        if self.n_ctx is not None and self.n_ctx < 256:
+            raise ValueError(f"n_ctx must be at least 256 tokens, not {self.n_ctx}")
 
     @property
     def grammar(self) -> bool:
@@ -105,6 +109,8 @@ class EvalConfig:
             args += ["--tool-latency", f"{self.tool_latency:g}"]
         if self.ray:
             args += ["--ray", self.ray]
+        if self.n_ctx is not None:
+            args += ["--n-ctx", str(self.n_ctx)]
         return shlex.join(args)
 
 
@@ -123,10 +129,13 @@ class ModelSource:
     """Where each worker's model comes from: one per worker for in-process models, one
     shared for HTTP models, one per example for `gold` and model functions."""
 
-    def __init__(self, spec: ModelSpec, dataset: Dataset, concurrency: int = 1) -> None:
+    def __init__(
+        self, spec: ModelSpec, dataset: Dataset, concurrency: int = 1, n_ctx: int | None = None
+    ) -> None:
         self.spec = spec
         self.dataset = dataset
         self.concurrency = concurrency
+        self.n_ctx = n_ctx
         self._shared: Model | None = None
         self.to_load: list[Model] = []
         """In-process models made for workers, to load before the first example (so a model
@@ -149,7 +158,10 @@ class ModelSource:
                 shared = self._shared
                 return lambda example: shared
             threads = max(1, (os.cpu_count() or 1) // self.concurrency)
-            own = resolve_model(spec, n_threads=threads)
+            options: dict[str, object] = {"n_threads": threads}
+            if self.n_ctx is not None:
+                options["n_ctx"] = self.n_ctx
+            own = resolve_model(spec, **options)
             self.to_load.append(own)
             return lambda example: own
         if isinstance(spec, Model):
@@ -317,7 +329,9 @@ def prepare(
     examples = list(data.examples(config.split))[: config.limit]
     folder = Path(out) if out is not None else _new_folder()
     records = RecordsFile(folder / f"{config.run}.jsonl").load()
-    models = ModelSource(model, data, config.concurrency) if config.ray is None else None
+    models = (
+        ModelSource(model, data, config.concurrency, config.n_ctx) if config.ray is None else None
+    )
     return Evaluation(config, data, examples, folder, records, models, command or config.command())
 
 

@@ -13,6 +13,8 @@ import math
 import re
 from collections.abc import Callable
 
+from .._pyast import parse_expression
+
 __all__ = ["CalculatorError", "calculator", "format_number"]
 
 Number = int | float
@@ -364,7 +366,7 @@ def calculator(expression: str) -> float | int:
         )
     source = _normalise(expression)
     try:
-        tree = ast.parse(source, mode="eval")
+        tree = parse_expression(source)  # the expression node
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         raise CalculatorError(f"cannot parse {source!r}{where}: {error.msg}") from None
@@ -373,7 +375,7 @@ def calculator(expression: str) -> float | int:
     count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.expr))
     if count > MAX_NODES:
         raise CalculatorError(f"expression has {count} parts; the limit is {MAX_NODES}")
-    return _Evaluator(source).evaluate(tree.body)
+    return _Evaluator(source).evaluate(tree)
 
 
 def format_number(value: float | int, digits: int = 12) -> str:
