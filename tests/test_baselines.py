@@ -232,3 +232,31 @@ async def test_a_model_error_reaches_the_caller_as_itself_not_in_an_exception_gr
 
     with pytest.raises(ModelError, match="context holds 4096"):
         await ReActAgent(Failing([]), [tracked(gate)]).run("q")
+
+
+def test_parallel_calls_show_worked_examples_only_with_the_tools_they_call() -> None:
+    @tool
+    def search(query: str) -> str:
+        """Search."""
+        return query
+
+    with_search = ParallelToolCallAgent(ScriptedModel([FINISH]), [search]).system()
+    assert '1. search(query="Eiffel Tower")\n2. search(query="Statue of Liberty")' in with_search
+    assert "Examples" not in ParallelToolCallAgent(ScriptedModel([FINISH]), [tracked]).system()
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        'Thought: first the director.\nAction: Finish(fetch("a"))\nResult: made up',
+        "Thought: first the director.\nAction: fetch(a)\nTitle: invented text",
+        'fetch("a")\nResults:\n1. fetch("a")\n   → invented',
+    ],
+)
+async def test_parallel_calls_read_a_small_models_call_and_drop_what_it_invents(
+    turn: str, gate: Gate
+) -> None:
+    model = ScriptedModel([turn, FINISH])
+    result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
+    assert gate.started == ["a"] and result.answer == "done"
+    assert model.requests[0].stop == ("\nResults:", "\nResult:", "\nObservation:")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +33,7 @@ from ._executor import Executor
 from ._grammar import join_grammar, plan_grammar, plan_json_schema
 from ._grounding import is_grounded
 from ._joiner import Finish, Replan, parse_decision, template_answer
+from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
 from ._parser import PlanParser
@@ -55,6 +58,7 @@ from .models._resolve import model_argument
 
 if TYPE_CHECKING:
     from .select import ToolSelector
+    from .store._runs import RunStore
 
 __all__ = ["Agent", "RunStream"]
 
@@ -119,6 +123,12 @@ class Agent:
     `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
     critical-path scheduling, result and plan caches), applied to each task as it streams,
     outermost first.
+
+    `store` (a `parcall.store.SQLiteRunStore`, or a path for one) journals every run as it
+    happens — each model call's output, each finished task's value — so that
+    `resume(run_id)` continues a run after the process died without calling again a model
+    or a tool whose work the journal holds. Tools with `side_effects=True` that were
+    running when it died are reported, not repeated.
     """
 
     def __init__(
@@ -142,6 +152,7 @@ class Agent:
         tool_selector: ToolSelector | None = None,
         select_k: int = 5,
         passes: Sequence[Pass] = (),
+        store: RunStore | str | os.PathLike[str] | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -186,25 +197,63 @@ class Agent:
             if not callable(getattr(p, "start", None)):
                 raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
         self.passes = tuple(passes)
+        if isinstance(store, (str, os.PathLike)):
+            from .store._runs import SQLiteRunStore
+
+            store = SQLiteRunStore(store)
+        self.store = check_store(store)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
-    async def run(self, request: str) -> RunResult:
+    async def run(
+        self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
+    ) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
         still wants to replan after `max_replans`, and model errors as they come; an empty
-        `request` is a `ValueError`."""
+        `request` is a `ValueError`.
+
+        With a `store`, the run is journaled under `run_id` (default: a new random id, in
+        `result.run_id`) with `meta`, anything JSON you want kept with it."""
         check_request(request)
-        return await _Run(self, request, emit=None).execute()
+        return await _Run(self, request, emit=None, start=_Start(run_id, meta)).execute()
 
-    def run_sync(self, request: str, *, backend: str = "asyncio") -> RunResult:
+    async def resume(self, run_id: str) -> RunResult:
+        """Continue the journaled run `run_id` (see `store`): what the journal holds is not
+        done again, the rest runs. A run that had finished gives the same result again,
+        with no model or tool call."""
+        request = await self._stored_request(run_id)
+        return await _Run(self, request, emit=None, start=_Start(run_id, resume=True)).execute()
+
+    def run_sync(
+        self,
+        request: str,
+        *,
+        backend: str = "asyncio",
+        run_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> RunResult:
         """`run` for code without an event loop."""
-        return anyio.run(self.run, request, backend=backend)
+        return anyio.run(lambda: self.run(request, run_id=run_id, meta=meta), backend=backend)
 
-    def stream(self, request: str) -> RunStream:
+    def resume_sync(self, run_id: str, *, backend: str = "asyncio") -> RunResult:
+        """`resume` for code without an event loop."""
+        return anyio.run(self.resume, run_id, backend=backend)
+
+    def stream(
+        self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
+    ) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end."""
         check_request(request)
-        return RunStream(self, request)
+        return RunStream(self, request, _Start(run_id, meta))
+
+    async def _stored_request(self, run_id: str) -> str:
+        if self.store is None:
+            raise ValueError("resume needs a journal: Agent(..., store=SQLiteRunStore(path))")
+        stored = await self.store.get(run_id)
+        if stored is None:
+            raise ValueError(f"the journal has no run {run_id!r}")
+        return stored.request
 
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
@@ -252,9 +301,10 @@ class RunStream:
     Leaving the block before the run ends cancels the run and every tool call in it.
     """
 
-    def __init__(self, agent: Agent, request: str) -> None:
+    def __init__(self, agent: Agent, request: str, start: _Start | None = None) -> None:
         self._agent = agent
         self._request = request
+        self._start = start
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._tg: TaskGroup | None = None
@@ -281,7 +331,7 @@ class RunStream:
         with send:
             try:
                 self._result = await _Run(
-                    self._agent, self._request, emit=send.send_nowait
+                    self._agent, self._request, emit=send.send_nowait, start=self._start
                 ).execute()
             except Exception as exc:  # handed to the consumer at the end of the events
                 self._error = exc
@@ -315,12 +365,29 @@ class RunStream:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """How a run begins in the journal: as `run_id` (None: a new id), or resumed."""
+
+    run_id: str | None = None
+    meta: Mapping[str, Any] | None = None
+    resume: bool = False
+
+
 class _Run:
     """The state of one run: its conversation, its executor, its trace."""
 
-    def __init__(self, agent: Agent, request: str, emit: Callable[[Event], None] | None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        request: str,
+        emit: Callable[[Event], None] | None,
+        start: _Start | None = None,
+    ) -> None:
         self.agent = agent
         self.request = request
+        self._start = start or _Start()
+        self.journal: Journal | None = None
         self.events: list[Event] = []
         self._emit_out = emit
         self.plans: list[Plan] = []
@@ -343,6 +410,24 @@ class _Run:
             self._emit_out(event)
 
     async def execute(self) -> RunResult:
+        store = self.agent.store
+        if store is None:
+            return await self._toolsets()
+        start = self._start
+        if start.resume:
+            assert start.run_id is not None
+            self.journal = await Journal.resume(store, start.run_id)
+        else:
+            self.journal = await Journal.begin(store, self.request, start.run_id, start.meta)
+        try:
+            result = await self._toolsets()
+        except Exception as exc:
+            await self.journal.finish("failed", None, f"{type(exc).__name__}: {exc}")
+            raise
+        await self.journal.finish("done", result.answer, None)
+        return result
+
+    async def _toolsets(self) -> RunResult:
         if not self.agent.toolsets:
             return await self._execute()
         async with contextlib.AsyncExitStack() as stack:  # toolsets close with the run
@@ -366,7 +451,7 @@ class _Run:
             Message("user", self.agent.prompts.question(self.request)),
         ]
         limiter = self.agent._global_limiter()
-        if self.agent.passes:
+        if self.agent.passes or self.journal is not None:
             context = RunContext(
                 self.request,
                 self.messages[0].content,
@@ -377,6 +462,8 @@ class _Run:
                 limiter,
             )
             self.passes = [p.start(context) for p in self.agent.passes]
+            if self.journal is not None:  # outermost: a journaled value skips every pass
+                self.passes.insert(0, self.journal.task_pass(context))
             context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             self._tg = tg
@@ -412,6 +499,7 @@ class _Run:
             observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
             events=tuple(self.events),
             duration=self.now(),
+            run_id=None if self.journal is None else self.journal.run_id,
         )
 
     async def _rounds(self, executor: Executor) -> str:
@@ -698,15 +786,43 @@ class _Run:
             temperature=self.agent.temperature,
             **extras,
         )
-        return await call_model(
+        journal = self.journal
+        if journal is None:
+            return await call_model(
+                self.agent.model,
+                request,
+                purpose=purpose,
+                round_no=round_no,
+                emit=self.emit,
+                clock=self.now,
+                on_chunk=on_chunk,
+            )
+        replayed = journal.replay(request)
+        if replayed is not None:  # the journal holds this call's output: no model call
+            text: list[str] = []
+            for chunk in replayed:
+                if isinstance(chunk, TextChunk):
+                    text.append(chunk.text)
+                if on_chunk is not None and on_chunk(chunk):
+                    break
+            return "".join(text)
+        seen: list[TextChunk | ToolCallChunk] = []
+
+        def recording(chunk: TextChunk | ToolCallChunk) -> bool:
+            seen.append(chunk)
+            return on_chunk is not None and on_chunk(chunk)
+
+        output = await call_model(
             self.agent.model,
             request,
             purpose=purpose,
             round_no=round_no,
             emit=self.emit,
             clock=self.now,
-            on_chunk=on_chunk,
+            on_chunk=recording,
         )
+        await journal.record(request, seen)
+        return output
 
 
 def _one_text_argument(tools: Mapping[str, Tool], name: str) -> bool:

@@ -4,7 +4,7 @@ Anthropic's parallel tool calling do — one model round trip per dependency lev
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ._errors import PlanError
 from ._observation import Observation
@@ -12,7 +12,7 @@ from ._parser import _BARE_CALL, _TASK, build_task, parse_call
 from ._plan import Task
 from ._turns import Turn, TurnAgent, final_turn, next_index, read_finish
 
-__all__ = ["PARALLEL_SYSTEM", "ParallelToolCallAgent"]
+__all__ = ["PARALLEL_EXAMPLES", "PARALLEL_SYSTEM", "ParallelToolCallAgent"]
 
 PARALLEL_SYSTEM = """\
 You answer questions with tools. Each reply is one batch of tool calls, one per line:
@@ -25,9 +25,47 @@ Action: Finish(<the final answer, short and direct>)
 Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
 
 Tools:
-{tools}"""
+{tools}{examples}"""
+
+PARALLEL_EXAMPLES: tuple[str, ...] = (
+    """\
+Question: In which city was the director of the film Jaws born?
+Thought: I need the director of Jaws first; where he was born needs his name.
+1. search(query="Jaws (film)")
+Results:
+1. search(query="Jaws (film)")
+   → Jaws (film): Jaws is a 1975 American thriller film directed by Steven Spielberg.
+Thought: Jaws was directed by Steven Spielberg. Now where he was born.
+2. search(query="Steven Spielberg")
+Results:
+2. search(query="Steven Spielberg")
+   → Steven Spielberg: Steven Allan Spielberg (born December 18, 1946, in Cincinnati, \
+Ohio) is an American film director.
+Thought: Steven Spielberg was born in Cincinnati, Ohio.
+Action: Finish(Cincinnati)""",
+    """\
+Question: Were the Eiffel Tower and the Statue of Liberty designed by the same person?
+Thought: I need who designed each; the two searches do not depend on each other.
+1. search(query="Eiffel Tower")
+2. search(query="Statue of Liberty")
+Results:
+1. search(query="Eiffel Tower")
+   → Eiffel Tower: The tower is named after the engineer Gustave Eiffel, whose company \
+designed and built it.
+2. search(query="Statue of Liberty")
+   → Statue of Liberty: The statue was designed by Frédéric Auguste Bartholdi; its metal \
+framework was built by Gustave Eiffel.
+Thought: Bartholdi designed the statue and Eiffel the tower: not the same person.
+Action: Finish(no)""",
+)
+"""Worked examples in this agent's own format (the same questions as ReAct's); shown when
+the agent has the tools they call."""
 
 _THOUGHT = re.compile(r"thought\s*:\s*(.*)", re.IGNORECASE)
+_ACTION = re.compile(r"^action\s*:\s*", re.IGNORECASE)
+_FINISH_CALL = re.compile(r"action\s*:\s*finish\s*\(\s*([A-Za-z_]\w*\s*\(.*\))\s*\)", re.I | re.S)
+"""`Action: search(...)` (ReAct's habit) and `Action: Finish(search(...))` hold a call."""
+_INVENTED = re.compile(r"\n\s*(?:Results?|Observation)\s*:", re.IGNORECASE)
 
 
 class ParallelToolCallAgent(TurnAgent):
@@ -45,16 +83,20 @@ class ParallelToolCallAgent(TurnAgent):
     """
 
     system_prompt = PARALLEL_SYSTEM
+    examples = PARALLEL_EXAMPLES
+    stop = ("\nResults:", "\nResult:", "\nObservation:")
+    repeat_calls = False  # as ReAct: a greedy model that repeats a call would repeat it
 
     def read_turn(self, text: str, known: set[int]) -> Turn:
+        text = _INVENTED.split(text)[0]  # a model that runs on invents the results
         finish = read_finish(text)
-        if finish is not None:
+        if finish is not None and not _calls_a_tool(finish.answer or "", self.tools):
             return finish
         tasks: list[Task] = []
         batch: set[int] = set()
         thought: str | None = None
         for line_no, raw in enumerate(text.split("\n"), start=1):
-            line = raw.strip().lstrip("-* ")
+            line = _unwrap(raw.strip().lstrip("-* "))
             said = _THOUGHT.fullmatch(line)
             if said:
                 thought = said.group(1).strip()
@@ -67,7 +109,13 @@ class ParallelToolCallAgent(TurnAgent):
                 idx, call = next_index(known | batch), line
             else:
                 continue  # prose around the calls
-            name, args, kwargs = parse_call(call, line_no)
+            try:
+                name, args, kwargs = parse_call(call, line_no)
+            except PlanError:
+                loose = self.bare_call(call)
+                if loose is None:
+                    raise
+                name, args, kwargs = loose
             task = build_task(
                 idx,
                 name,
@@ -100,3 +148,15 @@ class ParallelToolCallAgent(TurnAgent):
             shown = observations[task.idx].show(self.observation_chars)
             lines.append(f"{task.describe()}\n   → {shown}")
         return "\n".join(lines)
+
+
+def _calls_a_tool(answer: str, tools: Mapping[str, object]) -> bool:
+    """`Finish(search("X"))`: a small model's way of asking for a call, not an answer."""
+    match = _BARE_CALL.match(answer.strip())
+    return match is not None and match.group(1) in tools
+
+
+def _unwrap(line: str) -> str:
+    """The call in `Action: search(...)` or `Action: Finish(search(...))`, else the line."""
+    wrapped = _FINISH_CALL.fullmatch(line)
+    return wrapped.group(1) if wrapped else _ACTION.sub("", line)

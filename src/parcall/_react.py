@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from ._errors import PlanError
 from ._observation import Observation
@@ -57,8 +56,6 @@ Action: Finish(no)""",
 they call."""
 
 _ACTION = re.compile(r"^[ \t]*action[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
-_EXAMPLE_CALL = re.compile(r"^Action: ([A-Za-z_]\w*)\(", re.MULTILINE)
-_BARE = re.compile(r"^([A-Za-z_]\w*)\s*[\(\[](.*)[\)\]]\s*$", re.DOTALL)
 _THOUGHT = re.compile(r"^[ \t]*thought[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -83,15 +80,6 @@ class ReActAgent(TurnAgent):
     stop = ("\nObservation:",)
     repeat_calls = False  # a greedy model that repeats a call would repeat it to the limit
 
-    def system(self) -> str:
-        usable = [
-            e
-            for e in self.examples
-            if set(_EXAMPLE_CALL.findall(e)) - {"Finish"} <= set(self.tools)
-        ]
-        shown = "\n\nExamples (other questions):\n" + "\n\n".join(usable) if usable else ""
-        return self.system_prompt.format(tools=self.describe_tools(), examples=shown)
-
     def read_turn(self, text: str, known: set[int]) -> Turn:
         text = text.split("\nObservation:")[0]  # a model that runs on invents observations
         thoughts = _THOUGHT.findall(text)
@@ -104,7 +92,7 @@ class ReActAgent(TurnAgent):
         try:
             name, args, kwargs = parse_call(call, line)
         except PlanError:
-            bare = self._bare_call(call)
+            bare = self.bare_call(call)
             if bare is None:
                 raise
             name, args, kwargs = bare
@@ -120,18 +108,6 @@ class ReActAgent(TurnAgent):
             thought=thought,
         )
         return Turn(tasks=(task,), thought=thought)
-
-    def _bare_call(self, call: str) -> tuple[str, list[Any], dict[str, Any]] | None:
-        """`search(Scott Derrickson)` or `search[Scott Derrickson]` (the ReAct paper's form)
-        for a tool that takes one argument: the text is that argument."""
-        match = _BARE.match(call.strip())
-        if match is None or match.group(1) not in self.tools:
-            return None
-        fields = list(self.tools[match.group(1)].args_model.model_fields)
-        if len(fields) != 1:
-            return None
-        value = match.group(2).strip().strip("\"'").strip()
-        return (match.group(1), [], {fields[0]: value}) if value else None
 
     def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
         return "\n".join(

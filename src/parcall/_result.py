@@ -41,6 +41,8 @@ class RunResult:
     observations: tuple[Observation, ...]
     events: tuple[Event, ...]
     duration: float
+    run_id: str | None = None
+    """The run's id in the agent's journal (`Agent(store=...)`), else None."""
     kind: Literal["run_result"] = "run_result"
 
     def __repr__(self) -> str:

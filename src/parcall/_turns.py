@@ -8,6 +8,7 @@ results to the model, and repeat until it writes `Finish(answer)`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ FINAL_ASK = (
     "You have no tool calls left. Answer now from what you have, with\n"
     "Thought: <one line>\nAction: Finish(<the final answer, short and direct>)"
 )
+
+
+_EXAMPLE_CALL = re.compile(r"^(?:Action: |\d+\. )([A-Za-z_]\w*)\(", re.MULTILINE)
+_BARE = re.compile(r"^([A-Za-z_]\w*)\s*[\(\[](.*)[\)\]]\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,9 @@ class TurnAgent:
     """The shared loop; subclasses say how the model is prompted and how a turn is read."""
 
     system_prompt: str = ""
+    """Formatted with `tools` (their descriptions) and `examples` (the usable ones)."""
+    examples: tuple[str, ...] = ()
+    """Worked examples, shown when the agent has every tool they call."""
     stop: tuple[str, ...] = ()
     repeat_calls: bool = True
     """False: a call made before (same tool, same arguments) is not run again; the model is
@@ -123,7 +131,25 @@ class TurnAgent:
         return anyio.run(self.run, request, backend=backend)
 
     def system(self) -> str:
-        return self.system_prompt.format(tools=self.describe_tools())
+        usable = [
+            e
+            for e in self.examples
+            if set(_EXAMPLE_CALL.findall(e)) - {"Finish"} <= set(self.tools)
+        ]
+        shown = "\n\nExamples (other questions):\n" + "\n\n".join(usable) if usable else ""
+        return self.system_prompt.format(tools=self.describe_tools(), examples=shown)
+
+    def bare_call(self, call: str) -> tuple[str, list[Any], dict[str, Any]] | None:
+        """`search(Scott Derrickson)` or `search[Scott Derrickson]` (the ReAct paper's form)
+        for a tool that takes one argument: the text is that argument."""
+        match = _BARE.match(call.strip())
+        if match is None or match.group(1) not in self.tools:
+            return None
+        fields = list(self.tools[match.group(1)].args_model.model_fields)
+        if len(fields) != 1:
+            return None
+        value = match.group(2).strip().strip("\"'").strip()
+        return (match.group(1), [], {fields[0]: value}) if value else None
 
     def describe_tools(self) -> str:
         return "\n".join(_describe(t) for t in self.tools.values())

@@ -1,11 +1,24 @@
-"""Stores for caches: in memory (the default), SQLite (standard library) and Redis.
+"""Stores for caches — in memory (the default), SQLite (standard library) and Redis — and
+for journals of runs.
 
-Every store has the same two async methods, `get(key)` and `set(key, value, ttl)`, on text
-values; the result cache and the plan cache in `parcall.passes` take any of them.
+Every cache store has the same two async methods, `get(key)` and `set(key, value, ttl)`, on
+text values; the result cache and the plan cache in `parcall.passes` take any of them.
+`SQLiteRunStore` keeps the journals of `Agent(store=...)`, which `Agent.resume` replays.
 """
 
 from ._base import MemoryStore, Store
 from ._redis import RedisStore
+from ._runs import ModelCallRecord, RunStore, SQLiteRunStore, StoredRun, TaskRecord
 from ._sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "Store"]
+__all__ = [
+    "MemoryStore",
+    "ModelCallRecord",
+    "RedisStore",
+    "RunStore",
+    "SQLiteRunStore",
+    "SQLiteStore",
+    "Store",
+    "StoredRun",
+    "TaskRecord",
+]
