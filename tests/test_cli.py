@@ -188,3 +188,17 @@ def test_the_bench_library_writes_nothing_unless_given_a_folder(
     monkeypatch.chdir(tmp_path)
     report = run_micro((10,), dispatch_runs=1, concurrent_runs=0, show_progress=False)
     assert report.files == [] and list(tmp_path.iterdir()) == []
+
+
+def test_tools_load_from_a_module_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_folder_tools.py").write_text(
+        "def shout(text: str) -> str:\n    '''Shout.'''\n    return text.upper()\n\nTOOLS = [shout]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    # As under the `parcall` script: its own folder is on the path, the user's is not.
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    from parcall.cli import _load_tools
+
+    assert [t.name for t in _load_tools(["my_folder_tools:TOOLS"])] == ["shout"]

@@ -240,12 +240,20 @@ class Agent:
         return anyio.run(self.resume, run_id, backend=backend)
 
     def stream(
-        self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
+        self,
+        request: str,
+        *,
+        run_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        resume: bool = False,
     ) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
-        `run.result` holds the `RunResult` once the events end."""
+        `run.result` holds the `RunResult` once the events end. `resume=True` continues the
+        journaled run `run_id`, whose request must be `request`."""
         check_request(request)
-        return RunStream(self, request, _Start(run_id, meta))
+        if resume and run_id is None:
+            raise ValueError("resume=True needs the run_id of the run to continue")
+        return RunStream(self, request, _Start(run_id, meta, resume))
 
     async def _stored_request(self, run_id: str) -> str:
         if self.store is None:
@@ -417,6 +425,8 @@ class _Run:
         if start.resume:
             assert start.run_id is not None
             self.journal = await Journal.resume(store, start.run_id)
+            if self.journal.run.request != self.request:
+                raise ValueError(f"run {start.run_id!r} in the journal asked something else")
         else:
             self.journal = await Journal.begin(store, self.request, start.run_id, start.meta)
         try:

@@ -183,10 +183,15 @@ async def load_model(backend: Any, console: Console) -> float:
 
 
 async def show_run(
-    agent: Agent, question: str, view: RunView, writer: Callable[[Event], None] | None = None
+    agent: Agent,
+    question: str,
+    view: RunView,
+    writer: Callable[[Event], None] | None = None,
+    **journal: Any,
 ) -> RunResult:
-    """Run `question`, showing its events live (and handing each to `writer`)."""
-    async with agent.stream(question) as events:
+    """Run `question`, showing its events live (and handing each to `writer`); `journal`
+    goes to `Agent.stream` (run_id, meta, resume)."""
+    async with agent.stream(question, **journal) as events:
         with view:
             async for event in events:
                 view.update(event)

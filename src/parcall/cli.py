@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, cast, get_args
@@ -31,6 +33,7 @@ from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
 from .observe._cli import runs_app, trace_app
 from .serve._cli import serve_command
+from .store._runs import default_journal_path
 
 USAGE_ERROR = 2
 """Exit code of a mistake in what was asked (a bad option, model spec or question, a missing
@@ -78,8 +81,12 @@ def main() -> None:
 
 
 def _load_tools(specs: Iterable[str]) -> list[Tool]:
-    """`module:attr` → a Tool, a function, or a list of them."""
+    """`module:attr` → a Tool, a function, or a list of them. Modules are also looked for
+    in the current folder (as uvicorn does for `main:app`): the `parcall` script's own
+    folder is on the path, the user's is not."""
     found: list[Any] = []
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     for spec in specs:
         module_name, _, attr = spec.partition(":")
         if not module_name or not attr:
@@ -224,6 +231,19 @@ def run(
     log: Annotated[
         bool, typer.Option("--log", help="Log the run (see `parcall runs`; $PARCALL_RUNS_DB).")
     ] = False,
+    durable: Annotated[
+        bool,
+        typer.Option(
+            "--durable",
+            help="Journal the run as it goes, so that `parcall runs resume ID` finishes it "
+            "if it stops ($PARCALL_JOURNAL).",
+        ),
+    ] = False,
+    journal_path: Annotated[
+        Path | None,
+        typer.Option("--journal", help="The journal for --durable (default: $PARCALL_JOURNAL)."),
+    ] = None,
+    resume_id: Annotated[str | None, typer.Option("--resume", hidden=True)] = None,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
 
@@ -245,6 +265,21 @@ def run(
     asker = TerminalApprover(console, lambda: view.paused())
     approve = dry or (None if yes else asker)
     # Everything asked for is checked here, before any download or load.
+    journal: dict[str, Any] = {}
+    if durable or resume_id:
+        journal = {
+            "run_id": resume_id or uuid.uuid4().hex[:12],
+            "resume": resume_id is not None,
+            "meta": {
+                "model": model,
+                "tools": tools,
+                "plan_format": plan_format,
+                "constrained": constrained,
+                "max_replans": max_replans,
+                "mcp": mcp,
+                "openapi": openapi,
+            },
+        }
     try:
         toolsets = _toolsets(mcp or [], openapi or [])
         backend = resolve_model(model, **({"verbose": verbose} if local else {}))
@@ -256,6 +291,7 @@ def run(
             constrained=constrained,
             approve=approve,
             toolsets=toolsets,
+            store=(journal_path or default_journal_path()) if journal else None,
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
@@ -272,7 +308,13 @@ def run(
 
     async def go() -> tuple[RunResult, float]:
         load_s = await load_model(backend, console)
-        return await show_run(agent, question, view, writer), load_s
+        return await show_run(agent, question, view, writer, **journal), load_s
+
+    if journal:
+        run_id = journal["run_id"]
+        console.print(
+            f"[dim]run {run_id} is journaled: if it stops, parcall runs resume {run_id}[/]"
+        )
 
     try:
         result, load_s = anyio.run(go)
@@ -284,7 +326,8 @@ def run(
             _log_run(question, model, list(getattr(partial, "events", ())), exc)
         raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except KeyboardInterrupt:
-        console.print("[yellow]cancelled[/yellow]")
+        again = f": `parcall runs resume {journal['run_id']}` continues it" if journal else ""
+        console.print(f"[yellow]cancelled[/yellow]{again}")
         raise typer.Exit(130) from None
     finally:
         if trace_file:

@@ -194,3 +194,57 @@ def runs_view(
     target = out or Path(f"parcall-run-{run.id}.html")
     page = write_page(run.events, target, title=f"parcall run {run.id}", request=run.request)
     _written(page, open_it)
+
+
+@runs_app.command("resume")
+def runs_resume(
+    run_id: Annotated[
+        str | None,
+        typer.Argument(help="A run of `parcall run --durable`; none: list the unfinished ones."),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option(help="The journal (default: $PARCALL_JOURNAL or ~/.local/share)."),
+    ] = None,
+) -> None:
+    """Finish a run of `parcall run --durable` that stopped: what its journal holds (model
+    outputs, finished tool calls) is not done again. Tools that act and were running are
+    reported, not repeated."""
+    import anyio
+
+    from ..store._runs import SQLiteRunStore, default_journal_path
+
+    path = journal or default_journal_path()
+    if not path.is_file():
+        raise _fail(f"there is no journal at {path} (runs are journaled with --durable)")
+    store = SQLiteRunStore(path)
+    try:
+        if run_id is None:
+            _list_unfinished(anyio.run(lambda: store.runs(status="running")))
+            return
+        stored = anyio.run(store.get, run_id)
+    finally:
+        store.close()
+    if stored is None:
+        raise _fail(f"the journal {path} has no run {run_id!r}")
+    if stored.status == "done":
+        Console(stderr=True).print(f"[dim]run {run_id} had finished; its answer again:[/dim]")
+    from ..cli import run
+
+    options = {k: v for k, v in stored.meta.items() if k in _RUN_OPTIONS}
+    run(question=stored.request, resume_id=run_id, journal_path=path, **options)
+
+
+_RUN_OPTIONS = ("model", "tools", "plan_format", "constrained", "max_replans", "mcp", "openapi")
+"""What `parcall run --durable` keeps with a run, to build the same agent again."""
+
+
+def _list_unfinished(runs: list[Any]) -> None:
+    console = Console()
+    if not runs:
+        console.print("no unfinished runs")
+        return
+    table = Table("id", "started", "request")
+    for stored in runs:
+        table.add_row(stored.id, _when(stored.started), stored.request[:80])
+    console.print(table)
