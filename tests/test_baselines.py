@@ -260,3 +260,9 @@ async def test_parallel_calls_read_a_small_models_call_and_drop_what_it_invents(
     result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
     assert gate.started == ["a"] and result.answer == "done"
     assert model.requests[0].stop == ("\nResults:", "\nResult:", "\nObservation:")
+
+
+async def test_parallel_calls_run_before_an_answer_guessed_in_the_same_turn(gate: Gate) -> None:
+    model = ScriptedModel(['1. fetch("a")\nAction: Finish(a guess)', FINISH])
+    result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
+    assert gate.started == ["a"] and result.answer == "done"

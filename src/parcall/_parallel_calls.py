@@ -4,7 +4,7 @@ Anthropic's parallel tool calling do — one model round trip per dependency lev
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from ._errors import PlanError
 from ._observation import Observation
@@ -89,9 +89,6 @@ class ParallelToolCallAgent(TurnAgent):
 
     def read_turn(self, text: str, known: set[int]) -> Turn:
         text = _INVENTED.split(text)[0]  # a model that runs on invents the results
-        finish = read_finish(text)
-        if finish is not None and not _calls_a_tool(finish.answer or "", self.tools):
-            return finish
         tasks: list[Task] = []
         batch: set[int] = set()
         thought: str | None = None
@@ -138,8 +135,11 @@ class ParallelToolCallAgent(TurnAgent):
             batch.add(idx)
             tasks.append(task)
             thought = None
-        if tasks:
+        if tasks:  # calls and a guessed `Finish` in one turn: the calls run (as native APIs do)
             return Turn(tasks=tuple(tasks))
+        finish = read_finish(text)
+        if finish is not None:
+            return finish
         return final_turn(text, "write tool calls or `Action: Finish(answer)`")
 
     def observe(self, tasks: Sequence[Task], observations: dict[int, Observation]) -> str:
@@ -148,12 +148,6 @@ class ParallelToolCallAgent(TurnAgent):
             shown = observations[task.idx].show(self.observation_chars)
             lines.append(f"{task.describe()}\n   → {shown}")
         return "\n".join(lines)
-
-
-def _calls_a_tool(answer: str, tools: Mapping[str, object]) -> bool:
-    """`Finish(search("X"))`: a small model's way of asking for a call, not an answer."""
-    match = _BARE_CALL.match(answer.strip())
-    return match is not None and match.group(1) in tools
 
 
 def _unwrap(line: str) -> str:
