@@ -13,6 +13,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "require"]
 EXTRAS: dict[str, tuple[str, str]] = {
     "llama_cpp": ("llama", "llama-cpp-python"),
     "matplotlib": ("bench", "matplotlib"),
+    "psycopg": ("postgres", "psycopg"),
 }
 """Top-level module → (the extra that installs it, its PyPI name)."""
 

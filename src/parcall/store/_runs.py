@@ -23,9 +23,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import anyio
 
 __all__ = [
+    "SCHEMA",
     "ModelCallRecord",
     "RunStore",
     "SQLiteRunStore",
+    "SqlRunStore",
     "StoredRun",
     "TaskRecord",
     "default_journal_path",
@@ -112,8 +114,8 @@ class RunStore(Protocol):
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal_runs (
-    id TEXT PRIMARY KEY, request TEXT NOT NULL, started REAL NOT NULL, status TEXT NOT NULL,
-    answer TEXT, error TEXT, meta TEXT NOT NULL, updated REAL NOT NULL
+    id TEXT PRIMARY KEY, request TEXT NOT NULL, started {real} NOT NULL, status TEXT NOT NULL,
+    answer TEXT, error TEXT, meta TEXT NOT NULL, updated {real} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS journal_model_calls (
     run_id TEXT NOT NULL, n INTEGER NOT NULL, digest TEXT NOT NULL, output TEXT NOT NULL,
@@ -121,71 +123,43 @@ CREATE TABLE IF NOT EXISTS journal_model_calls (
 );
 CREATE TABLE IF NOT EXISTS journal_tasks (
     run_id TEXT NOT NULL, idx INTEGER NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
-    format TEXT NOT NULL, payload BLOB NOT NULL, notes TEXT NOT NULL,
+    format TEXT NOT NULL, payload {blob} NOT NULL, notes TEXT NOT NULL,
     PRIMARY KEY (run_id, idx)
 );
 """
+"""The tables, for SQLite (`REAL`, `BLOB`) and PostgreSQL (`DOUBLE PRECISION`, `BYTEA`)."""
 
 _RUN_COLUMNS = "id, request, started, status, answer, error, meta"
 
 
-class SQLiteRunStore:
-    """Journals in one SQLite file (created with its folder if missing). Writes are committed
-    before they return (WAL mode), so a process killed at any point loses nothing written."""
+class SqlRunStore:
+    """The journal's queries, on any database that runs them one at a time in a thread:
+    a subclass gives `_run_sync` (one statement, its rows) and `_batch_sync` (statements in
+    one transaction). Queries use `?` placeholders."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+    def _run_sync(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
 
-    def __repr__(self) -> str:
-        return f"SQLiteRunStore({str(self.path)!r})"
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def _batch_sync(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        raise NotImplementedError
 
     async def _do(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        def work() -> list[tuple[Any, ...]]:
-            with self._lock:
-                return self._db.execute(sql, params).fetchall()
-
-        return await anyio.to_thread.run_sync(work)
-
-    async def _many(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-        def work() -> None:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql, params in statements:
-                        self._db.execute(sql, params)
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-
-        await anyio.to_thread.run_sync(work)
+        return await anyio.to_thread.run_sync(self._run_sync, sql, params)
 
     async def begin(self, run: StoredRun) -> None:
-        try:
-            await self._do(
-                "INSERT INTO journal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                run.id,
-                run.request,
-                run.started,
-                run.status,
-                run.answer,
-                run.error,
-                json.dumps(run.meta),
-                time.time(),
-            )
-        except sqlite3.IntegrityError:
-            raise ValueError(f"the journal already has a run {run.id!r}") from None
+        if await self._do("SELECT 1 FROM journal_runs WHERE id = ?", run.id):
+            raise ValueError(f"the journal already has a run {run.id!r}")
+        await self._do(
+            "INSERT INTO journal_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            run.id,
+            run.request,
+            run.started,
+            run.status,
+            run.answer,
+            run.error,
+            json.dumps(run.meta),
+            time.time(),
+        )
 
     async def get(self, run_id: str) -> StoredRun | None:
         rows = await self._do(f"SELECT {_RUN_COLUMNS} FROM journal_runs WHERE id = ?", run_id)
@@ -208,16 +182,15 @@ class SQLiteRunStore:
         return [ModelCallRecord(*row) for row in rows]
 
     async def put_model_call(self, run_id: str, record: ModelCallRecord) -> None:
-        await self._many(
-            [
-                ("DELETE FROM journal_model_calls WHERE run_id = ? AND n >= ?", (run_id, record.n)),
-                (
-                    "INSERT INTO journal_model_calls VALUES (?, ?, ?, ?)",
-                    (run_id, record.n, record.digest, record.output),
-                ),
-                ("UPDATE journal_runs SET updated = ? WHERE id = ?", (time.time(), run_id)),
-            ]
-        )
+        statements: list[tuple[str, Sequence[Any]]] = [
+            ("DELETE FROM journal_model_calls WHERE run_id = ? AND n >= ?", (run_id, record.n)),
+            (
+                "INSERT INTO journal_model_calls VALUES (?, ?, ?, ?)",
+                (run_id, record.n, record.digest, record.output),
+            ),
+            ("UPDATE journal_runs SET updated = ? WHERE id = ?", (time.time(), run_id)),
+        ]
+        await anyio.to_thread.run_sync(self._batch_sync, statements)
 
     async def tasks(self, run_id: str) -> dict[int, TaskRecord]:
         rows = await self._do(
@@ -225,15 +198,15 @@ class SQLiteRunStore:
             run_id,
         )
         return {
-            row[0]: TaskRecord(
-                row[0], row[1], row[2], row[3], bytes(row[4]), tuple(json.loads(row[5]))
-            )
-            for row in rows
+            idx: TaskRecord(idx, key, state, fmt, bytes(payload), tuple(json.loads(notes)))
+            for idx, key, state, fmt, payload, notes in rows
         }
 
     async def put_task(self, run_id: str, record: TaskRecord) -> None:
         await self._do(
-            "INSERT OR REPLACE INTO journal_tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO journal_tasks VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx) "
+            "DO UPDATE SET key = excluded.key, state = excluded.state, "
+            "format = excluded.format, payload = excluded.payload, notes = excluded.notes",
             run_id,
             record.idx,
             record.key,
@@ -256,6 +229,43 @@ class SQLiteRunStore:
         )
 
 
-def _run(row: tuple[Any, ...]) -> StoredRun:
+class SQLiteRunStore(SqlRunStore):
+    """Journals in one SQLite file (created with its folder if missing). Writes are committed
+    before they return (WAL mode), so a process killed at any point loses nothing written."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA.format(real="REAL", blob="BLOB"))
+
+    def __repr__(self) -> str:
+        return f"SQLiteRunStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _run_sync(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _batch_sync(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+def _run(row: Sequence[Any]) -> StoredRun:
     id_, request, started, status, answer, error, meta = row
     return StoredRun(id_, request, started, status, answer, error, json.loads(meta))
