@@ -70,8 +70,10 @@ def eval_command(
 
     console = Console(stderr=True)
     if list_:
-        for name in _registry.dataset_names():
-            sys.stdout.write(_describe(name) + "\n")
+        names = _registry.dataset_names()
+        width = max(map(len, names), default=0)
+        for name in names:
+            sys.stdout.write(_describe(name, width) + "\n")
         return
     if dataset is None:
         console.print("[red]error:[/red] name a dataset (parcall eval --list shows them)")
@@ -134,7 +136,7 @@ def _interrupted(exc: BaseException) -> bool:
     return bool(inner) and all(_interrupted(e) for e in inner)
 
 
-def _describe(name: str) -> str:
+def _describe(name: str, width: int = 12) -> str:
     """`name  kind  primary score  split sizes`, or why the dataset cannot load here."""
     from ._registry import load_dataset
 
@@ -142,5 +144,5 @@ def _describe(name: str) -> str:
         data = load_dataset(name)
         sizes = f"dev {len(data.examples('dev'))}, test {len(data.examples('test'))}"
     except Exception as exc:  # a missing extra: say so, list the others
-        return f"{name:<12} unavailable: {exc}"
-    return f"{name:<12} {data.kind:<7} primary={data.primary:<8} {sizes}"
+        return f"{name:<{width}}  unavailable: {exc}"
+    return f"{name:<{width}}  {data.kind:<7} primary={data.primary:<8} {sizes}"
