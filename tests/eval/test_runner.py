@@ -62,7 +62,8 @@ def test_every_example_gets_one_record_with_the_whole_run(tmp_path: Path) -> Non
     first = records(tmp_path)[0]
     assert set(first) == {
         "id", "question", "gold", "prediction", "scores", "plans", "decisions", "calls",
-        "tokens_in", "tokens_cached", "tokens_out", "model_calls", "replans", "wall_s", "error",
+        "tokens_in", "tokens_cached", "tokens_out", "model_calls", "model_call_times",
+        "replans", "wall_s", "error",
     }  # fmt: skip
     assert (first["id"], first["prediction"], first["scores"]["exact"]) == ("e0", "w0", 1.0)
     assert first["plans"] == ['1. echo(text="w0")\njoin()\n']
@@ -73,6 +74,10 @@ def test_every_example_gets_one_record_with_the_whole_run(tmp_path: Path) -> Non
     assert call["value"].startswith("w0w0") and len(call["value"]) < 400
     assert 0 <= call["start"] <= call["end"]
     assert first["model_calls"] == 2 and first["tokens_in"] > 0 and first["tokens_out"] > 0
+    plan_call, join_call = first["model_call_times"]
+    assert (plan_call["purpose"], join_call["purpose"]) == ("plan", "join")
+    assert join_call["tokens_in"] + plan_call["tokens_in"] == first["tokens_in"]
+    assert 0 <= plan_call["first_chunk_s"] <= plan_call["s"]
     assert first["error"] is None
 
 

@@ -144,6 +144,20 @@ def make_record(
         "tokens_cached": usage.cached_tokens if usage else 0,
         "tokens_out": usage.output_tokens if usage else 0,
         "model_calls": len(result.model_calls) if result is not None else 0,
+        "model_call_times": [
+            {
+                "purpose": c.purpose,
+                "round": c.round,
+                "tokens_in": c.usage.input_tokens,
+                "tokens_cached": c.usage.cached_tokens,
+                "tokens_out": c.usage.output_tokens,
+                "first_chunk_s": None
+                if c.first_chunk is None
+                else round(c.first_chunk - c.started, 4),
+                "s": round(c.time - c.started, 4),
+            }
+            for c in (result.model_calls if result is not None else ())
+        ],
         "replans": result.replans if result is not None else 0,
         "wall_s": round(wall, 4),
         "error": error,
