@@ -266,3 +266,23 @@ async def test_parallel_calls_run_before_an_answer_guessed_in_the_same_turn(gate
     model = ScriptedModel(['1. fetch("a")\nAction: Finish(a guess)', FINISH])
     result = await ParallelToolCallAgent(model, [tracked(gate)]).run("q")
     assert gate.started == ["a"] and result.answer == "done"
+
+
+async def test_react_skips_an_observation_the_model_wrote_itself(gate: Gate) -> None:
+    model = ScriptedModel(['Observation: invented\nThought: look.\nAction: fetch("a")', FINISH])
+    result = await ReActAgent(model, [tracked(gate)]).run("q")
+    assert gate.started == ["a"] and result.answer == "done"
+
+
+@pytest.mark.parametrize("agent_type", [ReActAgent, ParallelToolCallAgent])
+async def test_a_turn_of_prose_is_a_format_error_until_the_last_ask(
+    agent_type: type[ReActAgent] | type[ParallelToolCallAgent], gate: Gate
+) -> None:
+    model = ScriptedModel(["It is probably Paris.", FINISH])
+    result = await agent_type(model, [tracked(gate)]).run("q")
+    assert result.answer == "done"  # the prose was not taken as the answer
+    assert "Finish(answer)" in model.prompts[1]  # the model was told what to write
+
+    last = ScriptedModel(["It is probably Paris."], cycle=True)
+    result = await agent_type(last, [tracked(gate)], max_turns=1).run("q")
+    assert result.answer == "It is probably Paris."  # asked for the answer, prose is one

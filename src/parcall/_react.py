@@ -56,6 +56,7 @@ Action: Finish(no)""",
 they call."""
 
 _ACTION = re.compile(r"^[ \t]*action[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+_THOUGHT_OR_ACTION = re.compile(r"^[ \t]*(?:thought|action)[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _THOUGHT = re.compile(r"^[ \t]*thought[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -81,7 +82,7 @@ class ReActAgent(TurnAgent):
     repeat_calls = False  # a greedy model that repeats a call would repeat it to the limit
 
     def read_turn(self, text: str, known: set[int]) -> Turn:
-        text = text.split("\nObservation:")[0]  # a model that runs on invents observations
+        text = _invented_start(text).split("\nObservation:")[0]  # invented observations
         thoughts = _THOUGHT.findall(text)
         thought = thoughts[0].strip() if thoughts else None
         match = _ACTION.search(text)
@@ -123,3 +124,12 @@ def _one_call(text: str) -> str:
         if depth <= 0 and not open_string:
             return "\n".join(lines[:end])
     return text
+
+
+def _invented_start(text: str) -> str:
+    """A turn that opens with an observation the model wrote itself: what follows it (a
+    `Thought:` or `Action:` line), or nothing."""
+    if not text.lstrip().lower().startswith("observation"):
+        return text
+    after = _THOUGHT_OR_ACTION.search(text)
+    return text[after.start() :] if after else ""

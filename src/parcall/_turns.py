@@ -68,14 +68,16 @@ def read_finish(text: str) -> Turn | None:
     return Turn(answer=decision.answer, thought=decision.thought)
 
 
-def final_turn(text: str, ask: str) -> Turn:
-    """A turn without tool calls must finish; anything else is a broken turn (`ask` says
-    what to write instead)."""
+def final_turn(text: str, ask: str, *, lenient: bool = False) -> Turn:
+    """A turn without tool calls must finish with `Finish(answer)`; anything else is a
+    broken turn (`ask` says what to write instead), shown to the model as an error, as the
+    common ReAct executors do with output they cannot parse. `lenient`: text without
+    `Finish` is taken as the answer (the reply to the last request for one)."""
     try:
         decision = parse_decision(text)
     except JoinerOutputError:
         raise PlanError(f"the turn is empty: {ask}") from None
-    if decision.kind == "replan":
+    if decision.kind == "replan" or (decision.inferred and not lenient):
         raise PlanError(ask)
     return Turn(answer=decision.answer, thought=decision.thought)
 
@@ -270,7 +272,10 @@ class _TurnRun:
         try:
             turn = self.agent.read_turn(text, executor.indices)
         except PlanError:
-            turn = read_finish(text) or Turn()
+            try:  # asked for the answer: text without `Finish` is taken as it
+                turn = final_turn(text, FINAL_ASK, lenient=True)
+            except PlanError:
+                turn = Turn()
         answer = turn.answer
         if turn.tasks or answer is None or not answer.strip():
             return None
