@@ -797,17 +797,7 @@ class _Run:
             **extras,
         )
         journal = self.journal
-        if journal is None:
-            return await call_model(
-                self.agent.model,
-                request,
-                purpose=purpose,
-                round_no=round_no,
-                emit=self.emit,
-                clock=self.now,
-                on_chunk=on_chunk,
-            )
-        replayed = journal.replay(request)
+        replayed = journal.replay(request) if journal is not None else None
         if replayed is not None:  # the journal holds this call's output: no model call
             text: list[str] = []
             for chunk in replayed:
@@ -829,9 +819,10 @@ class _Run:
             round_no=round_no,
             emit=self.emit,
             clock=self.now,
-            on_chunk=recording,
+            on_chunk=recording if journal is not None else on_chunk,
         )
-        await journal.record(request, seen)
+        if journal is not None:
+            await journal.record(request, seen)
         return output
 
 

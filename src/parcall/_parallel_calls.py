@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ._errors import PlanError
 from ._observation import Observation
-from ._parser import _BARE_CALL, _TASK, build_task, parse_call
+from ._parser import _BARE_CALL, _TASK, build_task
 from ._plan import Task
 from ._turns import Turn, TurnAgent, final_turn, next_index, read_finish
 
@@ -106,13 +106,7 @@ class ParallelToolCallAgent(TurnAgent):
                 idx, call = next_index(known | batch), line
             else:
                 continue  # prose around the calls
-            try:
-                name, args, kwargs = parse_call(call, line_no)
-            except PlanError:
-                loose = self.bare_call(call)
-                if loose is None:
-                    raise
-                name, args, kwargs = loose
+            name, args, kwargs = self.parse_call(call, line_no)
             task = build_task(
                 idx,
                 name,

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ._errors import PlanError
 from ._observation import Observation
-from ._parser import _balance, build_task, parse_call
+from ._parser import _balance, build_task
 from ._plan import Task
 from ._turns import Turn, TurnAgent, final_turn, next_index
 
@@ -90,13 +89,7 @@ class ReActAgent(TurnAgent):
             return final_turn(text, "write `Action: tool(...)` or `Action: Finish(answer)`")
         line = text.count("\n", 0, match.start()) + 1
         call = _one_call(text[match.start(1) :])
-        try:
-            name, args, kwargs = parse_call(call, line)
-        except PlanError:
-            bare = self.bare_call(call)
-            if bare is None:
-                raise
-            name, args, kwargs = bare
+        name, args, kwargs = self.parse_call(call, line)
         task = build_task(
             next_index(known),
             name,

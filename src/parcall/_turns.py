@@ -28,6 +28,7 @@ from ._executor import Executor
 from ._joiner import parse_decision
 from ._model_call import call_model
 from ._observation import Observation
+from ._parser import parse_call
 from ._plan import Plan, Task, call_key
 from ._prompts import _describe
 from ._result import RunResult
@@ -140,6 +141,16 @@ class TurnAgent:
         ]
         shown = "\n\nExamples (other questions):\n" + "\n\n".join(usable) if usable else ""
         return self.system_prompt.format(tools=self.describe_tools(), examples=shown)
+
+    def parse_call(self, call: str, line: int) -> tuple[str, list[Any], dict[str, Any]]:
+        """A call as a plan line is parsed, else in the bare form (`bare_call`)."""
+        try:
+            return parse_call(call, line)
+        except PlanError:
+            bare = self.bare_call(call)
+            if bare is None:
+                raise
+            return bare
 
     def bare_call(self, call: str) -> tuple[str, list[Any], dict[str, Any]] | None:
         """`search(Scott Derrickson)` or `search[Scott Derrickson]` (the ReAct paper's form)

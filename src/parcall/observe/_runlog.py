@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._events import Event
+from .._paths import data_file
 from .._result import RunResult
 from .._trace import event_to_dict
 
@@ -45,10 +45,7 @@ COLUMNS = "id, started, request, answer, error, model, duration, tasks, input_to
 
 def default_log_path() -> Path:
     """`$PARCALL_RUNS_DB`, else `~/.local/share/parcall/runs.sqlite3`."""
-    if path := os.environ.get("PARCALL_RUNS_DB"):
-        return Path(path)
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "parcall" / "runs.sqlite3"
+    return data_file("PARCALL_RUNS_DB", "runs.sqlite3")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 
+from .._paths import data_file
+
 __all__ = [
     "SCHEMA",
     "ModelCallRecord",
@@ -39,10 +41,7 @@ RunStatus = Literal["running", "done", "failed"]
 def default_journal_path() -> Path:
     """`$PARCALL_JOURNAL`, else `~/.local/share/parcall/journal.sqlite3` (what
     `parcall run --durable` and `parcall runs resume` use)."""
-    if path := os.environ.get("PARCALL_JOURNAL"):
-        return Path(path)
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "parcall" / "journal.sqlite3"
+    return data_file("PARCALL_JOURNAL", "journal.sqlite3")
 
 
 @dataclass(frozen=True, slots=True)
