@@ -193,9 +193,8 @@ def test_the_bench_library_writes_nothing_unless_given_a_folder(
 def test_tools_load_from_a_module_in_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "my_folder_tools.py").write_text(
-        "def shout(text: str) -> str:\n    '''Shout.'''\n    return text.upper()\n\nTOOLS = [shout]\n"
-    )
+    source = 'def shout(text: str) -> str:\n    """Shout."""\n    return text.upper()\n'
+    (tmp_path / "my_folder_tools.py").write_text(source + "\nTOOLS = [shout]\n")
     monkeypatch.chdir(tmp_path)
     # As under the `parcall` script: its own folder is on the path, the user's is not.
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])

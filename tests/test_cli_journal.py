@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FINISH, plan
-from parcall import ScriptedModel, tool
+from parcall import Agent, ScriptedModel, tool
 from parcall import cli as cli_module
 
 CALLS: list[str] = []
@@ -101,4 +101,13 @@ def test_a_stopped_durable_run_is_listed_and_resumed(
 
 def test_resume_names_what_is_missing(tmp_path: Path) -> None:
     nothing = invoke("runs", "resume", "abc", "--journal", str(tmp_path / "none.db"))
-    assert nothing.exit_code == 1 and "there is no journal at" in nothing.output
+    assert nothing.exit_code == 1 and "there is no journal at" in " ".join(nothing.output.split())
+
+    journal = tmp_path / "journal.db"
+    agent = Agent(ScriptedModel([plan('1. lookup(name="A")'), FINISH]), TOOLS, store=journal)
+    run_id = agent.run_sync("Where is A?").run_id
+    assert run_id is not None
+    unknown = invoke("runs", "resume", "nope", "--journal", str(journal))
+    assert unknown.exit_code == 1 and "has no run 'nope'" in " ".join(unknown.output.split())
+    from_code = invoke("runs", "resume", run_id, "--journal", str(journal))
+    assert from_code.exit_code == 1 and "agent.resume(run_id)" in " ".join(from_code.output.split())

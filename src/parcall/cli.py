@@ -271,6 +271,7 @@ def run(
             "run_id": resume_id or uuid.uuid4().hex[:12],
             "resume": resume_id is not None,
             "meta": {
+                "started_by": "parcall run",
                 "model": model,
                 "tools": tools,
                 "plan_format": plan_format,

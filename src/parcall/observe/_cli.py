@@ -227,6 +227,11 @@ def runs_resume(
         store.close()
     if stored is None:
         raise _fail(f"the journal {path} has no run {run_id!r}")
+    if stored.meta.get("started_by") != "parcall run":
+        raise _fail(
+            f"run {run_id!r} was not started by `parcall run --durable`, so its tools are not "
+            "known here: resume it in Python with agent.resume(run_id) and the same tools"
+        )
     if stored.status == "done":
         Console(stderr=True).print(f"[dim]run {run_id} had finished; its answer again:[/dim]")
     from ..cli import run
