@@ -12,6 +12,7 @@ import pytest
 
 from conftest import plan
 from parcall import Agent, ParcallError, PlanFinished, ScriptedModel, tool
+from parcall._tool import JournalMode
 from parcall.store import SQLiteRunStore
 
 pytestmark = pytest.mark.anyio
@@ -235,3 +236,34 @@ async def test_resume_says_what_is_missing(tmp_path: Path) -> None:
         await agent.resume("x")
     with pytest.raises(TypeError, match="is not a RunStore"):
         Agent(ScriptedModel([]), [], store=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("mode", "reruns"), [("auto", False), ("pickle", False), ("json", True), ("never", True)]
+)
+async def test_a_tool_decides_how_its_values_are_kept(
+    mode: JournalMode, reruns: bool, tmp_path: Path
+) -> None:
+    made: list[int] = []
+
+    @tool(journal=mode)
+    async def point(n: int) -> Point:
+        """A value that is not JSON.
+
+        Args:
+            n: which.
+        """
+        made.append(n)
+        return Point(n, n)
+
+    store = SQLiteRunStore(tmp_path / "runs.db")
+    script = [plan("1. point(n=5)"), "Thought: ok.\nAction: Finish(five)"]
+    first = await Agent(ScriptedModel(script), [point], store=store).run("Q?")
+    assert first.run_id is not None
+    await Agent(ScriptedModel([]), [point], store=store).resume(first.run_id)
+    assert made == ([5, 5] if reruns else [5])
+
+
+def test_a_journal_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="journal must be 'auto', 'json', 'pickle' or 'never'"):
+        tool(name="one", journal="yaml")(lambda: 1)  # type: ignore[call-overload]

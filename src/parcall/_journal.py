@@ -28,6 +28,7 @@ from ._errors import ParcallError, ToolError
 from ._events import PassApplied
 from ._observation import Observation
 from ._pass import Call, PassRun, Proceed, RunContext
+from ._tool import JournalMode
 from .models._base import ModelRequest, TextChunk, ToolCallChunk
 from .passes._key import call_key, dump_value, load_value
 from .store._runs import ModelCallRecord, RunStatus, RunStore, StoredRun, TaskRecord
@@ -161,7 +162,7 @@ class _JournalRun(PassRun):
             await _guard(journal.store.put_task(journal.run_id, started), "write")
         observation = await proceed(call)
         if observation.ok:
-            stored = _dump_value(observation.value)
+            stored = _dump_value(observation.value, tool.journal)
             if stored is not None:
                 done = TaskRecord(task.idx, key, "done", stored[0], stored[1], observation.notes)
                 await _guard(journal.store.put_task(journal.run_id, done), "write")
@@ -206,12 +207,16 @@ def _load_chunks(text: str) -> list[Chunk]:
     ]
 
 
-def _dump_value(value: Any) -> tuple[Literal["json", "pickle"], bytes] | None:
-    """JSON when it reads back equal, else a pickle; None if neither (the task runs again
-    on resume)."""
-    text = dump_value(value)
+def _dump_value(value: Any, mode: JournalMode) -> tuple[Literal["json", "pickle"], bytes] | None:
+    """As the tool's `journal` says: JSON when it reads back equal, else (`auto`) a pickle;
+    None when the value is not kept (the task runs again on resume)."""
+    if mode == "never":
+        return None
+    text = dump_value(value) if mode != "pickle" else None
     if text is not None:
         return "json", text.encode()
+    if mode == "json":
+        return None
     try:
         return "pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:

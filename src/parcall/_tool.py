@@ -6,16 +6,56 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast, get_type_hints, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypedDict,
+    TypeVar,
+    cast,
+    get_args,
+    get_type_hints,
+    overload,
+)
 
 import anyio
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from ._checks import check_int, check_number, check_type
 
-__all__ = ["Tool", "tool", "tool_map"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["JournalMode", "Tool", "ToolPolicy", "tool", "tool_map"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+JournalMode = Literal["auto", "json", "pickle", "never"]
+
+
+class ToolPolicy(TypedDict, total=False):
+    """How a tool is run; the keywords of `tool`, `Tool.from_function`, `Tool.from_schema`
+    (see `Tool` for each)."""
+
+    max_concurrency: int | None
+    timeout: float | None
+    retries: int
+    retry_delay: float
+    side_effects: bool
+    feeds: Iterable[str]
+    idempotent: bool
+    batch: Callable[[list[dict[str, Any]]], Any] | None
+    inline: bool
+    journal: JournalMode
+
+
+def _policy(policy: ToolPolicy) -> dict[str, Any]:
+    """The policy as `Tool`'s fields (`feeds` as a tuple)."""
+    fields: dict[str, Any] = dict(policy)
+    if "feeds" in fields:
+        fields["feeds"] = _names(fields["feeds"])
+    return fields
+
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -40,6 +80,11 @@ class Tool:
     same time may be fused into one batch call. `inline=True` runs a *sync* function in the
     event loop's thread instead of a worker thread: only for CPU-trivial functions that
     never block (it saves a thread hand-off per call; a slow one stalls every run).
+
+    `journal` is how a durable run (`Agent(store=...)`) keeps this tool's results: `"auto"`
+    as JSON when it reads back equal, else pickled; `"json"` or `"pickle"` only that way;
+    `"never"` not at all (the call runs again when the run is resumed — for results that
+    hold a connection or a file handle).
     """
 
     name: str
@@ -55,6 +100,7 @@ class Tool:
     idempotent: bool = False
     batch: Callable[[list[dict[str, Any]]], Any] | None = None
     inline: bool = False
+    journal: JournalMode = "auto"
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
@@ -75,6 +121,12 @@ class Tool:
         self._is_async.append(inspect.iscoroutinefunction(self.function))
         if self.batch is not None and not callable(self.batch):
             raise TypeError(f"tool {self.name!r}: batch must be a function of a list of calls")
+        check_type(owner, "journal", self.journal, str, "'auto', 'json', 'pickle' or 'never'")
+        if self.journal not in get_args(JournalMode):
+            raise ValueError(
+                f"tool {self.name!r}: journal must be 'auto', 'json', 'pickle' or 'never', "
+                f"not {self.journal!r}"
+            )
         if self.inline and self._is_async[0]:
             raise ValueError(f"tool {self.name!r}: inline applies to sync functions only")
 
@@ -85,15 +137,7 @@ class Tool:
         *,
         name: str | None = None,
         description: str | None = None,
-        max_concurrency: int | None = None,
-        timeout: float | None = None,
-        retries: int = 0,
-        retry_delay: float = 0.5,
-        side_effects: bool = False,
-        feeds: Iterable[str] = (),
-        idempotent: bool = False,
-        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
-        inline: bool = False,
+        **policy: Unpack[ToolPolicy],
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
@@ -103,15 +147,7 @@ class Tool:
             description=description if description is not None else summary,
             function=function,
             args_model=_args_model(function, tool_name, arg_docs),
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            retries=retries,
-            retry_delay=retry_delay,
-            side_effects=side_effects,
-            feeds=_names(feeds),
-            idempotent=idempotent,
-            batch=batch,
-            inline=inline,
+            **_policy(policy),
         )
 
     @classmethod
@@ -122,15 +158,7 @@ class Tool:
         function: Callable[..., Any],
         *,
         description: str = "",
-        max_concurrency: int | None = None,
-        timeout: float | None = None,
-        retries: int = 0,
-        retry_delay: float = 0.5,
-        side_effects: bool = False,
-        feeds: Iterable[str] = (),
-        idempotent: bool = False,
-        batch: Callable[[list[dict[str, Any]]], Any] | None = None,
-        inline: bool = False,
+        **policy: Unpack[ToolPolicy],
     ) -> Tool:
         """A tool described by a JSON schema of its arguments (MCP, OpenAPI, tool specs);
         `function` is called with the validated arguments as keywords."""
@@ -141,15 +169,7 @@ class Tool:
             description=description,
             function=function,
             args_model=model_from_schema(name, parameters),
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            retries=retries,
-            retry_delay=retry_delay,
-            side_effects=side_effects,
-            feeds=_names(feeds),
-            idempotent=idempotent,
-            batch=batch,
-            inline=inline,
+            **_policy(policy),
         )
 
     @property
@@ -238,15 +258,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    max_concurrency: int | None = None,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_delay: float = 0.5,
-    side_effects: bool = False,
-    feeds: Iterable[str] = (),
-    idempotent: bool = False,
-    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
-    inline: bool = False,
+    **policy: Unpack[ToolPolicy],
 ) -> Callable[[F], Tool]: ...
 def tool(
     function: F | None = None,
@@ -254,15 +266,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    max_concurrency: int | None = None,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_delay: float = 0.5,
-    side_effects: bool = False,
-    feeds: Iterable[str] = (),
-    idempotent: bool = False,
-    batch: Callable[[list[dict[str, Any]]], Any] | None = None,
-    inline: bool = False,
+    **policy: Unpack[ToolPolicy],
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
     `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`);
@@ -273,15 +277,7 @@ def tool(
             fn,
             name=name,
             description=description,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            retries=retries,
-            retry_delay=retry_delay,
-            side_effects=side_effects,
-            feeds=feeds,
-            idempotent=idempotent,
-            batch=batch,
-            inline=inline,
+            **policy,
         )
 
     return wrap(function) if function is not None else wrap
