@@ -569,3 +569,53 @@ def test_a_client_that_leaves_mid_stream_cancels_its_run() -> None:
                 assert http.get("/health").json()["served"] == 1
     finally:
         release.set()
+
+
+def test_a_retry_with_the_same_idempotency_key_resumes_the_run_on_another_replica(
+    tmp_path: Any,
+) -> None:
+    from parcall.store import SQLiteRunStore
+
+    journal = tmp_path / "journal.db"
+    searched: list[str] = []
+
+    @tool(name="search")
+    async def counted(query: str) -> str:
+        """Look a fact up."""
+        searched.append(query)
+        return f"found {query}"
+
+    first = make_agent(counted)
+    first.store = SQLiteRunStore(journal)
+    ask = [{"role": "user", "content": "I asked cheese"}]
+    key = {"Idempotency-Key": "order-17"}
+    with running_server(create_app(first)) as url, client(url) as c:
+        raw = c.chat.completions.with_raw_response.create(
+            model="parcall", messages=ask, extra_headers=key
+        )
+        assert raw.headers["x-parcall-run-id"] == "order-17"
+        assert raw.parse().choices[0].message.content == "answer for cheese"
+    assert searched == ["a", "b", "found a"]
+
+    # Another replica on the same journal, whose model must not be called: the retry is
+    # answered from the journal, with no model or tool call.
+    second = Agent(ScriptedModel([]), [counted], store=SQLiteRunStore(journal))
+    with running_server(create_app(second)) as url, client(url) as c:
+        again = c.chat.completions.create(model="parcall", messages=ask, extra_headers=key)
+        assert again.choices[0].message.content == "answer for cheese"
+        streamed = c.chat.completions.create(
+            model="parcall", messages=ask, extra_headers=key, stream=True
+        )
+        text = "".join(p.choices[0].delta.content or "" for p in streamed if p.choices)
+        assert text == "answer for cheese"
+        with pytest.raises(openai.ConflictError, match="used for another request"):
+            c.chat.completions.create(
+                model="parcall",
+                messages=[{"role": "user", "content": "I asked bread"}],
+                extra_headers=key,
+            )
+        with pytest.raises(openai.ConflictError, match="Idempotency-Key must be"):
+            c.chat.completions.create(
+                model="parcall", messages=ask, extra_headers={"Idempotency-Key": "a b"}
+            )
+    assert searched == ["a", "b", "found a"]

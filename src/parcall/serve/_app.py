@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +103,10 @@ class ServerState:
                 self.served += 1
 
 
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""An `Idempotency-Key` a run may be journaled under."""
+
+
 def _error(status: int, message: str, *, kind: str, code: str) -> JSONResponse:
     return JSONResponse(error_body(message, kind=kind, code=code), status_code=status)
 
@@ -118,6 +124,7 @@ class _RunResponse(StreamingResponse):
         self,
         produce: Callable[[MemoryObjectSendStream[str]], Any],
         release: Callable[[], None],
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._produce = produce
         self._release = release
@@ -125,7 +132,7 @@ class _RunResponse(StreamingResponse):
         super().__init__(
             self._receive,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -262,18 +269,34 @@ def create_app(
                 kind="server_busy",
                 code="server_busy",
             )
+        try:
+            journal = await journal_of(request, question)
+        except ValueError as exc:
+            state.release()
+            return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
+        except Exception as exc:  # the journal's store is down: refuse, do not run unjournaled
+            state.release()
+            return _error(
+                503,
+                f"the run journal is unavailable: {exc}",
+                kind="server_error",
+                code="journal_unavailable",
+            )
+        headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
         ids = Ids(name)
         started_ns = time.time_ns()
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             return _RunResponse(
-                lambda out: stream_run(out, ids, question, include_usage), state.release
+                lambda out: stream_run(out, ids, question, include_usage, journal),
+                state.release,
+                headers,
             )
         seen: list[Event] = []  # kept as they come, so a failed run's spans and log are whole
         try:
             async with state.slot():
                 started_ns = time.time_ns()
-                async with agent.stream(question) as run:
+                async with agent.stream(question, **journal) as run:
                     async for event in run:
                         seen.append(event)
                 result = run.result
@@ -288,10 +311,33 @@ def create_app(
         finally:
             state.release()
         await report(question, started_ns, result.events, None)
-        return JSONResponse(completion(ids, result))
+        return JSONResponse(completion(ids, result), headers=headers)
+
+    async def journal_of(request: Request, question: str) -> dict[str, Any]:
+        """How the run is journaled (see `Agent(store=...)`): none without a store; under
+        the client's `Idempotency-Key` if it sent one — resumed if the journal has it, so a
+        retry after a replica died continues the run instead of starting it again."""
+        store = agent.store
+        if store is None:
+            return {}
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return {"run_id": uuid.uuid4().hex}
+        if not _KEY.fullmatch(key):
+            raise ValueError("Idempotency-Key must be 1 to 128 letters, digits or . _ : -")
+        stored = await store.get(key)
+        if stored is None:
+            return {"run_id": key}
+        if stored.request != question:
+            raise ValueError(f"Idempotency-Key {key!r} was used for another request")
+        return {"run_id": key, "resume": True}
 
     async def stream_run(
-        out: MemoryObjectSendStream[str], ids: Ids, question: str, include_usage: bool
+        out: MemoryObjectSendStream[str],
+        ids: Ids,
+        question: str,
+        include_usage: bool,
+        journal: Mapping[str, Any],
     ) -> None:
         def sse(data: dict[str, Any]) -> str:
             return f"data: {json.dumps(data, default=str)}\n\n"
@@ -303,7 +349,7 @@ def create_app(
                 async with state.slot():
                     await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
                     started_ns = time.time_ns()
-                    async with agent.stream(question) as run:
+                    async with agent.stream(question, **journal) as run:
                         async for event in run:
                             seen.append(event)
                             if events:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from .._events import Event
+    from ..store import RunStore
 
 __all__ = ["serve_command"]
 
@@ -50,6 +51,14 @@ def serve_command(
         float, typer.Option(help="Seconds runs in flight get to finish on shutdown.")
     ] = 30.0,
     plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
+    journal: Annotated[
+        str | None,
+        typer.Option(
+            help="Journal every run here (a SQLite path, or postgresql://... shared by "
+            "replicas); a request retried with the same Idempotency-Key header resumes its run.",
+            show_default=False,
+        ),
+    ] = None,
     max_replans: Annotated[int, typer.Option(help="New plans the joiner may ask for.")] = 2,
     log: Annotated[
         bool, typer.Option("--log", help="Log every run (see `parcall runs`; $PARCALL_RUNS_DB).")
@@ -86,6 +95,7 @@ def serve_command(
             max_replans=max_replans,
             plan_format=cast(PlanFormat, plan_format),
             constrained=is_local_spec(model),
+            store=_journal(journal) if journal else None,
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -119,3 +129,12 @@ def serve_command(
         f"http://{host}:{port}/v1" + (" — API key required" if api_key else "")
     )
     serve(app, host=host, port=port, shutdown_timeout=shutdown_timeout)
+
+
+def _journal(where: str) -> RunStore:
+    """A SQLite file, or a PostgreSQL database for a journal shared by replicas."""
+    from ..store import PostgresRunStore, SQLiteRunStore
+
+    if where.startswith(("postgresql://", "postgres://")):
+        return PostgresRunStore(where)
+    return SQLiteRunStore(where)
