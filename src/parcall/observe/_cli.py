@@ -34,7 +34,8 @@ trace_app = typer.Typer(
     no_args_is_help=True,
 )
 runs_app = typer.Typer(
-    help="Logged runs (`parcall run --log`): list them, show one, write its page.",
+    help="Logged runs (`parcall run --log`): list them, show one, write its page; and "
+    "`resume` for runs of `parcall run --durable` that stopped.",
     no_args_is_help=True,
 )
 
