@@ -49,8 +49,19 @@ def starts(log: Path, pid: int) -> list[int]:
     ]
 
 
+def drain(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """What the process wrote after `ready`, once it has ended. Read through the same
+    buffered pipes as `ready` was (`communicate` reads the raw pipes and would miss lines
+    already buffered, from a process that ended right after `ready`)."""
+    assert process.stdout is not None and process.stderr is not None
+    with process.stdout, process.stderr:
+        out, err = process.stdout.read(), process.stderr.read()
+    process.wait(timeout=60)
+    return out, err
+
+
 def answer_of(process: subprocess.Popen[str]) -> str:
-    out, err = process.communicate(timeout=60)
+    out, err = drain(process)
     assert process.returncode == 0, err
     assert out.startswith("answer "), (out, err)
     return out.removeprefix("answer ").strip()
@@ -60,9 +71,10 @@ def answer_of(process: subprocess.Popen[str]) -> str:
 def test_runs_killed_at_random_points_resume_to_the_same_answer(tmp_path: Path) -> None:
     expected = answer_of(start(tmp_path / "clean.db", tmp_path / "clean.log", "run"))
     rng = random.Random(int(os.environ.get("PARCALL_KILL_SEED", "7")))
-    kills = resumes = 0
+    kills = resumes = runs = 0
     while kills < KILLS:
-        db, log = tmp_path / f"k{kills}.db", tmp_path / f"k{kills}.log"
+        runs += 1  # a run of its own (journal, log) until it ends, however often it is killed
+        db, log = tmp_path / f"run{runs}.db", tmp_path / f"run{runs}.log"
         process, answer = start(db, log, "run"), None
         while answer is None:
             done_before = finished_steps(db) if db.exists() else set()
@@ -70,7 +82,7 @@ def test_runs_killed_at_random_points_resume_to_the_same_answer(tmp_path: Path) 
                 process.wait(timeout=rng.uniform(0.0, 1.4))
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGKILL)
-                process.communicate()  # reaps it and closes its pipes
+                drain(process)
                 kills += 1
             else:
                 answer = answer_of(process)
