@@ -619,3 +619,37 @@ def test_a_retry_with_the_same_idempotency_key_resumes_the_run_on_another_replic
                 model="parcall", messages=ask, extra_headers={"Idempotency-Key": "a b"}
             )
     assert searched == ["a", "b", "found a"]
+
+
+def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import parcall.serve._app as app_module
+    import parcall.serve._server as server_module
+    from parcall.cli import app
+
+    served: list[Agent] = []
+    original = app_module.create_app
+
+    def capture(agent: Agent, **options: Any) -> Any:
+        served.append(agent)
+        return original(agent, **options)
+
+    monkeypatch.setattr(app_module, "create_app", capture)
+    monkeypatch.setattr(server_module, "serve", lambda *a, **k: None)  # do not listen
+    result = CliRunner().invoke(
+        app,
+        [
+            "serve",
+            "-m",
+            "http://127.0.0.1:9/v1#m",
+            "--mcp",
+            "python server.py",
+            "--mcp",
+            "http://h/mcp",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (agent,) = served
+    assert len(agent.toolsets) == 2 and not agent.tools  # no demo tools beside the servers
+    assert "2 toolsets opened per run" in " ".join(result.output.split())

@@ -35,6 +35,14 @@ def serve_command(
             "default: the built-in encyclopedia, calculator and dates.",
         ),
     ] = None,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
+    ] = None,
+    openapi: Annotated[
+        list[str] | None,
+        typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
+    ] = None,
     name: Annotated[str, typer.Option(help="The model name clients ask for.")] = "parcall",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -74,7 +82,7 @@ def serve_command(
     GET /v1/models, GET /health."""
     from .._agent import Agent, PlanFormat
     from .._errors import ParcallError
-    from ..cli import _load_tools
+    from ..cli import _load_tools, _toolsets
     from ..models._resolve import is_local_spec, resolve_model
     from ..tools import DEMO_TOOLS
 
@@ -85,7 +93,7 @@ def serve_command(
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    chosen = _load_tools(tools) if tools else [] if (mcp or openapi) else list(DEMO_TOOLS)
     try:
         limits = Limits(max_body, max_running, max_waiting)
         backend = resolve_model(model)
@@ -96,6 +104,7 @@ def serve_command(
             plan_format=cast(PlanFormat, plan_format),
             constrained=is_local_spec(model),
             store=_journal(journal) if journal else None,
+            toolsets=_toolsets(mcp or [], openapi or []),
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -125,7 +134,9 @@ def serve_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print(
-        f"serving {name!r} ({getattr(backend, 'name', model)}, {len(chosen)} tools) on "
+        f"serving {name!r} ({getattr(backend, 'name', model)}, {len(chosen)} tools"
+        + (f" and {len(agent.toolsets)} toolsets opened per run" if agent.toolsets else "")
+        + ") on "
         f"http://{host}:{port}/v1" + (" — API key required" if api_key else "")
     )
     serve(app, host=host, port=port, shutdown_timeout=shutdown_timeout)
