@@ -9,8 +9,9 @@ tool-call plan parser, the joiner's decision parser, and the SSE reader of the
 OpenAI-compatible backend. Each may only raise the errors it documents (`PlanError`,
 `JoinerOutputError`, `ModelError`); anything else is a crash, saved with its input.
 The seed corpus is `tests/fuzz_corpus/<target>/` (small: the inputs a 250,000-input run
-kept, about 37 KB in all; new inputs go to a scratch folder under --out). Writes fuzz_atheris.json and fuzz_atheris.md to --out: inputs run,
-coverage (libFuzzer's `cov`/`ft`) and crashes per target.
+kept, about 37 KB in all; new inputs go to a scratch folder under --out). Writes
+fuzz_atheris.json and fuzz_atheris.md to --out: inputs run, coverage (libFuzzer's
+`cov`/`ft`) and crashes per target.
 """
 
 from __future__ import annotations
