@@ -267,3 +267,10 @@ async def test_a_tool_decides_how_its_values_are_kept(
 def test_a_journal_mode_is_checked() -> None:
     with pytest.raises(ValueError, match="journal must be 'auto', 'json', 'pickle' or 'never'"):
         tool(name="one", journal="yaml")(lambda: 1)  # type: ignore[call-overload]
+
+
+async def test_a_stream_asked_to_resume_without_a_journal_says_so() -> None:
+    with pytest.raises(ValueError, match="resume needs a journal"):
+        async with Agent(ScriptedModel([]), []).stream("Q?", run_id="x", resume=True) as run:
+            async for _ in run:
+                pass

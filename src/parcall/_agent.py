@@ -221,8 +221,9 @@ class Agent:
         """Continue the journaled run `run_id` (see `store`): what the journal holds is not
         done again, the rest runs. A run that had finished gives the same result again,
         with no model or tool call."""
-        request = await self._stored_request(run_id)
-        return await _Run(self, request, emit=None, start=_Start(run_id, resume=True)).execute()
+        journal = await Journal.resume(self._journal_store(), run_id)  # read once, used as is
+        start = _Start(run_id, resume=True, journal=journal)
+        return await _Run(self, journal.run.request, emit=None, start=start).execute()
 
     def run_sync(
         self,
@@ -255,13 +256,10 @@ class Agent:
             raise ValueError("resume=True needs the run_id of the run to continue")
         return RunStream(self, request, _Start(run_id, meta, resume))
 
-    async def _stored_request(self, run_id: str) -> str:
+    def _journal_store(self) -> RunStore:
         if self.store is None:
             raise ValueError("resume needs a journal: Agent(..., store=SQLiteRunStore(path))")
-        stored = await self.store.get(run_id)
-        if stored is None:
-            raise ValueError(f"the journal has no run {run_id!r}")
-        return stored.request
+        return self.store
 
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
@@ -380,6 +378,8 @@ class _Start:
     run_id: str | None = None
     meta: Mapping[str, Any] | None = None
     resume: bool = False
+    journal: Journal | None = None
+    """The journal already read by `Agent.resume`."""
 
 
 class _Run:
@@ -418,16 +418,18 @@ class _Run:
             self._emit_out(event)
 
     async def execute(self) -> RunResult:
-        store = self.agent.store
-        if store is None:
-            return await self._toolsets()
         start = self._start
+        if self.agent.store is None and not start.resume:
+            return await self._toolsets()
         if start.resume:
             assert start.run_id is not None
-            self.journal = await Journal.resume(store, start.run_id)
+            self.journal = start.journal or await Journal.resume(
+                self.agent._journal_store(), start.run_id
+            )
             if self.journal.run.request != self.request:
                 raise ValueError(f"run {start.run_id!r} in the journal asked something else")
         else:
+            store = self.agent._journal_store()
             self.journal = await Journal.begin(store, self.request, start.run_id, start.meta)
         try:
             result = await self._toolsets()
