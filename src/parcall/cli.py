@@ -18,6 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
+from ._cli_options import McpOption, OpenApiOption
 from ._errors import ParcallError
 from ._events import Event
 from ._extras import MissingExtraError
@@ -214,14 +215,8 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show llama.cpp's own log lines.")
     ] = False,
-    mcp: Annotated[
-        list[str] | None,
-        typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
-    ] = None,
-    openapi: Annotated[
-        list[str] | None,
-        typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
-    ] = None,
+    mcp: McpOption = None,
+    openapi: OpenApiOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan and the calls that act; make none.")
     ] = False,

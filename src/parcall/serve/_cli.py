@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 
+from .._cli_options import McpOption, OpenApiOption
+
 if TYPE_CHECKING:
     from .._events import Event
     from ..store import RunStore
@@ -35,14 +37,8 @@ def serve_command(
             "default: the built-in encyclopedia, calculator and dates.",
         ),
     ] = None,
-    mcp: Annotated[
-        list[str] | None,
-        typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
-    ] = None,
-    openapi: Annotated[
-        list[str] | None,
-        typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
-    ] = None,
+    mcp: McpOption = None,
+    openapi: OpenApiOption = None,
     name: Annotated[str, typer.Option(help="The model name clients ask for.")] = "parcall",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
