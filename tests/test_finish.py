@@ -83,6 +83,21 @@ async def test_a_failed_task_sends_the_plan_to_the_joiner_as_usual() -> None:
     assert [d.source for d in decided] == ["joiner"]
 
 
+@pytest.mark.parametrize("template", ["$2,357", "It costs $1.50", "$1 and $2.0"])
+async def test_a_reference_running_into_digits_goes_to_the_joiner(template: str) -> None:
+    # "$2,357" is an amount the model wrote, not task 2's result followed by ",357".
+    model = ScriptedModel([f'1. search("a")\n2. search("b")\nfinish("{template}")\n', FINISH])
+    result = await Agent(model, [make_search()]).run("q")
+    assert joiner_calls(model) == 1 and result.answer == "done"
+
+
+async def test_a_reference_followed_by_text_or_a_spaced_number_still_answers() -> None:
+    model = ScriptedModel(['1. search("a")\nfinish("$1 , 5 and $1.")\n'])
+    result = await Agent(model, [make_search()]).run("q")
+    assert joiner_calls(model) == 0
+    assert result.answer == "result for a , 5 and result for a."
+
+
 async def test_a_task_skipped_after_a_failure_also_goes_to_the_joiner() -> None:
     text = '1. broken("a")\n2. search("$1")\nfinish("$2")\n'
     model = ScriptedModel([text, FINISH])

@@ -6,17 +6,19 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from ._errors import JoinerOutputError, ParcallError
 from ._observation import Observation, format_value, resolve
-from ._plan import Plan
+from ._plan import Plan, Ref, Template
 
 __all__ = ["Finish", "Replan", "parse_decision", "template_answer"]
 
 _ACTION = re.compile(r"\b(finish|replan)\b\s*(\(|:)?", re.IGNORECASE)
 _THOUGHT = re.compile(r"^\s*thought\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _ACTION_LABEL = re.compile(r"^\s*action\s*:\s*", re.IGNORECASE | re.MULTILINE)
+_NUMBER_GOES_ON = re.compile(r"[.,]?\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +89,27 @@ def template_answer(
         return None
     if not all(observations[t.idx].ok for t in plan.tasks):
         return None
+    if _reads_as_a_number(plan.answer):
+        return None
     values = {i: o.value for i, o in observations.items() if o.ok}
     try:
         answer = resolve(plan.answer, values, _in_full)
     except (KeyError, ParcallError):  # a ref to a failed task of an earlier round, or a bad path
         return None
     return answer if isinstance(answer, str) else _in_full(answer)
+
+
+def _reads_as_a_number(template: str | Ref | Template) -> bool:
+    """True when a reference runs straight into digits, as in `"$2,357"` (`$2` + `",357"`):
+    the model most likely wrote an amount of money, not a result, so the joiner reads the
+    results instead of answering with a number glued to a result."""
+    if not isinstance(template, Template):
+        return False
+    parts = template.parts
+    return any(
+        isinstance(part, Ref) and isinstance(after, str) and _NUMBER_GOES_ON.match(after)
+        for part, after in pairwise(parts)
+    )
 
 
 def _in_full(value: object) -> str:

@@ -69,6 +69,7 @@ def test_every_example_gets_one_record_with_the_whole_run(tmp_path: Path) -> Non
     assert first["plans"] == ['1. echo(text="w0")\njoin()\n']
     (decision,) = first["decisions"]
     assert (decision["round"], decision["decision"], decision["text"]) == (0, "finish", "w0")
+    assert decision["source"] == "joiner"
     (call,) = first["calls"]
     assert (call["tool"], call["args"], call["error"]) == ("echo", {"text": "w0"}, None)
     assert call["value"].startswith("w0w0") and len(call["value"]) < 400

@@ -124,7 +124,13 @@ def make_record(
         "scores": scores,
         "plans": [p.text for p in result.plans] if result is not None else [],
         "decisions": [
-            {"round": e.round, "decision": e.decision, "text": e.text, "thought": e.thought}
+            {
+                "round": e.round,
+                "decision": e.decision,
+                "text": e.text,
+                "thought": e.thought,
+                "source": e.source,
+            }
             for e in (result.events if result is not None else ())
             if isinstance(e, JoinDecided)
         ],
