@@ -234,6 +234,29 @@ async def test_a_model_error_reaches_the_caller_as_itself_not_in_an_exception_gr
         await ReActAgent(Failing([]), [tracked(gate)]).run("q")
 
 
+@pytest.mark.parametrize("agent_type", [ReActAgent, ParallelToolCallAgent])
+async def test_a_model_error_keeps_the_turns_before_it(
+    gate: Gate, agent_type: type[ReActAgent] | type[ParallelToolCallAgent]
+) -> None:
+    from parcall import ModelCallFinished, ModelError
+
+    class FailsSecond(ScriptedModel):
+        async def stream(self, request):  # type: ignore[no-untyped-def,override]
+            if self.requests:
+                raise ModelError("the prompt has 5606 tokens but the context holds 4096")
+            async for chunk in super().stream(request):
+                yield chunk
+
+    with pytest.raises(ModelError) as caught:
+        first = 'Action: fetch("a")' if agent_type is ReActAgent else 'fetch("a")'
+        await agent_type(FailsSecond([first]), [tracked(gate)]).run("q")
+    kept = caught.value.result
+    assert [t.tool for t in kept.plans[0].tasks] == ["fetch"]
+    assert [o.value for o in kept.observations] == ["got a"]
+    calls = [e for e in kept.events if isinstance(e, ModelCallFinished)]
+    assert len(calls) == 2 and calls[0].usage.output_tokens > 0  # the failed call is kept too
+
+
 def test_parallel_calls_show_worked_examples_only_with_the_tools_they_call() -> None:
     @tool
     def search(query: str) -> str:

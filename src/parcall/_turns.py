@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 from ._checks import check_int, check_number, check_request
-from ._errors import JoinerOutputError, PlanError, TurnLimitError
+from ._errors import JoinerOutputError, ParcallError, PlanError, TurnLimitError
 from ._events import (
     Answered,
     Event,
@@ -212,8 +212,6 @@ class _TurnRun:
             except Exception as exc:  # raised after the group, not wrapped in an ExceptionGroup
                 error = exc
                 tg.cancel_scope.cancel()
-        if error is not None:
-            raise error
         result = RunResult(
             request=self.request,
             answer=answer or "",
@@ -222,6 +220,10 @@ class _TurnRun:
             events=tuple(self.events),
             duration=self.now(),
         )
+        if error is not None:
+            if isinstance(error, ParcallError) and error.result is None:
+                error.result = result  # nothing the run did is lost
+            raise error
         if answer is None:
             raise TurnLimitError(f"no answer after {self.agent.max_turns} turn(s)", result)
         return result
