@@ -16,7 +16,15 @@ import anyio
 import pytest
 
 from conftest import TINY_MISSING, tiny_model_path
-from parcall.models._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
+from parcall.models._base import (
+    STOP,
+    Message,
+    ModelChunk,
+    ModelRequest,
+    TextChunk,
+    Usage,
+    UsageChunk,
+)
 from parcall.models._errors import ModelCapabilityError
 from parcall.models._llamacpp import LlamaCpp, LlamaCppError, LlamaCppNotInstalledError
 
@@ -198,6 +206,19 @@ async def test_closing_the_stream_mid_generation_stops_it_promptly(tiny: LlamaCp
     assert decoded(tiny) == after_close  # nothing is generating in the background
     text, _, _ = await collect(tiny.stream(ask("Hi", grammar='root ::= "ok"')))
     assert text == "ok"
+
+
+@pytest.mark.anyio
+async def test_stop_sent_into_the_stream_ends_it_with_the_usage_so_far(fresh: LlamaCpp) -> None:
+    stream = fresh.stream(ask("Write a very long story about a dragon.", max_tokens=200))
+    text = [await anext(stream), await anext(stream), await anext(stream)]
+    assert all(isinstance(c, TextChunk) for c in text)
+    before = decoded(fresh)
+    usage = await stream.asend(STOP)
+    assert isinstance(usage, UsageChunk) and usage.usage.output_tokens >= 3
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert decoded(fresh) == before  # not one token more was generated
 
 
 @needs_llama

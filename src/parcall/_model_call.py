@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from ._events import Event, ModelCallFinished, ModelCallStarted, Purpose
 from .models._base import (
+    STOP,
     Model,
     ModelChunk,
     ModelRequest,
@@ -20,7 +21,9 @@ __all__ = ["call_model"]
 
 DRAIN_AFTER_DONE = 64
 """Chunks read after `on_chunk` says the useful output ended (e.g. `join()` was parsed), to
-collect the usage a backend sends last, before the stream is closed."""
+collect the usage a backend sends last, before the stream is closed. First the stream is
+sent `STOP`: a backend that honours it (`LlamaCpp`) sends its usage at once and generates
+nothing more."""
 
 
 async def call_model(
@@ -41,11 +44,17 @@ async def call_model(
     pieces: list[str] = []
     usage = Usage()
     done = False
+    stop_sent = False
     drained = 0
     first: float | None = None
     try:
         async with _closing(model.stream(request)) as chunks:
-            async for chunk in chunks:
+            while True:
+                try:
+                    chunk = await _next(chunks, stop=done and not stop_sent)
+                except StopAsyncIteration:
+                    break
+                stop_sent = done
                 if first is None:
                     first = clock()
                 if isinstance(chunk, UsageChunk):
@@ -63,6 +72,15 @@ async def call_model(
     finally:
         emit(ModelCallFinished(purpose, round_no, usage, started, clock(), first))
     return "".join(pieces)
+
+
+async def _next(chunks: AsyncIterator[ModelChunk], *, stop: bool) -> ModelChunk:
+    """The next chunk; with `stop`, ask for it by sending `STOP` where the stream takes it."""
+    asend = getattr(chunks, "asend", None) if stop else None
+    if asend is not None:
+        chunk: ModelChunk = await asend(STOP)
+        return chunk
+    return await anext(chunks)
 
 
 @asynccontextmanager

@@ -4,6 +4,7 @@
 """
 
 from ._base import (
+    STOP,
     Message,
     Model,
     ModelChunk,
@@ -34,6 +35,7 @@ from ._resolve import resolve_model
 from ._scripted import ScriptedModel
 
 __all__ = [
+    "STOP",
     "LlamaCpp",
     "Message",
     "Model",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "STOP",
     "Message",
     "Model",
     "ModelChunk",
@@ -97,13 +98,28 @@ class UsageChunk:
 ModelChunk = TextChunk | ToolCallChunk | UsageChunk
 
 
+class _Stop:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "STOP"
+
+
+STOP: Final = _Stop()
+"""Sent into a model's stream (`await stream.asend(STOP)`) by a consumer that has all the
+output it needs. A backend that generates locally stops there and yields its `UsageChunk`
+next, so nothing more is generated and the usage is exact; a backend may also ignore it
+and go on as if the consumer had asked for the next chunk."""
+
+
 @runtime_checkable
 class Model(Protocol):
     """A language model that streams a completion.
 
     `stream` is an async generator: it yields text (or tool-call) chunks as they arrive and
     ends with at most one `UsageChunk`. Consumers may stop early (e.g. once a plan's `join()`
-    is parsed) and close the generator; backends must then release what they hold.
+    is parsed) and close the generator; backends must then release what they hold. Before
+    closing, a consumer may send `STOP` to ask for the usage so far (see `STOP`).
     """
 
     @property

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -32,7 +32,16 @@ import anyio.to_thread
 
 from .._checks import check_int, check_number, check_type
 from .._extras import MissingExtraError, require
-from ._base import Message, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
+from ._base import (
+    STOP,
+    Message,
+    ModelChunk,
+    ModelRequest,
+    TextChunk,
+    Usage,
+    UsageChunk,
+    prompt_text,
+)
 from ._errors import ModelCapabilityError, ModelError
 from ._llama_sampling import LazyGrammarSampler
 from ._local import DEFAULT_LOCAL_MODEL, check_local_name, resolve_local
@@ -266,7 +275,7 @@ class LlamaCpp:
                     await anyio.to_thread.run_sync(job.wait)
             raise
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelChunk, object]:
         if request.tools:
             raise ModelCapabilityError(
                 "LlamaCpp has no native tool calling; use a text or grammar plan format"
@@ -291,8 +300,8 @@ class LlamaCpp:
                     piece = await anyio.to_thread.run_sync(run.step, abandon_on_cancel=True)
                     if piece is None:
                         break
-                    if piece:
-                        yield TextChunk(piece)
+                    if piece and (yield TextChunk(piece)) is STOP:
+                        break  # the consumer has what it needs: generate nothing more
                 yield UsageChunk(run.usage())
             finally:
                 # Stop a step still running in its thread (abandoned on cancel), then wait
