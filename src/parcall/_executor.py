@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio
@@ -21,6 +21,7 @@ from ._events import Event, TaskFailed, TaskFinished, TaskStarted
 from ._observation import Observation, format_value, resolve
 from ._pass import Call, PassRun, Proceed
 from ._plan import Task
+from ._sync_calls import SyncCalls
 from ._tool import Tool, validation_message
 
 __all__ = ["ActionGate", "Executor"]
@@ -87,6 +88,7 @@ class Executor:
         self._unsettled = 0
         self._idle = anyio.Event()
         self._idle.set()
+        self._sync: SyncCalls | None = None
 
     @property
     def indices(self) -> set[int]:
@@ -237,12 +239,21 @@ class Executor:
 
     async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         if tool.timeout is None:
-            return await tool.call(arguments)
+            return await self._invoke(tool, arguments)
         with anyio.move_on_after(tool.timeout) as scope:
-            return await tool.call(arguments)
+            return await self._invoke(tool, arguments)
         if scope.cancelled_caught:
             raise ToolTimeoutError(f"{tool.name} did not finish within {tool.timeout:g} s")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _invoke(self, tool: Tool, arguments: dict[str, Any]) -> Awaitable[Any]:
+        if tool.is_async or tool.inline:
+            return tool.call(arguments)
+        # Sync calls share worker threads: a thread hand-off per call cost more than the
+        # rest of the engine's work for the task.
+        if self._sync is None:
+            self._sync = SyncCalls(self._tg)
+        return self._sync.call(tool.function, arguments)
 
     def _limited(self, tool: Tool) -> bool:
         return self._limiter is not None or tool.max_concurrency is not None

@@ -215,7 +215,9 @@ class Tool:
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and coerce a full set of (resolved) arguments; raises `ValidationError`."""
         model = self.args_model.model_validate(dict(arguments))
-        return {k: getattr(model, k) for k in self.args_model.model_fields}
+        # The fields in declaration order (extra arguments, where allowed, are kept apart).
+        values: dict[str, Any] = model.__dict__
+        return values
 
     async def call(self, arguments: Mapping[str, Any]) -> Any:
         """Call the function with validated arguments; sync functions run in a worker thread.

@@ -4,7 +4,7 @@ Model and tools cost (almost) nothing here, so what is measured is parcall itsel
 parser, the executor (dependency tracking, task start, argument validation, events) and the
 agent loop around them. Big plans are measured both on the engine alone (parse, execute) and
 end to end through the public API (`Agent.run` with the streaming parser): with async tools,
-with sync tools (a worker thread per call), with `inline=True` sync tools, and with the plan
+with sync tools (on worker threads), with `inline=True` sync tools, and with the plan
 streamed in 4-character tokens instead of one chunk per line.
 """
 
@@ -52,6 +52,10 @@ class SizeFigures:
     end_to_end_sync_s: float = float("nan")
     end_to_end_inline_s: float = float("nan")
     end_to_end_tokens_s: float = float("nan")
+    end_to_end_cpu_s: float = float("nan")
+    """CPU seconds of the process (every thread) for the end-to-end run with async tools:
+    on a shared machine, wall time measures the neighbours too."""
+    end_to_end_sync_cpu_s: float = float("nan")
 
     @property
     def execute_us_per_task(self) -> float:
@@ -122,14 +126,15 @@ class MicroReport:
             "End to end through `Agent.run` (streaming parser, one chunk per line unless said):",
             "",
             "| plan size (tasks) | async tools (s) | µs / task | KB / task | sync tools (s) "
-            "| sync, inline=True (s) | async, 4-char tokens (s) |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| sync, inline=True (s) | async, 4-char tokens (s) | CPU s, async / sync |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in self.sizes:
             lines.append(
                 f"| {s.tasks:,} | {s.end_to_end_s:.3f} | {s.end_to_end_us_per_task:.1f} | "
                 f"{s.end_to_end_kb_per_task:.2f} | {s.end_to_end_sync_s:.3f} | "
-                f"{s.end_to_end_inline_s:.3f} | {s.end_to_end_tokens_s:.3f} |"
+                f"{s.end_to_end_inline_s:.3f} | {s.end_to_end_tokens_s:.3f} | "
+                f"{s.end_to_end_cpu_s:.3f} / {s.end_to_end_sync_cpu_s:.3f} |"
             )
         if c:
             lines += [
@@ -151,7 +156,7 @@ def cause_name(cause: str) -> str:
 
 
 def noop_tools(kind: str = "async") -> list[Tool]:
-    """One tool `noop`: async, sync (a worker thread per call) or sync with `inline=True`."""
+    """One tool `noop`: async, sync (run on worker threads) or sync with `inline=True`."""
 
     async def noop(x: int = 0) -> int:
         """Return x at once."""
@@ -191,12 +196,13 @@ async def execute(tasks: Sequence[Task], tools: Sequence[Tool]) -> list[Event]:
     return events
 
 
-def _measure(work: Callable[[], object], memory: bool) -> tuple[float, float]:
-    """Seconds (without tracemalloc), then peak MB (a second run, with it) if `memory`."""
+def _measure(work: Callable[[], object], memory: bool) -> tuple[float, float, float]:
+    """Seconds (without tracemalloc), peak MB (a second run, with it) if `memory`, and the
+    CPU seconds of the first run."""
     gc.collect()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     work()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = float("nan")
     if memory:
         gc.collect()
@@ -206,7 +212,7 @@ def _measure(work: Callable[[], object], memory: bool) -> tuple[float, float]:
             peak = tracemalloc.get_traced_memory()[1] / 2**20
         finally:
             tracemalloc.stop()
-    return seconds, peak
+    return seconds, peak, cpu
 
 
 def size_figures(n: int, *, memory: bool = True, backend: str = "asyncio") -> SizeFigures:
@@ -232,7 +238,18 @@ def size_figures(n: int, *, memory: bool = True, backend: str = "asyncio") -> Si
     inline = _measure(agent_run("inline"), False)
     tokens = _measure(agent_run(chars_per_token=4), False)
     return SizeFigures(
-        n, parse[0], exe[0], end[0], parse[1], exe[1], end[1], sync[0], inline[0], tokens[0]
+        n,
+        parse[0],
+        exe[0],
+        end[0],
+        parse[1],
+        exe[1],
+        end[1],
+        sync[0],
+        inline[0],
+        tokens[0],
+        end_to_end_cpu_s=end[2],
+        end_to_end_sync_cpu_s=sync[2],
     )
 
 
