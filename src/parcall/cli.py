@@ -106,6 +106,17 @@ def _load_tools(specs: Iterable[str]) -> list[Tool]:
         raise typer.BadParameter(str(exc)) from None
 
 
+def _chosen_tools(
+    tools: list[str] | None, mcp: list[str] | None, openapi: list[str] | None
+) -> list[Tool]:
+    """`--tools` if given; else none when `--mcp`/`--openapi` bring tools, else the demo ones."""
+    from .tools import DEMO_TOOLS
+
+    if tools:
+        return _load_tools(tools)
+    return [] if (mcp or openapi) else list(DEMO_TOOLS)
+
+
 def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
     """`--mcp` / `--openapi` values as toolsets, opened when the run starts."""
     from .tools.mcp import MCPToolset
@@ -158,9 +169,7 @@ def make_agent(
 ) -> Agent:
     """The agent `run` and `shell` use: a model spec (a local one fetched with progress),
     `--tools` or the demo tools; a bad option exits with a clear error."""
-    from .tools import DEMO_TOOLS
-
-    chosen = _load_tools(tools) if tools else list(DEMO_TOOLS)
+    chosen = _chosen_tools(tools, None, None)
     local = is_local_spec(model)
     try:
         if local:
@@ -247,14 +256,13 @@ def run(
     """
     console = Console(stderr=as_json)
     from ._terminal_approval import DryRun, TerminalApprover
-    from .tools import DEMO_TOOLS
 
     if not question.strip():
         raise fail('the question is empty: ask something, e.g. parcall run "What is 2 + 2?"')
     formats = get_args(PlanFormat)
     if plan_format not in formats:
         raise fail(f"--format must be one of {', '.join(formats)}, not {plan_format!r}")
-    chosen = _load_tools(tools) if tools else [] if (mcp or openapi) else list(DEMO_TOOLS)
+    chosen = _chosen_tools(tools, mcp, openapi)
     local = is_local_spec(model.strip())
     dry = DryRun() if dry_run else None
     asker = TerminalApprover(console, lambda: view.paused())
@@ -416,7 +424,6 @@ def models_warm(
 
     console = Console()
     spec = name if name.startswith("local") or name.endswith(".gguf") else f"local:{name}"
-    from .tools import DEMO_TOOLS
 
     try:
         if spec.startswith("local"):
@@ -424,7 +431,7 @@ def models_warm(
         backend = LlamaCpp(spec)
         agent = Agent(
             backend,
-            _load_tools(tools) if tools else list(DEMO_TOOLS),
+            _chosen_tools(tools, None, None),
             plan_format=cast(PlanFormat, plan_format),
         )
         system = agent._system_prompt()

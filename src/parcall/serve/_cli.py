@@ -78,9 +78,8 @@ def serve_command(
     GET /v1/models, GET /health."""
     from .._agent import Agent, PlanFormat
     from .._errors import ParcallError
-    from ..cli import _load_tools, _toolsets
+    from ..cli import _chosen_tools, _toolsets
     from ..models._resolve import is_local_spec, resolve_model
-    from ..tools import DEMO_TOOLS
 
     console = Console(stderr=True)
     try:
@@ -89,7 +88,7 @@ def serve_command(
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    chosen = _load_tools(tools) if tools else [] if (mcp or openapi) else list(DEMO_TOOLS)
+    chosen = _chosen_tools(tools, mcp, openapi)
     try:
         limits = Limits(max_body, max_running, max_waiting)
         backend = resolve_model(model)
