@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import make_search, plan
+from parcall import Agent, ScriptedModel
 from parcall._grammar import join_grammar
 from parcall._prompts import Prompts
 from parcall._question import AnswerShape, answer_shape
@@ -77,3 +79,43 @@ def test_an_open_question_keeps_a_free_answer_line() -> None:
     prompt = Prompts().join("Where was Ed Wood born?", [], {}, None, can_replan=True)
     assert "Finish(<only the answer" in prompt
     assert '"Finish(" line ")"' in join_grammar()
+
+
+def test_the_join_grammar_bounds_the_thought_or_leaves_it_out() -> None:
+    with_thought = join_grammar()
+    assert with_thought.startswith('root ::= "Thought: The results say " thought "\\n"')
+    assert "thought ::= [^\\n]{1,160}" in with_thought
+    direct = join_grammar(thought_chars=0, answers=("yes", "no"))
+    assert direct.startswith('root ::= "Action: " (')
+    assert "Thought" not in direct and '("yes" | "no")' in direct
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("setting", "question", "thought"),
+    [
+        ("auto", "Where was Ed Wood born?", False),
+        ("auto", "Were Ed Wood and Scott Derrickson of the same nationality?", False),
+        ("auto", "Who is older, Annie Morton or Terry Richardson?", True),
+        ("always", "Where was Ed Wood born?", True),
+        ("never", "Who is older, Annie Morton or Terry Richardson?", False),
+    ],
+)
+async def test_join_thought_decides_what_the_joiner_is_asked_for(
+    setting: str, question: str, thought: bool
+) -> None:
+    answer = "Action: Finish(Annie Morton)"
+    model = ScriptedModel([plan('1. search("Ed Wood")'), answer])
+    agent = Agent(model, [make_search()], constrained=True, join_thought=setting)  # type: ignore[arg-type]
+    result = await agent.run(question)
+    assert result.answer == "Annie Morton"
+    join = model.requests[1]
+    assert join.purpose == "join" and join.grammar is not None
+    assert ("Thought" in join.grammar) is thought
+    assert ("Reply with two lines" in model.prompts[1]) is thought
+    assert ("Reply with one line" in model.prompts[1]) is not thought
+
+
+def test_join_thought_must_be_a_known_setting() -> None:
+    with pytest.raises(ValueError, match="join_thought"):
+        Agent(ScriptedModel([]), [make_search()], join_thought="sometimes")  # type: ignore[arg-type]

@@ -25,13 +25,16 @@ np = pytest.importorskip("numpy", reason="tool selection needs pip install 'parc
 
 from parcall.select import (  # noqa: E402
     BM25Selector,
+    Clauses,
     EmbeddingSelector,
     FeedsCompletion,
     RankFusion,
     Tool2VecSelector,
     ToolSelector,
     Usage,
+    clauses,
 )
+from parcall.select._base import Examples  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -198,7 +201,96 @@ async def test_tool2vec_learns_from_a_run_result_only_the_tools_that_worked() ->
     result = await Agent(model, tools).run("a bed for the night in Rome")
     selector = Tool2VecSelector(BagOfWords())
     selector.learn(result)
-    assert selector.examples == {"find_hotels": ["a bed for the night in Rome"]}
+    assert selector.examples.by_tool == {"find_hotels": ["a bed for the night in Rome"]}
+
+
+async def test_bm25_learns_the_words_of_requests_a_tool_served() -> None:
+    # "bed" and "night" are in no tool's text; after one usage they find find_hotels.
+    request = "a bed for the night in Rome"
+    selector = BM25Selector()
+    assert names(await selector.select(request, TOOLS, 1)) != ["find_hotels"]
+    selector.learn(Usage("a bed for the night in Paris", ("find_hotels",), ()))
+    assert names(await selector.select(request, TOOLS, 1)) == ["find_hotels"]
+
+
+async def test_bm25_learns_from_a_run_result_and_from_seeded_examples() -> None:
+    model = ScriptedModel([plan('1. find_hotels("Rome")'), FINISH])
+    result = await Agent(model, TOOLS).run("somewhere to sleep in Rome")
+    learned = BM25Selector()
+    learned.learn(result)
+    seeded = BM25Selector(examples={"find_hotels": ["somewhere to sleep in Rome"]})
+    for selector in (learned, seeded):
+        picked = await selector.select("somewhere to sleep in Oslo", TOOLS, 1)
+        assert names(picked) == ["find_hotels"]
+
+
+def test_examples_keep_the_newest_once_each_and_version_every_change() -> None:
+    examples = Examples(max_examples=2)
+    for request in ("a", "b", "b", "c"):
+        examples.add("t", request)
+    assert examples.of("t") == ["b", "c"]
+    assert examples.version == 3  # the repeated "b" changed nothing
+    assert examples.of("unknown") == ()
+    with pytest.raises(ValueError, match="max_examples"):
+        Examples(max_examples=0)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        (
+            "Find a hotel in Rome, then book a taxi to the airport. After that, convert "
+            "100 USD to EUR.",
+            ["Find a hotel in Rome", "book a taxi to the airport.", "convert 100 USD to EUR."],
+        ),
+        (
+            "Which flights go from Boston to Denver on Friday?",
+            ["Which flights go from Boston to Denver on Friday?"],
+        ),
+        ("Weather? Then hotels.", []),  # pieces under three words are no steps
+        (
+            "Get the forecast and then finally translate it to French",
+            ["Get the forecast", "translate it to French"],
+        ),
+    ],
+)
+def test_clauses_split_a_request_into_its_steps(request_text: str, expected: list[str]) -> None:
+    assert clauses(request_text) == expected
+
+
+async def test_clauses_give_each_step_a_pick() -> None:
+    request = (
+        "Find flights from Boston to Denver on Friday and the departure airport times, "
+        "then translate 'thank you' into Japanese"
+    )
+    whole = await BM25Selector().select(request, TOOLS, 2)
+    assert "translate_text" not in names(whole)  # "Find" puts find_hotels second
+    picked = await Clauses(BM25Selector()).select(request, TOOLS, 2)
+    assert names(picked) == ["search_flights", "translate_text"]
+
+
+async def test_clauses_leave_a_one_step_request_to_the_selector_and_pass_learning_on() -> None:
+    class Recording:
+        def __init__(self) -> None:
+            self.requests: list[str] = []
+            self.learned: list[Usage] = []
+
+        async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
+            self.requests.append(request)
+            return list(tools[:k])
+
+        def learn(self, source: Usage) -> None:
+            self.learned.append(source)
+
+    inner = Recording()
+    selector = Clauses(inner)
+    assert await selector.select("hotels in Rome please", TOOLS, 2) == TOOLS[:2]
+    assert inner.requests == ["hotels in Rome please"]
+    usage = Usage("where to sleep", ("find_hotels",), ())
+    selector.learn(usage)
+    assert inner.learned == [usage]
+    with pytest.raises(ValueError, match="min_words"):
+        Clauses(inner, min_words=0)
 
 
 async def test_rank_fusion_prefers_what_both_selectors_rank_high() -> None:
@@ -218,7 +310,7 @@ async def test_rank_fusion_prefers_what_both_selectors_rank_high() -> None:
 async def test_rank_fusion_passes_learning_on() -> None:
     inner = Tool2VecSelector(BagOfWords())
     RankFusion([BM25Selector(), inner]).learn(Usage("where to sleep", ("find_hotels",), ()))
-    assert inner.examples == {"find_hotels": ["where to sleep"]}
+    assert inner.examples.by_tool == {"find_hotels": ["where to sleep"]}
 
 
 # -- downstream completion -------------------------------------------------------------------
@@ -258,7 +350,7 @@ async def test_a_rare_edge_is_not_learned() -> None:
 async def test_completion_passes_learning_on_to_the_wrapped_selector() -> None:
     inner = Tool2VecSelector(BagOfWords())
     FeedsCompletion(inner).learn(Usage("where to sleep", ("find_hotels",), ()))
-    assert inner.examples == {"find_hotels": ["where to sleep"]}
+    assert inner.examples.by_tool == {"find_hotels": ["where to sleep"]}
 
 
 async def test_completion_follows_chains_and_cycles_within_k() -> None:

@@ -156,9 +156,14 @@ def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
 
 
 def join_grammar(
-    max_chars: int = 300, *, can_replan: bool = True, answers: Iterable[str] = ()
+    max_chars: int = 300,
+    *,
+    can_replan: bool = True,
+    answers: Iterable[str] = (),
+    thought_chars: int = 160,
 ) -> str:
-    """A GBNF grammar for the joiner: one `Thought:` line, then `Action: Finish(...)` or
+    """A GBNF grammar for the joiner: a `Thought: The results say ...` line of at most
+    `thought_chars` characters (none when 0), then `Action: Finish(...)` or
     `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
     constrained run always ends with an answer. `answers`, when given, are the only texts
     `Finish(...)` may hold (yes/no, or the options a question names)."""
@@ -166,7 +171,10 @@ def join_grammar(
     answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
     finish = f'"Finish(" {answer} ")"'
     actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
+    if thought_chars <= 0:
+        return f'root ::= "Action: " {actions}\nline ::= [^\\n]{{1,{max_chars}}}\n'
     return (
-        f'root ::= "Thought: The question asks for " line "\\n" "Action: " {actions}\n'
+        f'root ::= "Thought: The results say " thought "\\n" "Action: " {actions}\n'
+        f"thought ::= [^\\n]{{1,{thought_chars}}}\n"
         f"line ::= [^\\n]{{1,{max_chars}}}\n"
     )

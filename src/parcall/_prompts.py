@@ -129,10 +129,18 @@ You are the joiner of a tool-using assistant: read the question, the plan that w
 its results, then answer the question or ask for a new plan."""
 
 JOIN_INSTRUCTIONS = """\
-Answer the question "{question}" from these results. Reply with two lines. First:
-Thought: The question asks for <what it asks for>. The results say <the facts that answer \
-it, or what is missing>.
+Answer the question "{question}" from these results. Reply with two lines. First, in a few \
+words:
+Thought: The results say <the facts that answer it, or what is missing>.
 Then, if the results state the answer:
+Action: Finish(<{answer_form}>)
+or, if the results name someone or something (a person, a place, a work) whose fact is \
+still missing:
+Action: Replan(search <that name>)"""
+
+JOIN_INSTRUCTIONS_DIRECT = """\
+Answer the question "{question}" from these results. Reply with one line. If the results \
+state the answer:
 Action: Finish(<{answer_form}>)
 or, if the results name someone or something (a person, a place, a work) whose fact is \
 still missing:
@@ -175,6 +183,9 @@ class Prompts:
     planner_system_tools: str = PLANNER_SYSTEM_TOOLS
     examples: tuple[Example, ...] = DEFAULT_EXAMPLES
     join_instructions: str = JOIN_INSTRUCTIONS
+    """What the joiner is asked when it writes a thought before its action."""
+    join_instructions_direct: str = JOIN_INSTRUCTIONS_DIRECT
+    """What the joiner is asked when it writes only its action (`Agent(join_thought=...)`)."""
     joiner_system: str = JOINER_SYSTEM
     no_replan: str = NO_REPLAN
     replan_request: str = REPLAN_REQUEST
@@ -211,6 +222,7 @@ class Prompts:
         plan_error: str | None,
         *,
         can_replan: bool,
+        thought: bool = True,
     ) -> str:
         lines = ["Results:"]
         for task in tasks:
@@ -221,7 +233,8 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        instructions = self.join_instructions.replace("{question}", question).replace(
+        template = self.join_instructions if thought else self.join_instructions_direct
+        instructions = template.replace("{question}", question).replace(
             "{answer_form}", answer_form(question)
         )
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")

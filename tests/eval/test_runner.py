@@ -96,10 +96,13 @@ def test_a_run_that_raises_is_recorded_with_its_error_and_zero_scores(tmp_path: 
 def test_records_are_named_for_dataset_split_agent_model_and_format(tmp_path: Path) -> None:
     run_eval(Echo(1), model="gold", out=tmp_path, tool_latency=0.001)
     run_eval(Echo(1), agent="react", model="gold", out=tmp_path)
+    never = run_eval(Echo(1), model="gold", out=tmp_path, join_thought="never")
     assert sorted(p.name for p in tmp_path.glob("*.jsonl")) == [
         "echo.dev.parcall.gold.text.latency-0.001s.jsonl",
+        "echo.dev.parcall.gold.text.thought-never.jsonl",
         "echo.dev.react.gold.jsonl",
     ]
+    assert never["command"].endswith("--max-replans 2 --join-thought never --split dev")
 
 
 @pytest.mark.anyio
@@ -226,6 +229,7 @@ cli = CliRunner()
         (["hotpotqa", "--format", "xml"], "unknown format 'xml'"),
         (["hotpotqa", "--concurrency", "0"], "concurrency must be at least 1"),
         (["hotpotqa", "--n-ctx", "64"], "n_ctx must be at least 256"),
+        (["hotpotqa", "--join-thought", "maybe"], "unknown join thought 'maybe'"),
         (["hotpotqa", "--model", "nonsense"], "unknown model 'nonsense'"),
         ([], "name a dataset"),
     ],

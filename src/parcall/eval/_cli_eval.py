@@ -44,6 +44,13 @@ def eval_command(
         float, typer.Option(help="Every tool call takes at least this many seconds.")
     ] = 0.0,
     max_replans: Annotated[int, typer.Option(help="New plans the joiner may ask for.")] = 2,
+    join_thought: Annotated[
+        str,
+        typer.Option(
+            help="The joiner writes a thought before answering: auto (only to choose between "
+            "options the question names), always or never."
+        ),
+    ] = "auto",
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for records and summary (default: a new ./eval-DATE)."),
@@ -90,6 +97,7 @@ def eval_command(
             concurrency=concurrency,
             tool_latency=tool_latency,
             max_replans=max_replans,
+            join_thought=cast(Any, join_thought),
             out=out,
             ray=ray,
             n_ctx=n_ctx,

@@ -46,14 +46,7 @@ class EvalWorker:
 
         async def one() -> dict[str, Any]:
             return await run_example(
-                self.dataset,
-                example,
-                self.models(example),
-                agent=config.agent,
-                plan_format=config.plan_format,
-                constrained=config.grammar,
-                max_replans=config.max_replans,
-                tool_latency=config.tool_latency,
+                self.dataset, example, self.models(example), config.agent_options()
             )
 
         return anyio.run(one)

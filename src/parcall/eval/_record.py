@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._agent import Agent, PlanFormat
+from .._agent import Agent, JoinThought, PlanFormat
 from .._events import JoinDecided
 from .._observation import format_value
 from .._parallel_calls import ParallelToolCallAgent
@@ -17,64 +18,60 @@ from ..models._base import Model
 from ._dataset import Dataset, Example
 from ._latency import with_latency
 
-__all__ = ["AGENTS", "AgentName", "run_example"]
+__all__ = ["AGENTS", "AgentName", "AgentOptions", "run_example"]
 
 AgentName = Literal["parcall", "react", "parallel"]
 AGENTS: tuple[AgentName, ...] = ("parcall", "react", "parallel")
 VALUE_CHARS = 300
 
 
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """How the agent under test is built, and how slow its tools are made."""
+
+    agent: AgentName = "parcall"
+    plan_format: PlanFormat = "text"
+    constrained: bool = False
+    max_replans: int = 2
+    join_thought: JoinThought = "auto"
+    tool_latency: float = 0.0
+
+
 def build_agent(
-    agent: AgentName,
-    model: Model,
-    tools: Sequence[Tool],
-    *,
-    plan_format: PlanFormat = "text",
-    constrained: bool = False,
-    max_replans: int = 2,
+    model: Model, tools: Sequence[Tool], options: AgentOptions
 ) -> Agent | ReActAgent | ParallelToolCallAgent:
     """The agent under test; the baselines take the same model and tools (and no plan
     format: they write one call or one batch per turn)."""
-    if agent == "parcall":
+    if options.agent == "parcall":
         return Agent(
             model,
             tools,
-            max_replans=max_replans,
-            plan_format=plan_format,
-            constrained=constrained,
+            max_replans=options.max_replans,
+            plan_format=options.plan_format,
+            constrained=options.constrained,
+            join_thought=options.join_thought,
         )
-    if agent == "react":
+    if options.agent == "react":
         return ReActAgent(model, tools)
-    if agent == "parallel":
+    if options.agent == "parallel":
         return ParallelToolCallAgent(model, tools)
-    raise ValueError(f"unknown agent {agent!r}: choose one of {', '.join(AGENTS)}")
+    raise ValueError(f"unknown agent {options.agent!r}: choose one of {', '.join(AGENTS)}")
 
 
 async def run_example(
     dataset: Dataset,
     example: Example,
     model: Model,
+    options: AgentOptions,
     *,
-    agent: AgentName,
-    plan_format: PlanFormat = "text",
-    constrained: bool = False,
-    max_replans: int = 2,
-    tool_latency: float = 0.0,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Run one example and return its record. A run that raises still gets a record: its
     error, what it did before (plans, calls, tokens), prediction "" and every score 0."""
     tools = list(dataset.tools(example))
-    if tool_latency > 0:
-        tools = [with_latency(t, tool_latency) for t in tools]
-    runner = build_agent(
-        agent,
-        model,
-        tools,
-        plan_format=plan_format,
-        constrained=constrained,
-        max_replans=max_replans,
-    )
+    if options.tool_latency > 0:
+        tools = [with_latency(t, options.tool_latency) for t in tools]
+    runner = build_agent(model, tools, options)
     start = clock()
     result: RunResult | None = None
     error: dict[str, str] | None = None

@@ -21,12 +21,12 @@ from typing import Any, TextIO, get_args
 
 import anyio
 
-from .._agent import PlanFormat
+from .._agent import JoinThought, PlanFormat
 from ..models._base import Model
 from ..models._resolve import is_local_spec, resolve_model
 from ..models._scripted import ScriptedModel
 from ._dataset import Dataset, Example, Split
-from ._record import AGENTS, AgentName, run_example
+from ._record import AGENTS, AgentName, AgentOptions, run_example
 from ._registry import load_dataset
 from ._summary import merge_summary, summarise
 
@@ -54,6 +54,7 @@ class EvalConfig:
     concurrency: int = 1
     tool_latency: float = 0.0
     max_replans: int = 2
+    join_thought: JoinThought = "auto"
     ray: str | None = None
     n_ctx: int | None = None
     """Context size of an in-process (llama.cpp) model; None: the backend's default."""
@@ -73,8 +74,23 @@ class EvalConfig:
             raise ValueError(f"tool latency must be >= 0 seconds, not {self.tool_latency}")
         if self.max_replans < 0:
             raise ValueError(f"max replans must be >= 0, not {self.max_replans}")
+        if self.join_thought not in get_args(JoinThought):
+            raise ValueError(
+                f"unknown join thought {self.join_thought!r}: choose auto, always or never"
+            )
         if self.n_ctx is not None and self.n_ctx < 256:
             raise ValueError(f"n_ctx must be at least 256 tokens, not {self.n_ctx}")
+
+    def agent_options(self) -> AgentOptions:
+        """How each example's agent is built."""
+        return AgentOptions(
+            agent=self.agent,
+            plan_format=self.plan_format,
+            constrained=self.grammar,
+            max_replans=self.max_replans,
+            join_thought=self.join_thought,
+            tool_latency=self.tool_latency,
+        )
 
     @property
     def grammar(self) -> bool:
@@ -89,6 +105,8 @@ class EvalConfig:
             parts.append(self.plan_format + ("-constrained" if self.grammar else ""))
             if self.max_replans != 2:
                 parts.append(f"replans-{self.max_replans}")
+            if self.join_thought != "auto":
+                parts.append(f"thought-{self.join_thought}")
         if self.tool_latency > 0:
             parts.append(f"latency-{self.tool_latency:g}s")
         return ".".join(parts)
@@ -100,6 +118,8 @@ class EvalConfig:
             args += ["--format", self.plan_format]
             args += ["--constrained" if self.grammar else "--free"]
             args += ["--max-replans", str(self.max_replans)]
+            if self.join_thought != "auto":
+                args += ["--join-thought", self.join_thought]
         args += ["--split", self.split]
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
@@ -350,14 +370,7 @@ async def run_local(evaluation: Evaluation, progress: Progress) -> None:
     async def worker(models: Callable[[Example], Model]) -> None:
         for example in pending:
             record = await run_example(
-                evaluation.dataset,
-                example,
-                models(example),
-                agent=config.agent,
-                plan_format=config.plan_format,
-                constrained=config.grammar,
-                max_replans=config.max_replans,
-                tool_latency=config.tool_latency,
+                evaluation.dataset, example, models(example), config.agent_options()
             )
             evaluation.records.write(record)
             progress.advance(evaluation.primary(record))
@@ -413,6 +426,7 @@ def run_eval(
     concurrency: int = 1,
     tool_latency: float = 0.0,
     max_replans: int = 2,
+    join_thought: JoinThought = "auto",
     out: str | os.PathLike[str] | None = None,
     ray: str | None = None,
     progress: bool = False,
@@ -439,6 +453,7 @@ def run_eval(
         concurrency=concurrency,
         tool_latency=tool_latency,
         max_replans=max_replans,
+        join_thought=join_thought,
         out=out,
         ray=ray,
         model_name=model_name,

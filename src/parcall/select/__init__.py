@@ -14,11 +14,13 @@ Selectors implement `ToolSelector` (`async select(request, tools, k) -> list[Too
   (all-MiniLM-L6-v2, `parcall[embeddings]`);
 - `Tool2VecSelector`: vectors learned from the requests that used each tool (`learn(result)`);
 - `RankFusion([...])`: several selectors' rankings merged (reciprocal rank fusion);
-- `FeedsCompletion(selector)`: also picks the tools a picked tool's result usually feeds.
+- `FeedsCompletion(selector)`: also picks the tools a picked tool's result usually feeds;
+- `Clauses(selector)`: a request of several steps ranked step by step, one pick each in turn.
 """
 
 from ._base import ToolSelector, Usage, tool_text
 from ._bm25 import BM25Selector
+from ._clauses import Clauses, clauses
 from ._embeddings import EmbeddingSelector
 from ._feeds import FeedsCompletion
 from ._fusion import RankFusion
@@ -28,6 +30,7 @@ from ._vectors import Encoder
 
 __all__ = [
     "BM25Selector",
+    "Clauses",
     "EmbeddingSelector",
     "Encoder",
     "FeedsCompletion",
@@ -36,5 +39,6 @@ __all__ = [
     "Tool2VecSelector",
     "ToolSelector",
     "Usage",
+    "clauses",
     "tool_text",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .._plan import Plan
     from .._result import RunResult
 
-__all__ = ["ToolSelector", "Usage", "tool_text", "usages", "words"]
+__all__ = ["Examples", "ToolSelector", "Usage", "learn_if_able", "tool_text", "usages", "words"]
 
 
 @runtime_checkable
@@ -75,3 +75,45 @@ def plan_usage(
     tools = tuple(dict.fromkeys(t.tool for t in tasks))
     edges = tuple(dict.fromkeys((names[d], t.tool) for t in tasks for d in t.deps if d in names))
     return Usage(request, tools, edges)
+
+
+class Examples:
+    """Requests that past runs served with each tool (tool name → requests, newest
+    `max_examples` kept), for selectors that learn from usage. `version` changes with every
+    new example, so a selector can key a cached index on it."""
+
+    def __init__(
+        self, seed: Mapping[str, Sequence[str]] | None = None, *, max_examples: int = 200
+    ) -> None:
+        if max_examples < 1:
+            raise ValueError("max_examples must be at least 1")
+        self.max_examples = max_examples
+        self.by_tool: dict[str, list[str]] = {}
+        self.version = 0
+        for name, requests in (seed or {}).items():
+            for request in requests:
+                self.add(name, request)
+
+    def add(self, tool_name: str, request: str) -> None:
+        """Record that `request` was served (in part) by `tool_name`."""
+        kept = self.by_tool.setdefault(tool_name, [])
+        if request not in kept:
+            kept.append(request)
+            del kept[: -self.max_examples]
+            self.version += 1
+
+    def learn(self, source: RunResult | Usage) -> None:
+        """Add the request of a past run (or one `Usage`) to each tool it used."""
+        for usage in [source] if isinstance(source, Usage) else usages(source):
+            for name in usage.tools:
+                self.add(name, usage.request)
+
+    def of(self, tool_name: str) -> Sequence[str]:
+        return self.by_tool.get(tool_name, ())
+
+
+def learn_if_able(selector: object, source: RunResult | Usage) -> None:
+    """Pass a past run on to a wrapped selector that learns (one without `learn` is left)."""
+    learn = getattr(selector, "learn", None)
+    if callable(learn):
+        learn(source)

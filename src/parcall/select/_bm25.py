@@ -6,11 +6,12 @@ The only module that imports `bm25s` (and `PyStemmer`); both come with `parcall[
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._result import RunResult
 from .._tool import Tool
-from ._base import tool_text, words
+from ._base import Examples, Usage, tool_text, words
 
 __all__ = ["BM25Selector"]
 
@@ -36,13 +37,29 @@ class BM25Selector:
     """Ranks tools by BM25 between the request and each tool's text (`tool_text`: name split
     into words, description, parameter names and docs), with English stemming.
 
-    The index is built once per tool list and reused while the same tools are offered.
+    `learn(result)` adds a past run's request to the text of every tool that succeeded in it
+    (document expansion): requests use words that descriptions lack ("a table for four"
+    for a restaurant booking), and a tool is then found by the words of the requests that
+    needed it. `examples` seeds usage (tool name → requests); the newest `max_examples` of a
+    tool are kept. The index is built once per tool list and learned examples, and reused.
     """
 
-    def __init__(self, *, k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        examples: Mapping[str, Sequence[str]] | None = None,
+        max_examples: int = 200,
+    ) -> None:
         self.k1 = k1
         self.b = b
-        self._index: tuple[tuple[Tool, ...], Any, Any] | None = None
+        self.examples = Examples(examples, max_examples=max_examples)
+        self._index: tuple[tuple[int, tuple[Tool, ...]], Any, Any] | None = None
+
+    def learn(self, source: RunResult | Usage) -> None:
+        """Add the request of a past run (or one `Usage`) to each tool it used."""
+        self.examples.learn(source)
 
     async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
         return [tool for tool, _ in self.rank(request, tools)[:k]]
@@ -61,14 +78,14 @@ class BM25Selector:
         return [(tools[i], float(scores[i])) for i in order]
 
     def _indexed(self, tools: tuple[Tool, ...]) -> tuple[Any, Any]:
-        if self._index is not None and self._index[0] == tools:
+        key = (self.examples.version, tools)
+        if self._index is not None and self._index[0] == key:
             return self._index[1], self._index[2]
         bm25s = _bm25s()
         tokenizer = bm25s.tokenization.Tokenizer(stemmer=_stemmer(), stopwords="en")
-        ids = tokenizer.tokenize(
-            [tool_text(t) for t in tools], show_progress=False, return_as="ids"
-        )
+        texts = ["\n".join([tool_text(t), *self.examples.of(t.name)]) for t in tools]
+        ids = tokenizer.tokenize(texts, show_progress=False, return_as="ids")
         retriever = bm25s.BM25(k1=self.k1, b=self.b)
         retriever.index(ids, show_progress=False)
-        self._index = (tools, retriever, tokenizer)
+        self._index = (key, retriever, tokenizer)
         return retriever, tokenizer

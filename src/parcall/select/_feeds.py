@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .._result import RunResult
 from .._tool import Tool
-from ._base import ToolSelector, Usage, usages
+from ._base import ToolSelector, Usage, learn_if_able, usages
 
 __all__ = ["FeedsCompletion"]
 
@@ -42,9 +42,7 @@ class FeedsCompletion:
         for usage in [source] if isinstance(source, Usage) else usages(source):
             self._uses.update(usage.tools)
             self._edges.update(set(usage.edges))
-        learn = getattr(self.selector, "learn", None)
-        if callable(learn):
-            learn(source)
+        learn_if_able(self.selector, source)
 
     def downstream(self, tool: Tool) -> list[str]:
         """The tools `tool`'s result feeds: declared ones first, then learned ones by share."""

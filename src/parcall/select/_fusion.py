@@ -8,7 +8,7 @@ import anyio
 
 from .._result import RunResult
 from .._tool import Tool
-from ._base import ToolSelector, Usage
+from ._base import ToolSelector, Usage, learn_if_able
 
 __all__ = ["RankFusion"]
 
@@ -27,9 +27,7 @@ class RankFusion:
 
     def learn(self, source: RunResult | Usage) -> None:
         for selector in self.selectors:
-            learn = getattr(selector, "learn", None)
-            if callable(learn):
-                learn(source)
+            learn_if_able(selector, source)
 
     async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
         rankings: list[list[Tool]] = [[] for _ in self.selectors]
