@@ -166,15 +166,17 @@ def join_grammar(
     `thought_chars` characters (none when 0), then `Action: Finish(...)` or
     `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
     constrained run always ends with an answer. `answers`, when given, are the only texts
-    `Finish(...)` may hold (yes/no, or the options a question names)."""
+    `Finish(...)` may hold (yes/no, or the options a question names). A free answer or reason
+    may not start with a space, `.` or `<`: a small model otherwise copies the prompt's
+    placeholders (`Finish(...)`, `Finish(<only the answer ...>)`) instead of answering."""
     choices = [a for a in dict.fromkeys(answers) if a and "\n" not in a]
     answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
     finish = f'"Finish(" {answer} ")"'
     actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
+    line = f"line ::= [^\\n.< ] [^\\n]{{0,{max_chars - 1}}}\n"
     if thought_chars <= 0:
-        return f'root ::= "Action: " {actions}\nline ::= [^\\n]{{1,{max_chars}}}\n'
+        return f'root ::= "Action: " {actions}\n{line}'
     return (
         f'root ::= "Thought: The results say " thought "\\n" "Action: " {actions}\n'
-        f"thought ::= [^\\n]{{1,{thought_chars}}}\n"
-        f"line ::= [^\\n]{{1,{max_chars}}}\n"
+        f"thought ::= [^\\n]{{1,{thought_chars}}}\n{line}"
     )
