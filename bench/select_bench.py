@@ -12,7 +12,8 @@ downstream edges learn from the `dev` half, and every selector is scored on the 
 Downstream completion stays within k (a downstream tool replaces the lowest pick).
 
 Plan (`--plan-sample N`, 0 to skip): N test queries of NESTFUL's SGD part (30 tools) planned
-by the embedded model with all 30 tools shown and with the BM25 picks (k=5); a plan is right
+by the embedded model with all 30 tools shown, with the BM25 picks (k=5) and with the picks
+of `Clauses` over BM25 learned from the dev queries; a plan is right
 when it calls exactly the gold set of tools. Planner latency is the plan call's wall time.
 Writes `select.json` and `select.md` into `--out`.
 """
@@ -233,7 +234,16 @@ async def plan_sample(corpus: Corpus, model_spec: str, n: int, k: int) -> dict[s
     ][:n]
     model = resolve_model(model_spec, n_ctx=8192)  # all 30 tool schemas take ~3,600 tokens
     runs = []
-    for setting, selector in (("all", None), (f"bm25@{k}", BM25Selector())):
+    learned = BM25Selector()
+    for q in corpus.queries:
+        if split_of(q.id) == "dev":
+            learned.learn(Usage(q.text, q.gold, q.edges))
+    settings: list[tuple[str, ToolSelector | None]] = [
+        ("all", None),
+        (f"bm25@{k}", BM25Selector()),
+        (f"clauses(bm25 learned)@{k}", Clauses(learned)),
+    ]
+    for setting, selector in settings:
         agent = Agent(
             model,
             tools,
@@ -304,7 +314,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"Plans on `{plan['model']}`, {plan['queries']} NESTFUL-SGD test queries "
-            "(30 tools), constrained; measured on a shared, loaded 2-core machine:",
+            "(30 tools), constrained, one query at a time:",
             "",
             "| tools shown | right tool set | gold tools called | plan s (median) "
             "| prompt tokens | evaluated |",

@@ -116,8 +116,8 @@ class Agent:
     `join_thought` is whether the joiner writes a short `Thought:` (the facts it reads)
     before its action: `"always"`, `"never"`, or `"auto"` (the default): only when the
     question asks to choose between options it names, where the answer compares two facts.
-    On a CPU the joiner's output is most of a run's time; without a thought it writes about
-    a tenth as many tokens.
+    On a CPU the joiner's output is most of a run's time; without a thought it writes a few
+    tokens instead of dozens.
 
     `approve` is asked before tools made with `side_effects=True` run (see `Approve`,
     `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
