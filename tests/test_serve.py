@@ -267,7 +267,9 @@ def wait_until_refused(url: str) -> None:
                     try:
                         async with httpx.AsyncClient(base_url=url) as http:
                             await http.get("/health")
-                    except httpx.ConnectError:
+                    # Refused, or taken from the backlog as the socket closed and then
+                    # dropped unanswered: either way the server takes no new requests.
+                    except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
                         return
                     await anyio.sleep(0.02)
 
