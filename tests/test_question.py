@@ -99,6 +99,7 @@ def test_the_join_grammar_bounds_the_thought_or_leaves_it_out() -> None:
         ("auto", "Who is older, Annie Morton or Terry Richardson?", True),
         ("always", "Where was Ed Wood born?", True),
         ("never", "Who is older, Annie Morton or Terry Richardson?", False),
+        ("restate", "Where was Ed Wood born?", True),
     ],
 )
 async def test_join_thought_decides_what_the_joiner_is_asked_for(
@@ -114,6 +115,9 @@ async def test_join_thought_decides_what_the_joiner_is_asked_for(
     assert ("Thought" in join.grammar) is thought
     assert ("Reply with two lines" in model.prompts[1]) is thought
     assert ("Reply with one line" in model.prompts[1]) is not thought
+    restates = setting == "restate"
+    assert ('"Thought: The question asks for "' in join.grammar) is restates
+    assert ("Thought: The question asks for <what it asks for>" in model.prompts[1]) is restates
 
 
 def test_join_thought_must_be_a_known_setting() -> None:

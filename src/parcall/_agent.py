@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import anyio
 from anyio.abc import TaskGroup
@@ -65,13 +65,16 @@ __all__ = ["Agent", "RunStream"]
 PLAN_STOP = ("<END_OF_PLAN>",)
 FOLLOW_UP_WORDS = 6
 """`follow_up`: answers of at most this many words are looked up before they are given."""
-JOIN_THOUGHT_CHARS = 160
-"""The longest thought a constrained joiner may write."""
+JOIN_THOUGHTS: dict[str, tuple[str, int]] = {
+    "short": ("The results say ", 160),
+    "restate": ("The question asks for ", 300),
+}
+"""How a constrained joiner's thought starts, and its most characters after that start."""
 LOOPING_REPEATS = 3
 """A constrained text plan whose same call (tool and arguments) comes this many times ends
 there."""
 PlanFormat = Literal["text", "json", "tools"]
-JoinThought = Literal["auto", "always", "never"]
+JoinThought = Literal["auto", "always", "restate", "never"]
 
 
 class Agent:
@@ -117,7 +120,8 @@ class Agent:
     before its action: `"always"`, `"never"`, or `"auto"` (the default): only when the
     question asks to choose between options it names, where the answer compares two facts.
     On a CPU the joiner's output is most of a run's time; without a thought it writes a few
-    tokens instead of dozens.
+    tokens instead of dozens. `"restate"` is a longer thought that first says what the
+    question asks for, then the facts: slower, and what the 0.5B `local:small` needs.
 
     `approve` is asked before tools made with `side_effects=True` run (see `Approve`,
     `Reject`); tasks that do not act keep running meanwhile. `toolsets` (MCP servers,
@@ -175,7 +179,7 @@ class Agent:
         check_choice("Agent", "prompt_layout", prompt_layout, ("extend", "separate"))
         check_type("Agent", "grounded", grounded, bool, "True or False")
         check_type("Agent", "follow_up", follow_up, bool, "True or False")
-        check_choice("Agent", "join_thought", join_thought, ("auto", "always", "never"))
+        check_choice("Agent", "join_thought", join_thought, get_args(JoinThought))
         self.model = model_argument("Agent", model)
         self.tools = tool_map(tools)
         self.max_replans = max_replans
@@ -418,9 +422,12 @@ class _Run:
         self._grammar = agent.constrained and agent.plan_format == "text"
         self._shape = answer_shape(request)
         self._answers = _allowed_answers(self._shape)
-        self._thought = agent.join_thought == "always" or (
-            agent.join_thought == "auto" and self._shape.kind == "choice"
-        )
+        self._thought: Literal["short", "restate", "none"] = {
+            "always": "short",
+            "restate": "restate",
+            "never": "none",
+            "auto": "short" if self._shape.kind == "choice" else "none",
+        }[agent.join_thought]
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
 
@@ -578,12 +585,14 @@ class _Run:
             )
             carried = ()
             self.messages.append(Message("user", join_prompt))
+            start, chars = JOIN_THOUGHTS.get(self._thought, ("", 0))
             extras: dict[str, Any] = (
                 {
                     "grammar": join_grammar(
                         can_replan=can_replan,
                         answers=self._answers,
-                        thought_chars=JOIN_THOUGHT_CHARS if self._thought else 0,
+                        thought_start=start,
+                        thought_chars=chars,
                     )
                 }
                 if self._grammar

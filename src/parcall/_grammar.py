@@ -161,9 +161,11 @@ def join_grammar(
     can_replan: bool = True,
     answers: Iterable[str] = (),
     thought_chars: int = 160,
+    thought_start: str = "The results say ",
 ) -> str:
-    """A GBNF grammar for the joiner: a `Thought: The results say ...` line of at most
-    `thought_chars` characters (none when 0), then `Action: Finish(...)` or
+    """A GBNF grammar for the joiner: a `Thought: ` line that starts with `thought_start` and
+    goes on for at most `thought_chars` characters (no thought when 0), then
+    `Action: Finish(...)` or
     `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
     constrained run always ends with an answer. `answers`, when given, are the only texts
     `Finish(...)` may hold (yes/no, or the options a question names). A free answer or reason
@@ -177,6 +179,6 @@ def join_grammar(
     if thought_chars <= 0:
         return f'root ::= "Action: " {actions}\n{line}'
     return (
-        f'root ::= "Thought: The results say " thought "\\n" "Action: " {actions}\n'
+        f'root ::= {_quote("Thought: " + thought_start)} thought "\\n" "Action: " {actions}\n'
         f"thought ::= [^\\n]{{1,{thought_chars}}}\n{line}"
     )

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._observation import Observation
 from ._parser import parse_call
@@ -138,6 +138,16 @@ or, if the results name someone or something (a person, a place, a work) whose f
 still missing:
 Action: Replan(search <that name>)"""
 
+JOIN_INSTRUCTIONS_RESTATE = """\
+Answer the question "{question}" from these results. Reply with two lines. First:
+Thought: The question asks for <what it asks for>. The results say <the facts that answer \
+it, or what is missing>.
+Then, if the results state the answer:
+Action: Finish(<{answer_form}>)
+or, if the results name someone or something (a person, a place, a work) whose fact is \
+still missing:
+Action: Replan(search <that name>)"""
+
 JOIN_INSTRUCTIONS_DIRECT = """\
 Answer the question "{question}" from these results. Reply with one line. If the results \
 state the answer:
@@ -186,6 +196,8 @@ class Prompts:
     """What the joiner is asked when it writes a thought before its action."""
     join_instructions_direct: str = JOIN_INSTRUCTIONS_DIRECT
     """What the joiner is asked when it writes only its action (`Agent(join_thought=...)`)."""
+    join_instructions_restate: str = JOIN_INSTRUCTIONS_RESTATE
+    """What the joiner is asked when its thought first restates the question."""
     joiner_system: str = JOINER_SYSTEM
     no_replan: str = NO_REPLAN
     replan_request: str = REPLAN_REQUEST
@@ -222,7 +234,7 @@ class Prompts:
         plan_error: str | None,
         *,
         can_replan: bool,
-        thought: bool = True,
+        thought: Literal["short", "restate", "none"] = "short",
     ) -> str:
         lines = ["Results:"]
         for task in tasks:
@@ -233,7 +245,11 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        template = self.join_instructions if thought else self.join_instructions_direct
+        template = {
+            "short": self.join_instructions,
+            "restate": self.join_instructions_restate,
+            "none": self.join_instructions_direct,
+        }[thought]
         instructions = template.replace("{question}", question).replace(
             "{answer_form}", answer_form(question)
         )

@@ -48,7 +48,8 @@ def eval_command(
         str,
         typer.Option(
             help="The joiner writes a thought before answering: auto (only to choose between "
-            "options the question names), always or never."
+            "options the question names), always, restate (a longer one that first restates "
+            "the question) or never."
         ),
     ] = "auto",
     out: Annotated[

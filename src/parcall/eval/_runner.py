@@ -76,7 +76,7 @@ class EvalConfig:
             raise ValueError(f"max replans must be >= 0, not {self.max_replans}")
         if self.join_thought not in get_args(JoinThought):
             raise ValueError(
-                f"unknown join thought {self.join_thought!r}: choose auto, always or never"
+                f"unknown join thought {self.join_thought!r}: choose auto, always, restate or never"
             )
         if self.n_ctx is not None and self.n_ctx < 256:
             raise ValueError(f"n_ctx must be at least 256 tokens, not {self.n_ctx}")
