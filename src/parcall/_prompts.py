@@ -128,33 +128,30 @@ JOINER_SYSTEM = """\
 You are the joiner of a tool-using assistant: read the question, the plan that was run and \
 its results, then answer the question or ask for a new plan."""
 
-JOIN_INSTRUCTIONS = """\
-Answer the question "{question}" from these results. Reply with two lines. First, in a few \
+_JOIN_ACTIONS = """\
+Action: Finish(<{answer_form}>)
+or, if the results name someone or something (a person, a place, a work) whose fact is \
+still missing:
+Action: Replan(search <that name>)"""
+
+JOIN_INSTRUCTIONS = f"""\
+Answer the question "{{question}}" from these results. Reply with two lines. First, in a few \
 words:
 Thought: The results say <the facts that answer it, or what is missing>.
 Then, if the results state the answer:
-Action: Finish(<{answer_form}>)
-or, if the results name someone or something (a person, a place, a work) whose fact is \
-still missing:
-Action: Replan(search <that name>)"""
+{_JOIN_ACTIONS}"""
 
-JOIN_INSTRUCTIONS_RESTATE = """\
-Answer the question "{question}" from these results. Reply with two lines. First:
+JOIN_INSTRUCTIONS_RESTATE = f"""\
+Answer the question "{{question}}" from these results. Reply with two lines. First:
 Thought: The question asks for <what it asks for>. The results say <the facts that answer \
 it, or what is missing>.
 Then, if the results state the answer:
-Action: Finish(<{answer_form}>)
-or, if the results name someone or something (a person, a place, a work) whose fact is \
-still missing:
-Action: Replan(search <that name>)"""
+{_JOIN_ACTIONS}"""
 
-JOIN_INSTRUCTIONS_DIRECT = """\
-Answer the question "{question}" from these results. Reply with one line. If the results \
+JOIN_INSTRUCTIONS_DIRECT = f"""\
+Answer the question "{{question}}" from these results. Reply with one line. If the results \
 state the answer:
-Action: Finish(<{answer_form}>)
-or, if the results name someone or something (a person, a place, a work) whose fact is \
-still missing:
-Action: Replan(search <that name>)"""
+{_JOIN_ACTIONS}"""
 
 YES_NO_FORM = "yes or no"
 SPAN_FORM = "only the answer, as the results write it: a name, a number, a date or a place"
