@@ -6,7 +6,7 @@ import pytest
 
 from conftest import make_search, plan
 from parcall import Agent, ScriptedModel
-from parcall._grammar import join_grammar
+from parcall._grammar import Thought, join_grammar
 from parcall._prompts import Prompts
 from parcall._question import AnswerShape, answer_shape
 
@@ -85,7 +85,7 @@ def test_the_join_grammar_bounds_the_thought_or_leaves_it_out() -> None:
     with_thought = join_grammar()
     assert with_thought.startswith('root ::= "Thought: The results say " thought "\\n"')
     assert "thought ::= [^\\n]{1,160}" in with_thought
-    direct = join_grammar(thought_chars=0, answers=("yes", "no"))
+    direct = join_grammar(thought="none", answers=("yes", "no"))
     assert direct.startswith('root ::= "Action: " (')
     assert "Thought" not in direct and '("yes" | "no")' in direct
 
@@ -125,10 +125,10 @@ def test_join_thought_must_be_a_known_setting() -> None:
         Agent(ScriptedModel([]), [make_search()], join_thought="sometimes")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("thought_chars", [0, 160])
-def test_a_free_answer_may_not_start_like_a_placeholder(thought_chars: int) -> None:
+@pytest.mark.parametrize("thought", ["none", "short"])
+def test_a_free_answer_may_not_start_like_a_placeholder(thought: Thought) -> None:
     # A 0.5B joiner wrote `Finish(...)` on 20 of 28 questions without this.
-    grammar = join_grammar(thought_chars=thought_chars)
+    grammar = join_grammar(thought=thought)
     assert "line ::= [^\\n.< ] [^\\n]{0,299}" in grammar
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)

@@ -30,7 +30,7 @@ from ._events import (
     TaskParsed,
 )
 from ._executor import Executor
-from ._grammar import join_grammar, plan_grammar, plan_json_schema
+from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema
 from ._grounding import is_grounded
 from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._journal import Journal, check_store
@@ -65,11 +65,6 @@ __all__ = ["Agent", "RunStream"]
 PLAN_STOP = ("<END_OF_PLAN>",)
 FOLLOW_UP_WORDS = 6
 """`follow_up`: answers of at most this many words are looked up before they are given."""
-JOIN_THOUGHTS: dict[str, tuple[str, int]] = {
-    "short": ("The results say ", 160),
-    "restate": ("The question asks for ", 300),
-}
-"""How a constrained joiner's thought starts, and its most characters after that start."""
 LOOPING_REPEATS = 3
 """A constrained text plan whose same call (tool and arguments) comes this many times ends
 there."""
@@ -422,7 +417,7 @@ class _Run:
         self._grammar = agent.constrained and agent.plan_format == "text"
         self._shape = answer_shape(request)
         self._answers = _allowed_answers(self._shape)
-        self._thought: Literal["short", "restate", "none"] = {
+        self._thought: Thought = {
             "always": "short",
             "restate": "restate",
             "never": "none",
@@ -585,14 +580,10 @@ class _Run:
             )
             carried = ()
             self.messages.append(Message("user", join_prompt))
-            start, chars = JOIN_THOUGHTS.get(self._thought, ("", 0))
             extras: dict[str, Any] = (
                 {
                     "grammar": join_grammar(
-                        can_replan=can_replan,
-                        answers=self._answers,
-                        thought_start=start,
-                        thought_chars=chars,
+                        can_replan=can_replan, answers=self._answers, thought=self._thought
                     )
                 }
                 if self._grammar

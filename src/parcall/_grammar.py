@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from ._tool import Tool
 
-__all__ = ["join_grammar", "plan_grammar", "plan_json_schema"]
+__all__ = ["JOIN_THOUGHTS", "Thought", "join_grammar", "plan_grammar", "plan_json_schema"]
+
+Thought = Literal["short", "restate", "none"]
+"""What the joiner writes before its action: a short thought, one that first restates the
+question, or none."""
+JOIN_THOUGHTS: dict[Thought, tuple[str, int]] = {
+    "short": ("The results say ", 160),
+    "restate": ("The question asks for ", 300),
+}
+"""How a constrained joiner's thought starts, and its most characters after that start."""
 
 MAX_TASKS = 20
 MAX_STRING = 160
@@ -160,14 +169,12 @@ def join_grammar(
     *,
     can_replan: bool = True,
     answers: Iterable[str] = (),
-    thought_chars: int = 160,
-    thought_start: str = "The results say ",
+    thought: Thought = "short",
 ) -> str:
-    """A GBNF grammar for the joiner: a `Thought: ` line that starts with `thought_start` and
-    goes on for at most `thought_chars` characters (no thought when 0), then
-    `Action: Finish(...)` or
-    `Action: Replan(...)`, each bounded. On the last round only `Finish` is allowed, so a
-    constrained run always ends with an answer. `answers`, when given, are the only texts
+    """A GBNF grammar for the joiner: a `Thought: ` line as `JOIN_THOUGHTS[thought]` says
+    (none for `"none"`), then `Action: Finish(...)` or `Action: Replan(...)`, each bounded.
+    On the last round only `Finish` is allowed, so a constrained run always ends with an
+    answer. `answers`, when given, are the only texts
     `Finish(...)` may hold (yes/no, or the options a question names). A free answer or reason
     may not start with a space, `.` or `<`: a small model otherwise copies the prompt's
     placeholders (`Finish(...)`, `Finish(<only the answer ...>)`) instead of answering."""
@@ -176,9 +183,10 @@ def join_grammar(
     finish = f'"Finish(" {answer} ")"'
     actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
     line = f"line ::= [^\\n.< ] [^\\n]{{0,{max_chars - 1}}}\n"
-    if thought_chars <= 0:
+    if thought == "none":
         return f'root ::= "Action: " {actions}\n{line}'
+    start, chars = JOIN_THOUGHTS[thought]
     return (
-        f'root ::= {_quote("Thought: " + thought_start)} thought "\\n" "Action: " {actions}\n'
-        f"thought ::= [^\\n]{{1,{thought_chars}}}\n{line}"
+        f'root ::= {_quote("Thought: " + start)} thought "\\n" "Action: " {actions}\n'
+        f"thought ::= [^\\n]{{1,{chars}}}\n{line}"
     )

@@ -11,8 +11,9 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from ._grammar import Thought
 from ._observation import Observation
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
@@ -231,7 +232,7 @@ class Prompts:
         plan_error: str | None,
         *,
         can_replan: bool,
-        thought: Literal["short", "restate", "none"] = "short",
+        thought: Thought = "short",
     ) -> str:
         lines = ["Results:"]
         for task in tasks:
