@@ -174,10 +174,10 @@ def join_grammar(
     """A GBNF grammar for the joiner: a `Thought: ` line as `JOIN_THOUGHTS[thought]` says
     (none for `"none"`), then `Action: Finish(...)` or `Action: Replan(...)`, each bounded.
     On the last round only `Finish` is allowed, so a constrained run always ends with an
-    answer. `answers`, when given, are the only texts
-    `Finish(...)` may hold (yes/no, or the options a question names). A free answer or reason
-    may not start with a space, `.` or `<`: a small model otherwise copies the prompt's
-    placeholders (`Finish(...)`, `Finish(<only the answer ...>)`) instead of answering."""
+    answer. `answers`, when given, are the only texts `Finish(...)` may hold (yes/no, or the
+    options a question names). A free answer or reason may not start with a space, `.` or
+    `<`: a small model otherwise copies the prompt's placeholders (`Finish(...)`,
+    `Finish(<only the answer ...>)`) instead of answering."""
     choices = [a for a in dict.fromkeys(answers) if a and "\n" not in a]
     answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
     finish = f'"Finish(" {answer} ")"'

@@ -121,7 +121,8 @@ class SyncCalls:
                 if worker.counted:  # cancelled with the run while idle or running
                     worker.counted = False
                     self._workers -= 1
-                    self._idle -= 0 if worker.busy else 1
+                    if not worker.busy:
+                        self._idle -= 1
 
     def _drain(self, worker: _Worker) -> None:
         """In the worker thread: run queued calls until none is left or it is let go."""
