@@ -4,6 +4,8 @@ agents' output read as a run, clear errors."""
 from __future__ import annotations
 
 import json
+import re
+import runpy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typer.testing import CliRunner
 
 from parcall.cli import app
 from parcall.eval import compare_runs, load_run
-from parcall.eval._hotpotqa import HotpotQA, example_id, source_records, write_split
+from parcall.eval._hotpotqa import HotpotQA, example_id, source_records, write_hotpotqa_split
 
 cli = CliRunner()
 TEST = list(HotpotQA().examples("test"))
@@ -167,7 +169,7 @@ def test_a_reference_line_without_its_question_is_mapped_by_idx(tmp_path: Path) 
 
 
 def test_a_split_file_for_the_reference_holds_exactly_that_split(tmp_path: Path) -> None:
-    assert write_split("test", tmp_path / "test.json") == len(TEST) == 28
+    assert write_hotpotqa_split("test", tmp_path / "test.json") == len(TEST) == 28
     written = json.loads((tmp_path / "test.json").read_text())
     assert [example_id(r["question"]) for r in written] == [e.id for e in TEST]
     assert set(written[0]) >= {"question", "answer", "type", "context"}
@@ -189,3 +191,26 @@ def test_summary_prints_rows_with_intervals_for_parcall_and_reference_files(
     assert "| hotpotqa | test | reference react | – | – | 4 | em 0.500 [" in result.output
     missing = cli.invoke(app, ["eval", "summary", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "no such records file" in missing.output
+
+
+def test_a_difference_beyond_noise_says_which_way(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.jsonl", [record(i, 0.0, 2.0) for i in range(12)])
+    b = write(tmp_path / "b.jsonl", [record(i, float(i < 9), 2.0) for i in range(12)])
+    em = compare_runs(a, b).metric("em")
+    assert (em.gained, em.lost) == (9, 0) and em.p_value == pytest.approx(2 / 512)
+    assert em.verdict == "B higher (better)"
+    assert compare_runs(b, a).metric("em").verdict == "B lower (worse)"
+
+
+def test_the_python_example_of_the_docs_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "eval.md").read_text(encoding="utf-8")
+    (code,) = [c for c in re.findall(r"```python\n(.*?)```", text, re.S) if "compare_runs" in c]
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    monkeypatch.chdir(root)  # the example reads recorded runs; it writes nothing
+    runpy.run_path(str(script), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["28 2 0 0.5 within noise", "1.39 [1.15, 1.68]"]

@@ -9,6 +9,7 @@ summary = run_eval("hotpotqa", agent="parcall", model="local:small", limit=5, ou
 from ._bfcl import BfclAst, BfclExec
 from ._compare import Comparison, compare_runs
 from ._dataset import Dataset, Example, GoldScripted, Split, split_of
+from ._hotpotqa import write_hotpotqa_split
 from ._latency import with_latency
 from ._nestful import Nestful
 from ._plan_datasets import PLAN_DATASETS
@@ -45,4 +46,5 @@ __all__ = [
     "run_example",
     "split_of",
     "with_latency",
+    "write_hotpotqa_split",
 ]

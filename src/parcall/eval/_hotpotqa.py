@@ -25,7 +25,14 @@ from .._tool import Tool
 from ._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 
-__all__ = ["HotpotQA", "example_id", "hotpot_em", "hotpot_f1", "normalize_answer", "write_split"]
+__all__ = [
+    "HotpotQA",
+    "example_id",
+    "hotpot_em",
+    "hotpot_f1",
+    "normalize_answer",
+    "write_hotpotqa_split",
+]
 
 DATA_FILE = "hotpotqa_dev_distractor_60.json.gz"
 
@@ -141,7 +148,7 @@ def source_records() -> list[dict[str, Any]]:
     return records
 
 
-def write_split(split: Split, path: str | os.PathLike[str]) -> int:
+def write_hotpotqa_split(split: Split, path: str | os.PathLike[str]) -> int:
     """Write the questions of one split as a HotpotQA JSON file (the format of the data
     file, in its order), for agents outside parcall to run on exactly that split; returns
     how many were written."""

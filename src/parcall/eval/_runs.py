@@ -5,7 +5,7 @@ line per question and agent), both as records keyed by example id.
 A reference line `{"idx", "agent", "question", "answer", "em", "f1", "wall_s",
 "llm_calls", "prompt_tokens", "completion_tokens", ...}` becomes a record of the HotpotQA
 example with that question (ids are a hash of the question, so the reference may have run
-on the whole 60-question file or on a split written by `write_split`). A line without
+on the whole 60-question file or on a split written by `write_hotpotqa_split`). A line without
 `question` is mapped by `idx` into parcall's 60-question file. A file holding several
 agents is read as `FILE#AGENT` (`reference.jsonl#react`).
 """
