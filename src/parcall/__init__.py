@@ -44,6 +44,7 @@ from ._events import (
 )
 from ._extras import MissingExtraError
 from ._joiner import Finish, Replan, parse_decision
+from ._json_check import StructuredDict
 from ._observation import Observation
 from ._output import OutputValidationError
 from ._parallel_calls import ParallelToolCallAgent
@@ -123,6 +124,7 @@ __all__ = [
     "RunStream",
     "ScriptExhaustedError",
     "ScriptedModel",
+    "StructuredDict",
     "Task",
     "TaskFailed",
     "TaskFinished",

@@ -114,7 +114,7 @@ def output_of(output_type: Any, owner: str) -> Output:
         return TEXT
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(output_type)
-        schema = adapter.json_schema()
+        schema = getattr(output_type, "__parcall_schema__", None) or adapter.json_schema()
     except (PydanticSchemaGenerationError, TypeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TypeError(
