@@ -28,6 +28,7 @@ from ._errors import (
     UnknownToolError,
 )
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
@@ -43,7 +44,9 @@ from ._events import (
 )
 from ._extras import MissingExtraError
 from ._joiner import Finish, Replan, parse_decision
+from ._json_check import StructuredDict
 from ._observation import Observation
+from ._output import OutputValidationError
 from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
 from ._pass import Call, Pass, PassRun, RunContext
@@ -71,6 +74,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionRejectedError",
     "Agent",
+    "AnswerDelta",
     "Answered",
     "ApprovalRequest",
     "Approve",
@@ -95,6 +99,7 @@ __all__ = [
     "ModelRequest",
     "Observation",
     "OpenAICompatible",
+    "OutputValidationError",
     "ParallelToolCallAgent",
     "ParcallError",
     "Pass",
@@ -119,6 +124,7 @@ __all__ = [
     "RunStream",
     "ScriptExhaustedError",
     "ScriptedModel",
+    "StructuredDict",
     "Task",
     "TaskFailed",
     "TaskFinished",

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import ValidationError
 
+from ._answer_stream import AnswerStream
 from ._approval import ApprovalGate, Approver, validate_approver
 from ._checks import check_choice, check_int, check_number, check_request, check_type
 from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
@@ -36,6 +39,7 @@ from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
+from ._output import NO_VALUE, Output, OutputValidationError, output_of
 from ._parser import PlanParser
 from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task, call_key
@@ -43,7 +47,7 @@ from ._prompts import Prompts
 from ._question import AnswerShape, answer_shape
 from ._result import RunResult
 from ._time import loop_clock
-from ._tool import Tool, tool_map
+from ._tool import Tool, tool_map, validation_message
 from ._toolset import Toolset
 from .models._base import (
     Message,
@@ -137,6 +141,13 @@ class Agent:
     `resume(run_id)` continues a run after the process died without calling again a model
     or a tool whose work the journal holds. Tools with `side_effects=True` that were
     running when it died are reported, not repeated.
+
+    `output_type` (also per run) is the type of `result.output`: `str` (the default: the
+    answer as the joiner writes it), or a scalar, a list, a pydantic model, a dataclass —
+    anything pydantic's `TypeAdapter` takes. The joiner writes JSON of its schema in
+    `Finish(...)` (forced by a grammar where the model takes one); an answer that does not
+    validate goes back to the joiner once with the error, then `OutputValidationError`.
+    A plan's `finish($N)` answers with task N's value when it fits the type.
     """
 
     def __init__(
@@ -162,6 +173,7 @@ class Agent:
         select_k: int = 5,
         passes: Sequence[Pass] = (),
         store: RunStore | str | os.PathLike[str] | None = None,
+        output_type: Any = str,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -213,20 +225,31 @@ class Agent:
 
             store = SQLiteRunStore(store)
         self.store = check_store(store)
+        self.output = output_of(output_type, "Agent")
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
     async def run(
-        self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
+        self,
+        request: str,
+        *,
+        run_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        output_type: Any = None,
     ) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
         still wants to replan after `max_replans`, and model errors as they come; an empty
         `request` is a `ValueError`.
 
         With a `store`, the run is journaled under `run_id` (default: a new random id, in
-        `result.run_id`) with `meta`, anything JSON you want kept with it."""
+        `result.run_id`) with `meta`, anything JSON you want kept with it.
+
+        `output_type` replaces the agent's for this run (see `Agent(output_type=...)`)."""
         check_request(request)
-        return await _Run(self, request, emit=None, start=_Start(run_id, meta)).execute()
+        output = self._output(output_type)
+        return await _Run(
+            self, request, emit=None, start=_Start(run_id, meta), output=output
+        ).execute()
 
     async def resume(self, run_id: str) -> RunResult:
         """Continue the journaled run `run_id` (see `store`): what the journal holds is not
@@ -243,9 +266,13 @@ class Agent:
         backend: str = "asyncio",
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        output_type: Any = None,
     ) -> RunResult:
         """`run` for code without an event loop."""
-        return anyio.run(lambda: self.run(request, run_id=run_id, meta=meta), backend=backend)
+        return anyio.run(
+            lambda: self.run(request, run_id=run_id, meta=meta, output_type=output_type),
+            backend=backend,
+        )
 
     def resume_sync(self, run_id: str, *, backend: str = "asyncio") -> RunResult:
         """`resume` for code without an event loop."""
@@ -258,6 +285,7 @@ class Agent:
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         resume: bool = False,
+        output_type: Any = None,
     ) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end. `resume=True` continues the
@@ -265,7 +293,11 @@ class Agent:
         check_request(request)
         if resume and run_id is None:
             raise ValueError("resume=True needs the run_id of the run to continue")
-        return RunStream(self, request, _Start(run_id, meta, resume))
+        output = self._output(output_type)
+        return RunStream(self, request, _Start(run_id, meta, resume), output)
+
+    def _output(self, output_type: Any) -> Output:
+        return self.output if output_type is None else output_of(output_type, "output_type")
 
     def _journal_store(self) -> RunStore:
         if self.store is None:
@@ -318,10 +350,13 @@ class RunStream:
     Leaving the block before the run ends cancels the run and every tool call in it.
     """
 
-    def __init__(self, agent: Agent, request: str, start: _Start | None = None) -> None:
+    def __init__(
+        self, agent: Agent, request: str, start: _Start | None = None, output: Output | None = None
+    ) -> None:
         self._agent = agent
         self._request = request
         self._start = start
+        self._output = output
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._tg: TaskGroup | None = None
@@ -348,7 +383,11 @@ class RunStream:
         with send:
             try:
                 self._result = await _Run(
-                    self._agent, self._request, emit=send.send_nowait, start=self._start
+                    self._agent,
+                    self._request,
+                    emit=send.send_nowait,
+                    start=self._start,
+                    output=self._output,
                 ).execute()
             except Exception as exc:  # handed to the consumer at the end of the events
                 self._error = exc
@@ -402,6 +441,7 @@ class _Run:
         request: str,
         emit: Callable[[Event], None] | None,
         start: _Start | None = None,
+        output: Output | None = None,
     ) -> None:
         self.agent = agent
         self.request = request
@@ -416,7 +456,10 @@ class _Run:
         self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
         self._shape = answer_shape(request)
-        self._answers = _allowed_answers(self._shape)
+        self.output = output or agent.output
+        self._value: Any = None  # a typed answer's value
+        self._retried = False  # a typed answer gets one retry per run
+        self._answers = _allowed_answers(self._shape) if self.output.text else ()
         self._thought: Thought = {
             "always": "short",
             "restate": "restate",
@@ -529,6 +572,7 @@ class _Run:
             events=tuple(self.events),
             duration=self.now(),
             run_id=None if self.journal is None else self.journal.run_id,
+            output=answer if self.output.text else self._value,
         )
 
     async def _rounds(self, executor: Executor) -> str:
@@ -566,7 +610,11 @@ class _Run:
                 self.emit(Replanned(round_no, reason, self.now()))
                 continue
             answer = template_answer(plan, error, executor.observations)
+            if answer is not None and not self.output.text:
+                self._value = self.output.from_template(plan, answer, executor.observations)
+                answer = None if self._value is NO_VALUE else self.output.dump(self._value)
             if answer is not None:
+                self.emit(AnswerDelta(answer, self.now()))
                 self.emit(JoinDecided(round_no, "finish", answer, None, self.now(), "template"))
                 self.emit(Answered(answer, self.now()))
                 return answer
@@ -577,13 +625,17 @@ class _Run:
                 error,
                 can_replan=can_replan,
                 thought=self._thought,
+                form=None if self.output.text else self.output.form,
             )
             carried = ()
             self.messages.append(Message("user", join_prompt))
             extras: dict[str, Any] = (
                 {
                     "grammar": join_grammar(
-                        can_replan=can_replan, answers=self._answers, thought=self._thought
+                        can_replan=can_replan,
+                        answers=self._answers,
+                        thought=self._thought,
+                        answer_rules=None if self.output.text else self.output.grammar(),
                     )
                 }
                 if self._grammar
@@ -591,9 +643,17 @@ class _Run:
             )
             if self.agent.prompt_layout == "separate":
                 extras["messages"] = self._separate_join_messages(join_prompt)
-            text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
+            deltas = AnswerStream(
+                lambda piece: self.emit(AnswerDelta(piece, self.now())),
+                live=self.output.text and not (self.agent.grounded or self.agent.follow_up),
+            )
+            text = await self._complete(
+                "join", round_no, self.agent.max_join_tokens, deltas.on_chunk, extras
+            )
             self.messages.append(Message("assistant", text))
             decision = parse_decision(text)
+            if isinstance(decision, Finish) and not self.output.text:
+                decision = await self._typed(decision, round_no, extras)
             if (
                 isinstance(decision, Finish)
                 and can_replan
@@ -630,6 +690,7 @@ class _Run:
                 )
                 continue
             if isinstance(decision, Finish):
+                deltas.finish(decision.answer)
                 self.emit(
                     JoinDecided(round_no, "finish", decision.answer, decision.thought, self.now())
                 )
@@ -658,6 +719,34 @@ class _Run:
                     replan = f"{replan}\n{prompts.more_tools(added)}"
             self.messages.append(Message("user", replan))
             self.emit(Replanned(round_no, decision.reason, self.now()))
+
+    async def _typed(
+        self, decision: Finish, round_no: int, extras: dict[str, Any]
+    ) -> Finish | Replan:
+        """A typed answer, validated (its value in `_value`, its text the value's JSON); the
+        first that fails goes back to the joiner with the error, a second raises."""
+        try:
+            self._value = self.output.parse(decision.answer)
+        except ValidationError as exc:
+            if self._retried:
+                raise OutputValidationError(
+                    f"the answer does not fit {_type_name(self.output.output_type)}, also "
+                    f"when asked again: {validation_message(exc)}",
+                    decision.answer,
+                ) from None
+            self._retried = True
+            retry = Message("user", self.output.retry_request(decision.answer, exc))
+            self.messages.append(retry)
+            if "messages" in extras:  # the separate layout: the joiner's own conversation
+                answered = Message("assistant", decision.answer)
+                extras = {**extras, "messages": (*extras["messages"], answered, retry)}
+            text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
+            self.messages.append(Message("assistant", text))
+            again = parse_decision(text)
+            return (
+                again if isinstance(again, Replan) else await self._typed(again, round_no, extras)
+            )
+        return Finish(self.output.dump(self._value), decision.thought)
 
     def _follow_up(self, answer: str, executor: Executor) -> str | None:
         """The call that looks up `answer` (`search(query="...")`), or None: follow-ups are
@@ -848,6 +937,10 @@ class _Run:
         if journal is not None:
             await journal.record(request, seen)
         return output
+
+
+def _type_name(output_type: Any) -> str:
+    return getattr(output_type, "__name__", None) or repr(output_type)
 
 
 def _one_text_argument(tools: Mapping[str, Tool], name: str) -> bool:

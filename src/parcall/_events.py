@@ -14,6 +14,7 @@ from ._plan import Plan, Task
 from .models._base import Usage
 
 __all__ = [
+    "AnswerDelta",
     "Answered",
     "Event",
     "JoinDecided",
@@ -140,6 +141,20 @@ class Replanned:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    """A piece of the answer as the joiner writes it (only what is inside `Finish(...)`).
+
+    The pieces of a run joined are its `answer`. They come before `JoinDecided` and never
+    for a replan: an answer that may still be turned down (a typed answer not yet
+    validated, `grounded`, `follow_up`) is held back and comes as one piece once accepted.
+    """
+
+    text: str
+    time: float
+    kind: Literal["answer_delta"] = "answer_delta"
+
+
+@dataclass(frozen=True, slots=True)
 class Answered:
     answer: str
     time: float
@@ -157,5 +172,6 @@ Event = (
     | PlanFinished
     | JoinDecided
     | Replanned
+    | AnswerDelta
     | Answered
 )

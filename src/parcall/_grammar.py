@@ -170,6 +170,7 @@ def join_grammar(
     can_replan: bool = True,
     answers: Iterable[str] = (),
     thought: Thought = "short",
+    answer_rules: str | None = None,
 ) -> str:
     """A GBNF grammar for the joiner: a `Thought: ` line as `JOIN_THOUGHTS[thought]` says
     (none for `"none"`), then `Action: Finish(...)` or `Action: Replan(...)`, each bounded.
@@ -177,12 +178,17 @@ def join_grammar(
     answer. `answers`, when given, are the only texts `Finish(...)` may hold (yes/no, or the
     options a question names). A free answer or reason may not start with a space, `.` or
     `<`: a small model otherwise copies the prompt's placeholders (`Finish(...)`,
-    `Finish(<only the answer ...>)`) instead of answering."""
+    `Finish(<only the answer ...>)`) instead of answering. `answer_rules` (GBNF defining
+    the rule `answer`, see `schema_grammar`) is what `Finish(...)` holds instead."""
     choices = [a for a in dict.fromkeys(answers) if a and "\n" not in a]
     answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
+    if answer_rules is not None:
+        answer = "answer"
     finish = f'"Finish(" {answer} ")"'
     actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
     line = f"line ::= [^\\n.< ] [^\\n]{{0,{max_chars - 1}}}\n"
+    if answer_rules is not None:
+        line += answer_rules + "\n"
     if thought == "none":
         return f'root ::= "Action: " {actions}\n{line}'
     start, chars = JOIN_THOUGHTS[thought]

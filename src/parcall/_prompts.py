@@ -233,7 +233,10 @@ class Prompts:
         *,
         can_replan: bool,
         thought: Thought = "short",
+        form: str | None = None,
     ) -> str:
+        """`form`: what `Finish(...)` holds, if not what the question asks for (a typed
+        answer's JSON shape)."""
         lines = ["Results:"]
         for task in tasks:
             obs = observations[task.idx]
@@ -249,7 +252,7 @@ class Prompts:
             "none": self.join_instructions_direct,
         }[thought]
         instructions = template.replace("{question}", question).replace(
-            "{answer_form}", answer_form(question)
+            "{answer_form}", form or answer_form(question)
         )
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)

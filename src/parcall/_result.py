@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Final, Literal
 
 from ._events import Event, ModelCallFinished, PlanFinished
 from ._observation import Observation
@@ -12,6 +12,9 @@ from ._timing import TimeBreakdown, time_breakdown
 from .models._base import Usage
 
 __all__ = ["PlanErrorInfo", "RunResult"]
+
+TEXT: Final[Any] = object()
+"""`RunResult.output` when none is given: the answer text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,13 @@ class RunResult:
     duration: float
     run_id: str | None = None
     """The run's id in the agent's journal (`Agent(store=...)`), else None."""
+    output: Any = TEXT
+    """The typed answer (`Agent(output_type=...)`); without a type, the `answer` itself."""
     kind: Literal["run_result"] = "run_result"
+
+    def __post_init__(self) -> None:
+        if self.output is TEXT:
+            object.__setattr__(self, "output", self.answer)
 
     def __repr__(self) -> str:
         return (

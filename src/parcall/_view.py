@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
@@ -140,6 +141,8 @@ class RunView:
             self._note(f"replan {event.round}: {truncate(event.reason, 80)}")
         elif isinstance(event, PlanFinished) and event.error is not None:
             self._note(f"plan error (round {event.round}): {truncate(event.error, 200)}", "red")
+        elif isinstance(event, AnswerDelta):  # the answer as it is written
+            self._answer = (self._answer or "") + event.text
         elif isinstance(event, Answered):
             self._answer = event.answer
             self._status = f"answered in {event.time:.2f} s"

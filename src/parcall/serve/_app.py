@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 
 from .._agent import Agent
-from .._events import Event
+from .._events import AnswerDelta, Event
 from .._tool import validation_message
 from ._protocol import (
     ChatCompletionRequest,
@@ -35,6 +35,7 @@ from ._protocol import (
     question_of,
     usage_of,
 )
+from ._response_format import output_type_of
 
 try:
     from starlette.applications import Starlette
@@ -250,6 +251,7 @@ def create_app(
         try:
             parsed = ChatCompletionRequest.model_validate(payload)
             question = question_of(parsed)
+            output_type = output_type_of(parsed.response_format)
         except ValidationError as exc:
             return _bad_request(f"invalid request: {validation_message(exc)}")
         except ValueError as exc:
@@ -283,12 +285,13 @@ def create_app(
                 code="journal_unavailable",
             )
         headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
+        options = {**journal, "output_type": output_type}
         ids = Ids(name)
         started_ns = time.time_ns()
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             return _RunResponse(
-                lambda out: stream_run(out, ids, question, include_usage, journal),
+                lambda out: stream_run(out, ids, question, include_usage, options),
                 state.release,
                 headers,
             )
@@ -296,7 +299,7 @@ def create_app(
         try:
             async with state.slot():
                 started_ns = time.time_ns()
-                async with agent.stream(question, **journal) as run:
+                async with agent.stream(question, **options) as run:
                     async for event in run:
                         seen.append(event)
                 result = run.result
@@ -337,22 +340,26 @@ def create_app(
         ids: Ids,
         question: str,
         include_usage: bool,
-        journal: Mapping[str, Any],
+        options: Mapping[str, Any],
     ) -> None:
         def sse(data: dict[str, Any]) -> str:
             return f"data: {json.dumps(data, default=str)}\n\n"
 
         async with out:
             seen: list[Event] = []
+            sent = ""
             started_ns = time.time_ns()
             try:
                 async with state.slot():
                     await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
                     started_ns = time.time_ns()
-                    async with agent.stream(question, **journal) as run:
+                    async with agent.stream(question, **options) as run:
                         async for event in run:
                             seen.append(event)
-                            if events:
+                            if isinstance(event, AnswerDelta):  # the answer as it is written
+                                sent += event.text
+                                await out.send(sse(chunk(ids, {"content": event.text})))
+                            elif events:
                                 await out.send(sse(chunk(ids, event=event)))
                     result = run.result
             except Exception as exc:  # told to the client in the stream, as OpenAI does
@@ -361,7 +368,8 @@ def create_app(
                 await out.send(sse(error_body(message, kind="server_error", code="run_failed")))
                 await out.send("data: [DONE]\n\n")
                 return
-            for piece in answer_pieces(result.answer):
+            rest = result.answer[len(sent) :] if result.answer.startswith(sent) else ""
+            for piece in answer_pieces(rest) if rest else ():
                 await out.send(sse(chunk(ids, {"content": piece})))
             await out.send(sse(chunk(ids, finish="stop")))
             if include_usage:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._result import RunResult
 from .._trace import event_to_dict
+from ._response_format import ResponseFormat
 
 __all__ = [
     "ChatCompletionRequest",
@@ -65,6 +66,7 @@ class ChatCompletionRequest(BaseModel):
     stream_options: StreamOptions | None = None
     n: int = 1
     tools: list[Any] | None = None
+    response_format: ResponseFormat | None = None
 
     @field_validator("n")
     @classmethod
