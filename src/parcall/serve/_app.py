@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from .._agent import Agent
 from .._events import Event
+from .._history import Turn, dump_turns
 from .._tool import validation_message
 from ._protocol import (
     ChatCompletionRequest,
@@ -32,6 +33,7 @@ from ._protocol import (
     chunk,
     completion,
     error_body,
+    history_of,
     question_of,
     usage_of,
 )
@@ -250,6 +252,7 @@ def create_app(
         try:
             parsed = ChatCompletionRequest.model_validate(payload)
             question = question_of(parsed)
+            history = history_of(parsed)
         except ValidationError as exc:
             return _bad_request(f"invalid request: {validation_message(exc)}")
         except ValueError as exc:
@@ -270,7 +273,7 @@ def create_app(
                 code="server_busy",
             )
         try:
-            journal = await journal_of(request, question)
+            journal = await journal_of(request, question, history)
         except ValueError as exc:
             state.release()
             return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
@@ -283,12 +286,13 @@ def create_app(
                 code="journal_unavailable",
             )
         headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
+        given = {**journal, "message_history": history}
         ids = Ids(name)
         started_ns = time.time_ns()
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             return _RunResponse(
-                lambda out: stream_run(out, ids, question, include_usage, journal),
+                lambda out: stream_run(out, ids, question, include_usage, given),
                 state.release,
                 headers,
             )
@@ -296,7 +300,7 @@ def create_app(
         try:
             async with state.slot():
                 started_ns = time.time_ns()
-                async with agent.stream(question, **journal) as run:
+                async with agent.stream(question, **given) as run:
                     async for event in run:
                         seen.append(event)
                 result = run.result
@@ -313,7 +317,9 @@ def create_app(
         await report(question, started_ns, result.events, None)
         return JSONResponse(completion(ids, result), headers=headers)
 
-    async def journal_of(request: Request, question: str) -> dict[str, Any]:
+    async def journal_of(
+        request: Request, question: str, history: Sequence[Turn]
+    ) -> dict[str, Any]:
         """How the run is journaled (see `Agent(store=...)`): none without a store; under
         the client's `Idempotency-Key` if it sent one — resumed if the journal has it, so a
         retry after a replica died continues the run instead of starting it again."""
@@ -328,7 +334,7 @@ def create_app(
         stored = await store.get(key)
         if stored is None:
             return {"run_id": key}
-        if stored.request != question:
+        if stored.request != question or list(stored.history) != dump_turns(history):
             raise ValueError(f"Idempotency-Key {key!r} was used for another request")
         return {"run_id": key, "resume": True}
 
@@ -337,7 +343,7 @@ def create_app(
         ids: Ids,
         question: str,
         include_usage: bool,
-        journal: Mapping[str, Any],
+        given: Mapping[str, Any],
     ) -> None:
         def sse(data: dict[str, Any]) -> str:
             return f"data: {json.dumps(data, default=str)}\n\n"
@@ -349,7 +355,7 @@ def create_app(
                 async with state.slot():
                     await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
                     started_ns = time.time_ns()
-                    async with agent.stream(question, **journal) as run:
+                    async with agent.stream(question, **given) as run:
                         async for event in run:
                             seen.append(event)
                             if events:
