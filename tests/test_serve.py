@@ -656,3 +656,61 @@ def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.Monkey
     (agent,) = served
     assert len(agent.toolsets) == 2 and not agent.tools  # no demo tools beside the servers
     assert "2 toolsets opened per run" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_earlier_messages_are_the_runs_history_not_part_of_the_question(stream: bool) -> None:
+    model = ScriptedModel(
+        [
+            lambda request: (
+                '1. search("Statue of Liberty")\njoin()\n'
+                if request.purpose == "plan"
+                else "Action: Finish(93 m)"
+            )
+        ],
+        cycle=True,
+    )
+    app = create_app(Agent(model, [search]))
+    messages = [
+        {"role": "system", "content": "Answer in metres."},
+        {"role": "user", "content": "How tall is the Eiffel Tower?"},
+        {"role": "assistant", "content": "330 m"},
+        {"role": "user", "content": "And the other one, the Statue of Liberty?"},
+    ]
+    with running_server(app) as url, client(url) as c:
+        if stream:
+            chunks = list(
+                c.chat.completions.create(model="parcall", messages=messages, stream=True)
+            )
+            answer = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+        else:
+            reply = c.chat.completions.create(model="parcall", messages=messages)
+            answer = reply.choices[0].message.content
+    assert answer == "93 m"
+    asked = model.requests[0].messages[1].content
+    assert asked.index("Q: How tall is the Eiffel Tower?") < asked.index("A: 330 m")
+    assert asked.endswith(
+        "Instructions:\nAnswer in metres.\n\nQuestion: And the other one, the Statue of Liberty?"
+    )
+    assert "user:" not in asked and "assistant:" not in asked  # no longer flattened
+
+
+def test_user_messages_without_an_answer_between_them_make_one_turn() -> None:
+    from parcall.serve._protocol import ChatCompletionRequest, history_of
+
+    parsed = ChatCompletionRequest.model_validate(
+        {
+            "model": "parcall",
+            "messages": [
+                {"role": "assistant", "content": "Hello! Ask me anything."},
+                {"role": "user", "content": "Paris."},
+                {"role": "user", "content": "How old is its tower?"},
+                {"role": "assistant", "content": "137 years"},
+                {"role": "user", "content": "And the city?"},
+            ],
+        }
+    )
+    assert [(t.request, t.answer) for t in history_of(parsed)] == [
+        ("", "Hello! Ask me anything."),
+        ("Paris.\nHow old is its tower?", "137 years"),
+    ]

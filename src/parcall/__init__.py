@@ -7,6 +7,7 @@ answers or replans.
 
 from ._agent import Agent, RunStream
 from ._approval import ApprovalRequest, Approve, PlannedCall, Reject
+from ._context import RunContext
 from ._errors import (
     ActionRejectedError,
     CyclicPlanError,
@@ -26,6 +27,7 @@ from ._errors import (
     TurnLimitError,
     UnknownReferenceError,
     UnknownToolError,
+    UsageLimitExceeded,
 )
 from ._events import (
     AnswerDelta,
@@ -43,13 +45,15 @@ from ._events import (
     TaskStarted,
 )
 from ._extras import MissingExtraError
+from ._history import Turn, TurnTask
 from ._joiner import Finish, Replan, parse_decision
 from ._json_check import StructuredDict
+from ._limits import UsageLimits
 from ._observation import Observation
 from ._output import OutputValidationError
 from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
-from ._pass import Call, Pass, PassRun, RunContext
+from ._pass import Call, Pass, PassContext, PassRun
 from ._plan import Plan, Ref, Task, Template
 from ._prompts import Example, Prompts
 from ._react import ReActAgent
@@ -104,6 +108,7 @@ __all__ = [
     "ParcallError",
     "Pass",
     "PassApplied",
+    "PassContext",
     "PassRun",
     "Plan",
     "PlanError",
@@ -137,10 +142,14 @@ __all__ = [
     "ToolTimeoutError",
     "Toolset",
     "ToolsetError",
+    "Turn",
     "TurnLimitError",
+    "TurnTask",
     "UnknownReferenceError",
     "UnknownToolError",
     "Usage",
+    "UsageLimitExceeded",
+    "UsageLimits",
     "parse_decision",
     "parse_plan",
     "resolve_model",

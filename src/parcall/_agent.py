@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,12 +22,14 @@ from pydantic import ValidationError
 from ._answer_stream import AnswerStream
 from ._approval import ApprovalGate, Approver, validate_approver
 from ._checks import check_choice, check_int, check_number, check_request, check_type
+from ._context import RunContext
 from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
 from ._events import (
     AnswerDelta,
     Answered,
     Event,
     JoinDecided,
+    ModelCallFinished,
     PlanFinished,
     Purpose,
     Replanned,
@@ -35,13 +38,15 @@ from ._events import (
 from ._executor import Executor
 from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema
 from ._grounding import is_grounded
+from ._history import Turn, history_argument
 from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
+from ._limits import UsageLimits
 from ._model_call import call_model
 from ._output import NO_VALUE, Output, OutputValidationError, output_of
 from ._parser import PlanParser
-from ._pass import Pass, PassRun, RunContext
+from ._pass import Pass, PassContext, PassRun
 from ._plan import Plan, Task, call_key
 from ._prompts import Prompts
 from ._question import AnswerShape, answer_shape
@@ -57,6 +62,7 @@ from .models._base import (
     TextChunk,
     ToolCallChunk,
     ToolSpec,
+    Usage,
 )
 from .models._resolve import model_argument
 
@@ -148,6 +154,10 @@ class Agent:
     `Finish(...)` (forced by a grammar where the model takes one); an answer that does not
     validate goes back to the joiner once with the error, then `OutputValidationError`.
     A plan's `finish($N)` answers with task N's value when it fits the type.
+
+    `usage_limits` (`UsageLimits`) bounds every run's model requests and tokens; a run may
+    give its own. Each run may also be given the earlier turns of a conversation
+    (`message_history`) and `deps` for the tools that take a `RunContext`.
     """
 
     def __init__(
@@ -174,6 +184,7 @@ class Agent:
         passes: Sequence[Pass] = (),
         store: RunStore | str | os.PathLike[str] | None = None,
         output_type: Any = str,
+        usage_limits: UsageLimits | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -226,6 +237,10 @@ class Agent:
             store = SQLiteRunStore(store)
         self.store = check_store(store)
         self.output = output_of(output_type, "Agent")
+        check_type(
+            "Agent", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits"
+        )
+        self.usage_limits = usage_limits
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
@@ -233,13 +248,20 @@ class Agent:
         self,
         request: str,
         *,
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: Any = None,
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
-        output_type: Any = None,
     ) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
-        still wants to replan after `max_replans`, and model errors as they come; an empty
-        `request` is a `ValueError`.
+        still wants to replan after `max_replans`, `UsageLimitExceeded` past a usage limit,
+        and model errors as they come; an empty `request` is a `ValueError`.
+
+        `message_history` is the conversation so far (`result.all_messages()` of the last
+        run): the planner reads it above the request. `deps` is given to tools that take a
+        `RunContext`; `usage_limits` replaces the agent's for this run.
 
         With a `store`, the run is journaled under `run_id` (default: a new random id, in
         `result.run_id`) with `meta`, anything JSON you want kept with it.
@@ -247,16 +269,15 @@ class Agent:
         `output_type` replaces the agent's for this run (see `Agent(output_type=...)`)."""
         check_request(request)
         output = self._output(output_type)
-        return await _Run(
-            self, request, emit=None, start=_Start(run_id, meta), output=output
-        ).execute()
+        start = _start(run_id, meta, False, message_history, deps, usage_limits)
+        return await _Run(self, request, emit=None, start=start, output=output).execute()
 
     async def resume(self, run_id: str) -> RunResult:
         """Continue the journaled run `run_id` (see `store`): what the journal holds is not
         done again, the rest runs. A run that had finished gives the same result again,
         with no model or tool call."""
         journal = await Journal.resume(self._journal_store(), run_id)  # read once, used as is
-        start = _Start(run_id, resume=True, journal=journal)
+        start = _Start(run_id, resume=True, journal=journal, history=journal.history)
         return await _Run(self, journal.run.request, emit=None, start=start).execute()
 
     def run_sync(
@@ -264,15 +285,29 @@ class Agent:
         request: str,
         *,
         backend: str = "asyncio",
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         output_type: Any = None,
     ) -> RunResult:
         """`run` for code without an event loop."""
-        return anyio.run(
-            lambda: self.run(request, run_id=run_id, meta=meta, output_type=output_type),
-            backend=backend,
-        )
+        history = history_argument(message_history)  # a mistake fails before the loop starts
+        self._output(output_type)
+
+        async def go() -> RunResult:
+            return await self.run(
+                request,
+                message_history=history,
+                deps=deps,
+                usage_limits=usage_limits,
+                output_type=output_type,
+                run_id=run_id,
+                meta=meta,
+            )
+
+        return anyio.run(go, backend=backend)
 
     def resume_sync(self, run_id: str, *, backend: str = "asyncio") -> RunResult:
         """`resume` for code without an event loop."""
@@ -282,6 +317,9 @@ class Agent:
         self,
         request: str,
         *,
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         resume: bool = False,
@@ -289,12 +327,14 @@ class Agent:
     ) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end. `resume=True` continues the
-        journaled run `run_id`, whose request must be `request`."""
+        journaled run `run_id`, whose request (and history) must be `request` (and
+        `message_history`)."""
         check_request(request)
         if resume and run_id is None:
             raise ValueError("resume=True needs the run_id of the run to continue")
         output = self._output(output_type)
-        return RunStream(self, request, _Start(run_id, meta, resume), output)
+        start = _start(run_id, meta, resume, message_history, deps, usage_limits)
+        return RunStream(self, request, start, output)
 
     def _output(self, output_type: Any) -> Output:
         return self.output if output_type is None else output_of(output_type, "output_type")
@@ -423,13 +463,31 @@ class RunStream:
 
 @dataclass(frozen=True, slots=True)
 class _Start:
-    """How a run begins in the journal: as `run_id` (None: a new id), or resumed."""
+    """How a run begins: in the journal as `run_id` (None: a new id), or resumed; with the
+    conversation before it, its deps and its usage limits (None: the agent's)."""
 
     run_id: str | None = None
     meta: Mapping[str, Any] | None = None
     resume: bool = False
     journal: Journal | None = None
     """The journal already read by `Agent.resume`."""
+    history: tuple[Turn, ...] = ()
+    deps: Any = None
+    limits: UsageLimits | None = None
+
+
+def _start(
+    run_id: str | None,
+    meta: Mapping[str, Any] | None,
+    resume: bool,
+    message_history: Sequence[Turn | Mapping[str, Any]] | None,
+    deps: Any,
+    usage_limits: UsageLimits | None,
+) -> _Start:
+    """A run's start from a caller's arguments, checked."""
+    check_type("run", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits")
+    history = history_argument(message_history)
+    return _Start(run_id, meta, resume, history=history, deps=deps, limits=usage_limits)
 
 
 class _Run:
@@ -468,12 +526,20 @@ class _Run:
         }[agent.join_thought]
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
+        self.history = self._start.history
+        self.limits = self._start.limits or agent.usage_limits
+        self.usage = Usage()  # of the model calls so far, and how many there were
+        self.requests = 0
+        self.run_id = self._start.run_id or uuid.uuid4().hex
 
     def now(self) -> float:
         return self._time() - self._t0
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+        if isinstance(event, ModelCallFinished):
+            self.usage = self.usage + event.usage
+            self.requests += 1
         if self._emit_out is not None:
             self._emit_out(event)
 
@@ -488,9 +554,14 @@ class _Run:
             )
             if self.journal.run.request != self.request:
                 raise ValueError(f"run {start.run_id!r} in the journal asked something else")
+            if self.history and self.history != self.journal.history:
+                raise ValueError(f"run {start.run_id!r} in the journal had another history")
+            self.history = self.journal.history
         else:
             store = self.agent._journal_store()
-            self.journal = await Journal.begin(store, self.request, start.run_id, start.meta)
+            self.journal = await Journal.begin(
+                store, self.request, self.run_id, start.meta, self.history
+            )
         try:
             result = await self._toolsets()
         except Exception as exc:
@@ -520,11 +591,11 @@ class _Run:
         self.tools = await self.agent._select(self.request, pool=self.tools)
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
-            Message("user", self.agent.prompts.question(self.request)),
+            Message("user", self.agent.prompts.question(self.request, self.history)),
         ]
         limiter = self.agent._global_limiter()
         if self.agent.passes or self.journal is not None:
-            context = RunContext(
+            context = PassContext(
                 self.request,
                 self.messages[0].content,
                 self.agent.plan_format,
@@ -548,6 +619,7 @@ class _Run:
                 limiter=limiter,
                 gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
                 passes=self.passes,
+                context=self._tool_context,
             )
             try:
                 answer = await self._rounds(executor)
@@ -563,6 +635,11 @@ class _Run:
         assert answer is not None
         return self.result(executor, answer)
 
+    def _tool_context(self, tool: str, task: int, attempt: int) -> RunContext[Any]:
+        """What a tool that takes a `RunContext` is given for one attempt of one task."""
+        usage, requests, deps = self.usage, self.requests, self._start.deps
+        return RunContext(deps, usage, requests, self.run_id, self.request, tool, task, attempt)
+
     def result(self, executor: Executor, answer: str) -> RunResult:
         return RunResult(
             request=self.request,
@@ -571,8 +648,9 @@ class _Run:
             observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
             events=tuple(self.events),
             duration=self.now(),
-            run_id=None if self.journal is None else self.journal.run_id,
+            run_id=self.run_id,  # the journal's, with a store
             output=answer if self.output.text else self._value,
+            message_history=self.history,
         )
 
     async def _rounds(self, executor: Executor) -> str:
@@ -782,7 +860,11 @@ class _Run:
         plans = "\n".join(p.text.strip() for p in self.plans)
         return (
             Message("system", prompts.joiner_system),
-            Message("user", f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}"),
+            Message(
+                "user",
+                f"{prompts.question(self.request, self.history)}\n\n"
+                f"Plan:\n{plans}\n\n{join_prompt}",
+            ),
         )
 
     def _prefill_messages(self, plan: Plan) -> tuple[Message, ...]:
@@ -925,6 +1007,8 @@ class _Run:
             seen.append(chunk)
             return on_chunk is not None and on_chunk(chunk)
 
+        if self.limits is not None:
+            self.limits.check_before_request(self.requests)
         output = await call_model(
             self.agent.model,
             request,
@@ -936,6 +1020,8 @@ class _Run:
         )
         if journal is not None:
             await journal.record(request, seen)
+        if self.limits is not None:
+            self.limits.check_tokens(self.usage)
         return output
 
 

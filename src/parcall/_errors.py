@@ -23,6 +23,7 @@ __all__ = [
     "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",
+    "UsageLimitExceeded",
 ]
 
 
@@ -121,6 +122,11 @@ class TurnLimitError(ParcallError):
     def __init__(self, message: str, result: Any) -> None:
         super().__init__(message)
         self.result = result
+
+
+class UsageLimitExceeded(ParcallError):
+    """A run went past one of its `UsageLimits` (requests or tokens); `result` keeps the run
+    so far (its usage in `result.usage`)."""
 
 
 class ScriptExhaustedError(ParcallError):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._grammar import Thought
+from ._history import Turn, render_turns
 from ._observation import Observation
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
@@ -204,6 +205,12 @@ class Prompts:
     observation_chars: int = 2000
     """Observations longer than this are truncated (with a marker) in what the model sees."""
     question_prefix: str = field(default="Question: ")
+    history_intro: str = (
+        "Earlier in this conversation (Q: a question, its calls → their results, A: the answer):"
+    )
+    """Heads the earlier turns shown above the question (`run(q, message_history=...)`)."""
+    history_chars: int = 300
+    """An earlier turn's results are cut to this many characters each."""
 
     def system(self, tools: Iterable[Tool], plan_format: str = "text") -> str:
         template = {
@@ -221,8 +228,11 @@ class Prompts:
             first=1,
         )
 
-    def question(self, request: str) -> str:
-        return f"{self.question_prefix}{request}"
+    def question(self, request: str, history: Sequence[Turn] = ()) -> str:
+        asked = f"{self.question_prefix}{request}"
+        if not history:
+            return asked
+        return f"{render_turns(history, self.history_intro, self.history_chars)}\n\n{asked}"
 
     def join(
         self,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ._events import Event, ModelCallFinished, PlanFinished
+from ._history import Turn, dump_turns, turn_of
 from ._observation import Observation
 from ._plan import Plan
 from ._timing import TimeBreakdown, time_breakdown
@@ -45,9 +47,11 @@ class RunResult:
     events: tuple[Event, ...]
     duration: float
     run_id: str | None = None
-    """The run's id in the agent's journal (`Agent(store=...)`), else None."""
+    """The run's id (in the agent's journal, with `Agent(store=...)`)."""
     output: Any = TEXT
     """The typed answer (`Agent(output_type=...)`); without a type, the `answer` itself."""
+    message_history: tuple[Turn, ...] = ()
+    """The earlier turns the run was given (`run(q, message_history=...)`)."""
     kind: Literal["run_result"] = "run_result"
 
     def __post_init__(self) -> None:
@@ -60,6 +64,24 @@ class RunResult:
             f"observations={len(self.observations)}, events={len(self.events)}, "
             f"duration={self.duration:.3f})"
         )
+
+    def new_messages(self) -> list[Turn]:
+        """This run as a turn of its conversation: request, answer, each task's call and
+        result (compactly, as text)."""
+        return [turn_of(self.request, self.answer, self.observations, self.run_id)]
+
+    def all_messages(self) -> list[Turn]:
+        """The conversation so far: the turns the run was given, then this run's. Give it to
+        the next run as `message_history`."""
+        return [*self.message_history, *self.new_messages()]
+
+    def new_messages_json(self) -> str:
+        """`new_messages()` as JSON text (`json.loads` it back into `message_history`)."""
+        return json.dumps(dump_turns(self.new_messages()), ensure_ascii=False)
+
+    def all_messages_json(self) -> str:
+        """`all_messages()` as JSON text (`json.loads` it back into `message_history`)."""
+        return json.dumps(dump_turns(self.all_messages()), ensure_ascii=False)
 
     @property
     def model_calls(self) -> tuple[ModelCallFinished, ...]:

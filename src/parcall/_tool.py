@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from ._checks import check_int, check_number, check_type
+from ._context import RunContext, takes_context
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -81,6 +83,10 @@ class Tool:
     event loop's thread instead of a worker thread: only for CPU-trivial functions that
     never block (it saves a thread hand-off per call; a slow one stalls every run).
 
+    A function whose first parameter is annotated `RunContext` (`ctx: RunContext[D]`) is
+    given the run's context with each call (`ctx.deps`, `ctx.usage`, `ctx.run_id`); that
+    parameter is not in the schema or the signature the model sees.
+
     `journal` is how a durable run (`Agent(store=...)`) keeps this tool's results: `"auto"`
     as JSON when it reads back equal, else pickled; `"json"` or `"pickle"` only that way;
     `"never"` not at all (the call runs again when the run is resumed — for results that
@@ -104,6 +110,7 @@ class Tool:
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
+    _takes_ctx: list[bool] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         check_type("Tool", "name", self.name, str, "a string")
@@ -119,6 +126,12 @@ class Tool:
         if not isinstance(self.feeds, tuple) or not all(isinstance(f, str) for f in self.feeds):
             raise TypeError(f"tool {self.name!r}: feeds must be a tuple of tool names")
         self._is_async.append(inspect.iscoroutinefunction(self.function))
+        first = next(iter(_parameters(self.function)), None)
+        self._takes_ctx.append(
+            first is not None
+            and first not in self.args_model.model_fields
+            and takes_context(self.function, _hints(self.function))
+        )
         if self.batch is not None and not callable(self.batch):
             raise TypeError(f"tool {self.name!r}: batch must be a function of a list of calls")
         check_type(owner, "journal", self.journal, str, "'auto', 'json', 'pickle' or 'never'")
@@ -185,6 +198,11 @@ class Tool:
     def is_async(self) -> bool:
         return self._is_async[0]
 
+    @property
+    def takes_ctx(self) -> bool:
+        """Whether the function's first parameter is a `RunContext` (given by the run)."""
+        return self._takes_ctx[0]
+
     def json_schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments, as chat APIs' native tool calling expects."""
         schema = self.args_model.model_json_schema()
@@ -219,20 +237,31 @@ class Tool:
         values: dict[str, Any] = model.__dict__
         return values
 
-    async def call(self, arguments: Mapping[str, Any]) -> Any:
+    async def call(self, arguments: Mapping[str, Any], ctx: RunContext[Any] | None = None) -> Any:
         """Call the function with validated arguments; sync functions run in a worker thread.
+        `ctx` is given to a function that takes a `RunContext` (and to no other).
 
         A sync function is abandoned (left to finish in its thread) when the call is
         cancelled or times out: Python cannot stop a thread, but the run does not wait for it.
         """
         kwargs = dict(arguments)
+        function = self.bound(ctx)
         if self.is_async:
-            return await cast(Callable[..., Awaitable[Any]], self.function)(**kwargs)
+            return await cast(Callable[..., Awaitable[Any]], function)(**kwargs)
         if self.inline:
-            return self.function(**kwargs)
-        return await anyio.to_thread.run_sync(
-            lambda: self.function(**kwargs), abandon_on_cancel=True
-        )
+            return function(**kwargs)
+        return await anyio.to_thread.run_sync(lambda: function(**kwargs), abandon_on_cancel=True)
+
+    def bound(self, ctx: RunContext[Any] | None) -> Callable[..., Any]:
+        """The function to call with the arguments as keywords: with `ctx` in front for a
+        tool that takes a `RunContext`."""
+        if not self.takes_ctx:
+            return self.function
+        if ctx is None:
+            raise TypeError(
+                f"tool {self.name!r} takes a RunContext: run it in an agent, or call it with ctx="
+            )
+        return functools.partial(self.function, ctx)
 
     def limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is None:
@@ -295,6 +324,13 @@ def _names(feeds: Iterable[str]) -> tuple[str, ...]:
     return (feeds,) if isinstance(feeds, str) else tuple(feeds)
 
 
+def _parameters(function: Callable[..., Any]) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return []
+
+
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:
     try:
         return get_type_hints(function)
@@ -307,7 +343,10 @@ def _args_model(
 ) -> type[BaseModel]:
     hints = _hints(function)
     fields: dict[str, Any] = {}
-    for param in inspect.signature(function).parameters.values():
+    params = list(inspect.signature(function).parameters.values())
+    if params and takes_context(function, hints):
+        params = params[1:]  # the run gives it; the model never writes it
+    for param in params:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {tool_name!r}: *args/**kwargs cannot be described to a model")
         annotation = hints.get(param.name, Any)

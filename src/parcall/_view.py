@@ -193,7 +193,7 @@ async def show_run(
     **journal: Any,
 ) -> RunResult:
     """Run `question`, showing its events live (and handing each to `writer`); `journal`
-    goes to `Agent.stream` (run_id, meta, resume)."""
+    goes to `Agent.stream` (run_id, meta, resume, message_history)."""
     async with agent.stream(question, **journal) as events:
         with view:
             async for event in events:

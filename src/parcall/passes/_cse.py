@@ -8,7 +8,7 @@ import anyio
 
 from .._events import PassApplied
 from .._observation import Observation
-from .._pass import Call, PassRun, Proceed, RunContext
+from .._pass import Call, PassContext, PassRun, Proceed
 from ._key import idempotent_key
 
 __all__ = ["CommonSubexpressions"]
@@ -33,12 +33,12 @@ class CommonSubexpressions:
 
     name = "cse"
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _CseRun(run)
 
 
 class _CseRun(PassRun):
-    def __init__(self, run: RunContext) -> None:
+    def __init__(self, run: PassContext) -> None:
         self._run = run
         self._calls: dict[str, _Shared] = {}
 

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from .._agent import Agent
 from .._events import AnswerDelta, Event
+from .._history import Turn, dump_turns
 from .._tool import validation_message
 from ._protocol import (
     ChatCompletionRequest,
@@ -32,6 +33,7 @@ from ._protocol import (
     chunk,
     completion,
     error_body,
+    history_of,
     question_of,
     usage_of,
 )
@@ -252,6 +254,7 @@ def create_app(
             parsed = ChatCompletionRequest.model_validate(payload)
             question = question_of(parsed)
             output_type = output_type_of(parsed.response_format)
+            history = history_of(parsed)
         except ValidationError as exc:
             return _bad_request(f"invalid request: {validation_message(exc)}")
         except ValueError as exc:
@@ -272,7 +275,7 @@ def create_app(
                 code="server_busy",
             )
         try:
-            journal = await journal_of(request, question)
+            journal = await journal_of(request, question, history)
         except ValueError as exc:
             state.release()
             return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
@@ -285,7 +288,7 @@ def create_app(
                 code="journal_unavailable",
             )
         headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
-        options = {**journal, "output_type": output_type}
+        options = {**journal, "output_type": output_type, "message_history": history}
         ids = Ids(name)
         started_ns = time.time_ns()
         if parsed.stream:
@@ -316,7 +319,9 @@ def create_app(
         await report(question, started_ns, result.events, None)
         return JSONResponse(completion(ids, result), headers=headers)
 
-    async def journal_of(request: Request, question: str) -> dict[str, Any]:
+    async def journal_of(
+        request: Request, question: str, history: Sequence[Turn]
+    ) -> dict[str, Any]:
         """How the run is journaled (see `Agent(store=...)`): none without a store; under
         the client's `Idempotency-Key` if it sent one — resumed if the journal has it, so a
         retry after a replica died continues the run instead of starting it again."""
@@ -331,7 +336,7 @@ def create_app(
         stored = await store.get(key)
         if stored is None:
             return {"run_id": key}
-        if stored.request != question:
+        if stored.request != question or list(stored.history) != dump_turns(history):
             raise ValueError(f"Idempotency-Key {key!r} was used for another request")
         return {"run_id": key, "resume": True}
 

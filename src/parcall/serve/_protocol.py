@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .._history import Turn
 from .._result import RunResult
 from .._trace import event_to_dict
 from ._response_format import ResponseFormat
@@ -20,6 +21,7 @@ __all__ = [
     "chunk",
     "completion",
     "error_body",
+    "history_of",
     "question_of",
 ]
 
@@ -84,8 +86,9 @@ class ChatCompletionRequest(BaseModel):
 
 
 def question_of(request: ChatCompletionRequest) -> str:
-    """The agent's request: the last user message, with any instructions and earlier turns
-    before it. `ValueError` if the last message is not the user's."""
+    """The agent's request: the last user message, with any instructions (system and
+    developer messages) before it; the earlier turns are `history_of`. `ValueError` if the
+    last message is not the user's."""
     messages = request.messages
     if messages[-1].role != "user":
         raise ValueError(f"the last message must be the user's, not {messages[-1].role!r}")
@@ -93,15 +96,26 @@ def question_of(request: ChatCompletionRequest) -> str:
     if not question.strip():
         raise ValueError("the last user message is empty")
     instructions = [m.text() for m in messages[:-1] if m.role in ("system", "developer")]
-    turns = [f"{m.role}: {m.text()}" for m in messages[:-1] if m.role in ("user", "assistant")]
-    parts = []
-    if instructions:
-        parts.append("Instructions:\n" + "\n".join(instructions))
-    if turns:
-        parts.append("Conversation so far:\n" + "\n".join(turns))
-    if not parts:
+    if not instructions:
         return question
-    return "\n\n".join([*parts, f"Question: {question}"])
+    return "\n\n".join(["Instructions:\n" + "\n".join(instructions), f"Question: {question}"])
+
+
+def history_of(request: ChatCompletionRequest) -> tuple[Turn, ...]:
+    """The earlier user/assistant messages as the agent's `message_history`: each assistant
+    message closes a turn whose request is the user messages before it (an assistant message
+    with none, such as a greeting, is a turn with an empty request)."""
+    turns: list[Turn] = []
+    asked: list[str] = []
+    for message in request.messages[:-1]:
+        if message.role == "user":
+            asked.append(message.text())
+        elif message.role == "assistant":
+            turns.append(Turn(request="\n".join(asked), answer=message.text()))
+            asked = []
+    if asked:  # user messages with no answer yet: a turn still waiting for one
+        turns.append(Turn(request="\n".join(asked), answer=""))
+    return tuple(turns)
 
 
 def error_body(message: str, *, kind: str, code: str, param: str | None = None) -> dict[str, Any]:
