@@ -39,7 +39,9 @@ from ._model_call import call_model
 from ._parser import PlanParser
 from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task, call_key
+from ._policy import Policy, PolicyGate, policy_argument
 from ._prompts import Prompts
+from ._provenance import Lineage
 from ._question import AnswerShape, answer_shape
 from ._result import RunResult
 from ._time import loop_clock
@@ -137,6 +139,10 @@ class Agent:
     `resume(run_id)` continues a run after the process died without calling again a model
     or a tool whose work the journal holds. Tools with `side_effects=True` that were
     running when it died are reported, not repeated.
+
+    `policy` is checked before every call with where its arguments come from (see
+    `Tool.trusted`): `"sealed"` (`Sealed()`) lets no call act on what an untrusted result
+    said unless `approve` allows it. `result.derived_from` says what the answer came from.
     """
 
     def __init__(
@@ -162,6 +168,7 @@ class Agent:
         select_k: int = 5,
         passes: Sequence[Pass] = (),
         store: RunStore | str | os.PathLike[str] | None = None,
+        policy: Policy | Literal["sealed"] | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -213,6 +220,7 @@ class Agent:
 
             store = SQLiteRunStore(store)
         self.store = check_store(store)
+        self.policy = policy_argument(policy)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
@@ -425,12 +433,14 @@ class _Run:
         }[agent.join_thought]
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
+        self.lineage = Lineage(self.tools)
 
     def now(self) -> float:
         return self._time() - self._t0
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+        self.lineage.see(event)
         if self._emit_out is not None:
             self._emit_out(event)
 
@@ -475,6 +485,7 @@ class _Run:
         error: Exception | None = None
         answer: str | None = None
         self.tools = await self.agent._select(self.request, pool=self.tools)
+        self.lineage.tools = self.tools
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request)),
@@ -496,15 +507,25 @@ class _Run:
             context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            approve = self.agent.approve
+            approve, policy = self.agent.approve, self.agent.policy
+            gate = (
+                ApprovalGate(
+                    approve, self.request, self.tools, self.lineage.arguments if policy else None
+                )
+                if approve
+                else None
+            )
             executor = Executor(
                 tg,
                 self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=limiter,
-                gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
+                gate=gate,
                 passes=self.passes,
+                policy=PolicyGate(policy, self.lineage, self.emit, self.now, gate)
+                if policy
+                else None,
             )
             try:
                 answer = await self._rounds(executor)
@@ -529,6 +550,7 @@ class _Run:
             events=tuple(self.events),
             duration=self.now(),
             run_id=None if self.journal is None else self.journal.run_id,
+            derived_from=self.lineage.answer,
         )
 
     async def _rounds(self, executor: Executor) -> str:

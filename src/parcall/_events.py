@@ -21,6 +21,7 @@ __all__ = [
     "ModelCallStarted",
     "PassApplied",
     "PlanFinished",
+    "PolicyDenied",
     "Purpose",
     "Replanned",
     "TaskFailed",
@@ -140,6 +141,22 @@ class Replanned:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyDenied:
+    """The agent's policy did not let task `idx` run (and no approver let it): `reason`
+    says why, `sources` are the untrusted results its call was derived from."""
+
+    idx: int
+    tool: str
+    policy: str
+    reason: str
+    sources: tuple[str, ...]
+    time: float
+    asked: bool = False
+    """Whether the approver was asked (and rejected the call)."""
+    kind: Literal["policy_denied"] = "policy_denied"
+
+
+@dataclass(frozen=True, slots=True)
 class Answered:
     answer: str
     time: float
@@ -157,5 +174,6 @@ Event = (
     | PlanFinished
     | JoinDecided
     | Replanned
+    | PolicyDenied
     | Answered
 )

@@ -24,7 +24,7 @@ from ._plan import Task
 from ._sync_calls import SyncCalls
 from ._tool import Tool, validation_message
 
-__all__ = ["ActionGate", "Executor"]
+__all__ = ["ActionGate", "CallGate", "Executor"]
 
 _NO_LIMIT = contextlib.nullcontext()
 
@@ -58,6 +58,21 @@ class ActionGate(Protocol):
         ...
 
 
+class CallGate(Protocol):
+    """Consulted before every task runs (the agent's policy, see `_policy`)."""
+
+    async def review(
+        self,
+        task: Task,
+        tool: Tool,
+        arguments: dict[str, Any],
+        plan: Mapping[int, Task],
+        values: Mapping[int, Any],
+    ) -> dict[str, Any]:
+        """The arguments to run with; raise a `ParcallError` to refuse."""
+        ...
+
+
 class Executor:
     def __init__(
         self,
@@ -70,6 +85,7 @@ class Executor:
         format_arg: Callable[[Any], str] = format_value,
         gate: ActionGate | None = None,
         passes: Sequence[PassRun] = (),
+        policy: CallGate | None = None,
     ) -> None:
         self._tg = task_group
         self._tools = tools
@@ -78,6 +94,7 @@ class Executor:
         self._limiter = limiter
         self._format_arg = format_arg
         self._gate = gate
+        self._policy = policy
         self._passes = tuple(passes)
         self._scheduler = next((p for p in self._passes if p.schedules), None)
         self.tasks: dict[int, Task] = {}
@@ -168,7 +185,12 @@ class Executor:
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
-            if self._gate is not None and tool.side_effects:
+            if self._policy is not None:  # the policy asks the approver where it must
+                reviewed = await self._policy.review(
+                    task, tool, arguments, self.tasks, self._values
+                )
+                arguments = tool.validate(reviewed)
+            elif self._gate is not None and tool.side_effects:
                 reviewed = await self._gate.review(task, arguments, self.tasks, self._values)
                 arguments = tool.validate(reviewed)
         except ValidationError as exc:

@@ -8,6 +8,7 @@ from typing import Literal
 from ._events import Event, ModelCallFinished, PlanFinished
 from ._observation import Observation
 from ._plan import Plan
+from ._provenance import Provenance
 from ._timing import TimeBreakdown, time_breakdown
 from .models._base import Usage
 
@@ -43,6 +44,9 @@ class RunResult:
     duration: float
     run_id: str | None = None
     """The run's id in the agent's journal (`Agent(store=...)`), else None."""
+    derived_from: Provenance | None = None
+    """What the answer was derived from: the request and the results the joiner read
+    (`derived_from.untrusted`: the untrusted ones); None when the run did not answer."""
     kind: Literal["run_result"] = "run_result"
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ from typing import Annotated, Any, cast
 import typer
 from rich.console import Console
 
+from .._cli_options import SealedOption
+
 __all__ = ["eval_command"]
 
 
@@ -70,6 +72,7 @@ def eval_command(
         ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the datasets and exit.")] = False,
+    sealed: SealedOption = False,
 ) -> None:
     """Score an agent and a model on a dataset: one JSON line per example in OUT, resumable
     (run again with the same --out), and a summary (summary.json, summary.md)."""
@@ -102,6 +105,7 @@ def eval_command(
             out=out,
             ray=ray,
             n_ctx=n_ctx,
+            sealed=sealed,
         )
     except (ValueError, ImportError) as exc:
         console.print(f"[red]error:[/red] {exc}")

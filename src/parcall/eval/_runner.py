@@ -58,6 +58,8 @@ class EvalConfig:
     ray: str | None = None
     n_ctx: int | None = None
     """Context size of an in-process (llama.cpp) model; None: the backend's default."""
+    sealed: bool = False
+    """The parcall agent runs under the sealed policy (`Agent(policy="sealed")`)."""
 
     def __post_init__(self) -> None:
         if self.agent not in AGENTS:
@@ -90,6 +92,7 @@ class EvalConfig:
             max_replans=self.max_replans,
             join_thought=self.join_thought,
             tool_latency=self.tool_latency,
+            sealed=self.sealed,
         )
 
     @property
@@ -107,6 +110,8 @@ class EvalConfig:
                 parts.append(f"replans-{self.max_replans}")
             if self.join_thought != "auto":
                 parts.append(f"thought-{self.join_thought}")
+            if self.sealed:
+                parts.append("sealed")
         if self.tool_latency > 0:
             parts.append(f"latency-{self.tool_latency:g}s")
         return ".".join(parts)
@@ -120,6 +125,8 @@ class EvalConfig:
             args += ["--max-replans", str(self.max_replans)]
             if self.join_thought != "auto":
                 args += ["--join-thought", self.join_thought]
+            if self.sealed:
+                args.append("--sealed")
         args += ["--split", self.split]
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
@@ -431,6 +438,7 @@ def run_eval(
     ray: str | None = None,
     progress: bool = False,
     model_name: str | None = None,
+    sealed: bool = False,
 ) -> dict[str, Any]:
     """Evaluate `agent` with `model` on a dataset split; returns the summary row.
 
@@ -457,5 +465,6 @@ def run_eval(
         out=out,
         ray=ray,
         model_name=model_name,
+        sealed=sealed,
     )
     return anyio.run(lambda: arun_eval(dataset, progress=progress, **options))
