@@ -148,6 +148,10 @@ def model_slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-.") or "model"
 
 
+SCRIPTED = ("gold", "gullible")
+"""Model specs a dataset plays itself: its reference script, its worst-case model."""
+
+
 def has_gold(dataset: Dataset) -> bool:
     return callable(getattr(dataset, "gold_script", None))
 
@@ -167,12 +171,17 @@ class ModelSource:
         self.to_load: list[Model] = []
         """In-process models made for workers, to load before the first example (so a model
         that cannot load stops the run instead of failing every example)."""
-        if isinstance(spec, str) and spec != "gold" and not is_local_spec(spec):
+        if isinstance(spec, str) and spec not in SCRIPTED and not is_local_spec(spec):
             self._shared = resolve_model(spec)  # a bad spec fails here, before any loading
         if spec == "gold" and not has_gold(dataset):
             raise ValueError(
                 f"dataset {getattr(dataset, 'name', '?')!r} has no gold script; "
                 "--model gold needs a dataset with gold_script()"
+            )
+        if spec == "gullible" and not callable(getattr(dataset, "gullible_model", None)):
+            raise ValueError(
+                f"dataset {getattr(dataset, 'name', '?')!r} has no gullible model; "
+                "--model gullible is for the AgentDojo datasets"
             )
 
     def new_worker(self) -> Callable[[Example], Model]:
@@ -180,6 +189,9 @@ class ModelSource:
         if spec == "gold":
             script: Callable[[Example], list[str]] = self.dataset.gold_script  # type: ignore[attr-defined]
             return lambda example: ScriptedModel(script(example), name="gold")
+        if spec == "gullible":
+            gullible: Callable[[Example], Model] = self.dataset.gullible_model  # type: ignore[attr-defined]
+            return gullible
         if isinstance(spec, str):
             if self._shared is not None:
                 shared = self._shared
