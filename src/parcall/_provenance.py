@@ -113,7 +113,7 @@ class Lineage:
             self._settled.append(event.observation.idx)
         elif isinstance(event, Replanned):
             # The planner writes the new round having read every result settled so far.
-            self._read[event.round] = self.read(max(self._read)) | self._results(self._settled)
+            self._read[event.round] = self._everything_settled()
         elif isinstance(event, PlanFinished):
             self._template, self._template_round = event.plan.answer, event.round
         elif isinstance(event, JoinDecided):
@@ -170,9 +170,7 @@ class Lineage:
             if current in self._values:
                 continue
             task = self._tasks[current]
-            tool = self.tools.get(task.tool)
-            own = Source("tool", current, task.tool, trusted=tool is None or tool.trusted)
-            sources = Provenance(frozenset({own}))
+            sources = Provenance(frozenset({self._own(current)}))
             for value in task.args.values():
                 sources = sources | self.argument(task, value)
             self._values[current] = sources
@@ -190,7 +188,21 @@ class Lineage:
             refs = [ref.task for ref in iter_refs(self._template)]
             return request | self.literal(self._template_round) | self._results(refs)
         # The joiner read the request and every result settled before it answered.
-        return request | self.read(max(self._read)) | self._results(self._settled)
+        return request | self._everything_settled()
+
+    def _everything_settled(self) -> Provenance:
+        """Everything every settled result came from: each one's own tool and the replans'
+        literals suffice, as every input of a settled task is itself a settled task (linear
+        in the run's tasks, where following each one's inputs would not be)."""
+        found = {self._own(idx) for idx in self._settled}
+        found.update(Source("plan", round=r) for r in self._read if r > 0)
+        return Provenance(frozenset(found))
+
+    def _own(self, idx: int) -> Source:
+        task = self._tasks.get(idx)
+        name = task.tool if task is not None else "?"
+        tool = self.tools.get(name)
+        return Source("tool", idx, name, trusted=tool is None or tool.trusted)
 
 
 def _has_literal(value: Any) -> bool:
