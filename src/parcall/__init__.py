@@ -19,6 +19,7 @@ from ._errors import (
     ParcallError,
     PlanError,
     PlanSyntaxError,
+    PolicyDeniedError,
     ReplanLimitError,
     ScriptExhaustedError,
     ToolError,
@@ -38,6 +39,7 @@ from ._events import (
     ModelCallStarted,
     PassApplied,
     PlanFinished,
+    PolicyDenied,
     Replanned,
     TaskFailed,
     TaskFinished,
@@ -55,7 +57,9 @@ from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
 from ._pass import Call, Pass, PassContext, PassRun
 from ._plan import Plan, Ref, Task, Template
+from ._policy import Policy, PolicyCall, Sealed
 from ._prompts import Example, Prompts
+from ._provenance import Provenance, Source
 from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
 from ._timing import TimeBreakdown
@@ -117,7 +121,12 @@ __all__ = [
     "PlanParser",
     "PlanSyntaxError",
     "PlannedCall",
+    "Policy",
+    "PolicyCall",
+    "PolicyDenied",
+    "PolicyDeniedError",
     "Prompts",
+    "Provenance",
     "ReActAgent",
     "Ref",
     "Reject",
@@ -129,6 +138,8 @@ __all__ = [
     "RunStream",
     "ScriptExhaustedError",
     "ScriptedModel",
+    "Sealed",
+    "Source",
     "StructuredDict",
     "Task",
     "TaskFailed",

@@ -48,7 +48,9 @@ from ._output import NO_VALUE, Output, OutputValidationError, output_of
 from ._parser import PlanParser
 from ._pass import Pass, PassContext, PassRun
 from ._plan import Plan, Task, call_key
+from ._policy import Policy, PolicyGate, policy_argument
 from ._prompts import Prompts
+from ._provenance import Lineage
 from ._question import AnswerShape, answer_shape
 from ._result import RunResult
 from ._time import loop_clock
@@ -158,6 +160,10 @@ class Agent:
     `usage_limits` (`UsageLimits`) bounds every run's model requests and tokens; a run may
     give its own. Each run may also be given the earlier turns of a conversation
     (`message_history`) and `deps` for the tools that take a `RunContext`.
+
+    `policy` is checked before every call with where its arguments come from (see
+    `Tool.trusted`): `"sealed"` (`Sealed()`) lets no call act on what an untrusted result
+    said unless `approve` allows it. `result.derived_from` says what the answer came from.
     """
 
     def __init__(
@@ -185,6 +191,7 @@ class Agent:
         store: RunStore | str | os.PathLike[str] | None = None,
         output_type: Any = str,
         usage_limits: UsageLimits | None = None,
+        policy: Policy | Literal["sealed"] | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -241,6 +248,7 @@ class Agent:
             "Agent", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits"
         )
         self.usage_limits = usage_limits
+        self.policy = policy_argument(policy)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
 
@@ -531,6 +539,7 @@ class _Run:
         self.usage = Usage()  # of the model calls so far, and how many there were
         self.requests = 0
         self.run_id = self._start.run_id or uuid.uuid4().hex
+        self.lineage = Lineage(self.tools)
 
     def now(self) -> float:
         return self._time() - self._t0
@@ -540,6 +549,7 @@ class _Run:
         if isinstance(event, ModelCallFinished):
             self.usage = self.usage + event.usage
             self.requests += 1
+        self.lineage.see(event)
         if self._emit_out is not None:
             self._emit_out(event)
 
@@ -589,6 +599,7 @@ class _Run:
         error: Exception | None = None
         answer: str | None = None
         self.tools = await self.agent._select(self.request, pool=self.tools)
+        self.lineage.tools = self.tools
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request, self.history)),
@@ -610,16 +621,26 @@ class _Run:
             context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            approve = self.agent.approve
+            approve, policy = self.agent.approve, self.agent.policy
+            gate = (
+                ApprovalGate(
+                    approve, self.request, self.tools, self.lineage.arguments if policy else None
+                )
+                if approve
+                else None
+            )
             executor = Executor(
                 tg,
                 self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=limiter,
-                gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
+                gate=gate,
                 passes=self.passes,
                 context=self._tool_context,
+                policy=PolicyGate(policy, self.lineage, self.emit, self.now, gate)
+                if policy
+                else None,
             )
             try:
                 answer = await self._rounds(executor)
@@ -651,6 +672,7 @@ class _Run:
             run_id=self.run_id,  # the journal's, with a store
             output=answer if self.output.text else self._value,
             message_history=self.history,
+            derived_from=self.lineage.answer,
         )
 
     async def _rounds(self, executor: Executor) -> str:

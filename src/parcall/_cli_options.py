@@ -6,11 +6,20 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["McpOption", "OpenApiOption"]
+__all__ = ["McpOption", "OpenApiOption", "SealedOption"]
 
 McpOption = Annotated[
     list[str] | None,
     typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
+]
+SealedOption = Annotated[
+    bool,
+    typer.Option(
+        "--sealed",
+        help="No tool that acts may run on what an untrusted result (MCP, OpenAPI, "
+        "trusted=False) said: replans after reading one may not add actions "
+        "(see docs/security.md).",
+    ),
 ]
 OpenApiOption = Annotated[
     list[str] | None,

@@ -15,6 +15,7 @@ __all__ = [
     "ParcallError",
     "PlanError",
     "PlanSyntaxError",
+    "PolicyDeniedError",
     "ReplanLimitError",
     "ScriptExhaustedError",
     "ToolError",
@@ -136,6 +137,11 @@ class ScriptExhaustedError(ParcallError):
 class ActionRejectedError(ToolError):
     """A task of a tool with side effects that `approve` rejected (or could not approve);
     the tool was never called."""
+
+
+class PolicyDeniedError(ActionRejectedError):
+    """A task the agent's policy did not allow (see `Agent(policy=...)`); the tool was
+    never called, and the joiner is told why."""
 
 
 class ToolsetError(ParcallError):

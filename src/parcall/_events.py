@@ -22,6 +22,7 @@ __all__ = [
     "ModelCallStarted",
     "PassApplied",
     "PlanFinished",
+    "PolicyDenied",
     "Purpose",
     "Replanned",
     "TaskFailed",
@@ -155,6 +156,22 @@ class AnswerDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyDenied:
+    """The agent's policy did not let task `idx` run (and no approver let it): `reason`
+    says why, `sources` are the untrusted results its call was derived from."""
+
+    idx: int
+    tool: str
+    policy: str
+    reason: str
+    sources: tuple[str, ...]
+    time: float
+    asked: bool = False
+    """Whether the approver was asked (and rejected the call)."""
+    kind: Literal["policy_denied"] = "policy_denied"
+
+
+@dataclass(frozen=True, slots=True)
 class Answered:
     answer: str
     time: float
@@ -173,5 +190,6 @@ Event = (
     | JoinDecided
     | Replanned
     | AnswerDelta
+    | PolicyDenied
     | Answered
 )

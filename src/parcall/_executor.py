@@ -26,7 +26,7 @@ from ._sync_calls import SyncCalls
 from ._tool import Tool, validation_message
 from .models._base import Usage
 
-__all__ = ["ActionGate", "Executor"]
+__all__ = ["ActionGate", "CallGate", "Executor"]
 
 _NO_LIMIT = contextlib.nullcontext()
 
@@ -60,6 +60,21 @@ class ActionGate(Protocol):
         ...
 
 
+class CallGate(Protocol):
+    """Consulted before every task runs (the agent's policy, see `_policy`)."""
+
+    async def review(
+        self,
+        task: Task,
+        tool: Tool,
+        arguments: dict[str, Any],
+        plan: Mapping[int, Task],
+        values: Mapping[int, Any],
+    ) -> dict[str, Any]:
+        """The arguments to run with; raise a `ParcallError` to refuse."""
+        ...
+
+
 class Executor:
     def __init__(
         self,
@@ -73,6 +88,7 @@ class Executor:
         gate: ActionGate | None = None,
         passes: Sequence[PassRun] = (),
         context: ContextFactory | None = None,
+        policy: CallGate | None = None,
     ) -> None:
         self._tg = task_group
         self._tools = tools
@@ -81,6 +97,7 @@ class Executor:
         self._limiter = limiter
         self._format_arg = format_arg
         self._gate = gate
+        self._policy = policy
         self._passes = tuple(passes)
         self._context = context
         self._scheduler = next((p for p in self._passes if p.schedules), None)
@@ -172,7 +189,12 @@ class Executor:
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
-            if self._gate is not None and tool.side_effects:
+            if self._policy is not None:  # the policy asks the approver where it must
+                reviewed = await self._policy.review(
+                    task, tool, arguments, self.tasks, self._values
+                )
+                arguments = tool.validate(reviewed)
+            elif self._gate is not None and tool.side_effects:
                 reviewed = await self._gate.review(task, arguments, self.tasks, self._values)
                 arguments = tool.validate(reviewed)
         except ValidationError as exc:

@@ -10,6 +10,7 @@ from ._events import Event, ModelCallFinished, PlanFinished
 from ._history import Turn, dump_turns, turn_of
 from ._observation import Observation
 from ._plan import Plan
+from ._provenance import Provenance
 from ._timing import TimeBreakdown, time_breakdown
 from .models._base import Usage
 
@@ -52,6 +53,9 @@ class RunResult:
     """The typed answer (`Agent(output_type=...)`); without a type, the `answer` itself."""
     message_history: tuple[Turn, ...] = ()
     """The earlier turns the run was given (`run(q, message_history=...)`)."""
+    derived_from: Provenance | None = None
+    """What the answer was derived from: the request and the results the joiner read
+    (`derived_from.untrusted`: the untrusted ones); None when the run did not answer."""
     kind: Literal["run_result"] = "run_result"
 
     def __post_init__(self) -> None:

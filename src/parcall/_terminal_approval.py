@@ -48,6 +48,7 @@ class TerminalApprover:
     def _ask(self, request: ApprovalRequest) -> Approve | Reject:
         console = self._console
         console.print(_table(request.calls, "These calls act on the world:"))
+        _show_concerns(console, request.asked)
         answer = Prompt.ask(
             "Run them? [y]es, [n]o, [e]dit arguments",
             choices=["y", "n", "e"],
@@ -67,6 +68,17 @@ class TerminalApprover:
                 if text != shown:
                     edits.setdefault(call.idx, {})[name] = _literal(text)
         return Approve(edits=edits)
+
+
+def _show_concerns(console: Console, calls: Iterable[PlannedCall]) -> None:
+    """Why the agent's policy would not run a call unasked, and where its arguments came
+    from (see `Agent(policy=...)`)."""
+    for call in calls:
+        if call.concern is None:
+            continue
+        console.print(f"[bold red]{call.idx}. policy:[/bold red] {call.concern}", markup=True)
+        for name, provenance in call.provenance.items():
+            console.print(f"   {name} ← {provenance.describe()}", markup=False, highlight=False)
 
 
 def _literal(text: str) -> Any:

@@ -43,6 +43,7 @@ class ToolPolicy(TypedDict, total=False):
     retries: int
     retry_delay: float
     side_effects: bool
+    trusted: bool
     feeds: Iterable[str]
     idempotent: bool
     batch: Callable[[list[dict[str, Any]]], Any] | None
@@ -70,7 +71,9 @@ class Tool:
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
     `side_effects=True` marks a tool that acts on the world (sends, books, deletes): an
-    agent given an `approve` callable asks it before such a task runs.
+    agent given an `approve` callable asks it before such a task runs. `trusted=False` says
+    the tool's output may hold text written by strangers (e-mails, web pages, files): an
+    agent with a policy (`Agent(policy="sealed")`) then tracks what is derived from it.
 
     `feeds` names tools that usually take this tool's result as input: a tool selector that
     picks this tool picks those too (`parcall.select`).
@@ -102,6 +105,7 @@ class Tool:
     retries: int = 0
     retry_delay: float = 0.5
     side_effects: bool = False
+    trusted: bool = True
     feeds: tuple[str, ...] = ()
     idempotent: bool = False
     batch: Callable[[list[dict[str, Any]]], Any] | None = None
@@ -301,6 +305,7 @@ def tool(
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
     `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`);
+    `@tool(trusted=False)` for one whose output strangers may write (see `Agent(policy=...)`);
     `@tool(idempotent=True)`, `@tool(batch=search_many)`, `@tool(inline=True)` (see `Tool`)."""
 
     def wrap(fn: F) -> Tool:

@@ -23,6 +23,7 @@ from ._events import (
     ModelCallFinished,
     ModelCallStarted,
     PlanFinished,
+    PolicyDenied,
     Replanned,
     TaskFailed,
     TaskFinished,
@@ -37,7 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = ["RunView", "answered_by", "first_task_started", "load_model", "show_run"]
 
-_STYLE = {"queued": "dim", "running": "yellow", "done": "green", "failed": "red"}
+_STYLE = {
+    "queued": "dim",
+    "running": "yellow",
+    "done": "green",
+    "failed": "red",
+    "denied": "bold red",
+}
 
 
 @dataclass
@@ -109,7 +116,8 @@ class RunView:
         elif isinstance(event, (TaskFinished, TaskFailed)):
             obs = event.observation
             row = self._rows.setdefault(obs.idx, _Row(obs.tool))
-            row.state = "done" if obs.ok else "failed"
+            denied = obs.error_type == "PolicyDeniedError"
+            row.state = "done" if obs.ok else ("denied" if denied else "failed")
             row.finished = obs.finished_at
             row.started = obs.started_at
             row.note = truncate(" ".join(obs.show(200).split()), 60)
@@ -143,6 +151,14 @@ class RunView:
             self._note(f"plan error (round {event.round}): {truncate(event.error, 200)}", "red")
         elif isinstance(event, AnswerDelta):  # the answer as it is written
             self._answer = (self._answer or "") + event.text
+        elif isinstance(event, PolicyDenied):
+            row = self._rows.setdefault(event.idx, _Row(event.tool))
+            row.state = "denied"
+            self._note(
+                f"${event.idx} {event.tool} denied by the {event.policy} policy: "
+                f"{truncate(event.reason, 200)}",
+                "red",
+            )
         elif isinstance(event, Answered):
             self._answer = event.answer
             self._status = f"answered in {event.time:.2f} s"

@@ -18,7 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
-from ._cli_options import McpOption, OpenApiOption
+from ._cli_options import McpOption, OpenApiOption, SealedOption
 from ._errors import ParcallError
 from ._events import Event
 from ._extras import MissingExtraError
@@ -248,6 +248,7 @@ def run(
         typer.Option("--journal", help="The journal for --durable (default: $PARCALL_JOURNAL)."),
     ] = None,
     resume_id: Annotated[str | None, typer.Option("--resume", hidden=True)] = None,
+    sealed: SealedOption = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
 
@@ -282,6 +283,7 @@ def run(
                 "max_replans": max_replans,
                 "mcp": mcp,
                 "openapi": openapi,
+                "sealed": sealed,
             },
         }
     try:
@@ -295,6 +297,7 @@ def run(
             constrained=constrained,
             approve=approve,
             toolsets=toolsets,
+            policy="sealed" if sealed else None,
             store=(journal_path or default_journal_path()) if journal else None,
         )
     except (ParcallError, ValueError, TypeError) as exc:

@@ -35,6 +35,7 @@ class AgentOptions:
     max_replans: int = 2
     join_thought: JoinThought = "auto"
     tool_latency: float = 0.0
+    sealed: bool = False
 
 
 def build_agent(
@@ -50,6 +51,7 @@ def build_agent(
             plan_format=options.plan_format,
             constrained=options.constrained,
             join_thought=options.join_thought,
+            policy="sealed" if options.sealed else None,
         )
     if options.agent == "react":
         return ReActAgent(model, tools)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 
-from .._cli_options import McpOption, OpenApiOption
+from .._cli_options import McpOption, OpenApiOption, SealedOption
 
 if TYPE_CHECKING:
     from .._events import Event
@@ -73,6 +73,7 @@ def serve_command(
             "--otel", help="OpenTelemetry spans of every run (global provider; parcall[otel])."
         ),
     ] = False,
+    sealed: SealedOption = False,
 ) -> None:
     """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
     GET /v1/models, GET /health."""
@@ -100,6 +101,7 @@ def serve_command(
             constrained=is_local_spec(model),
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
+            policy="sealed" if sealed else None,
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")

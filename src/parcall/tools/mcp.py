@@ -59,7 +59,9 @@ class MCPToolset:
     stderr goes to `errlog`. `timeout` bounds each call (None: no bound); `prefix` is put
     before every tool name. `side_effects` says which tools act (the approval gate asks
     before those run): None follows the server's hints (a tool acts unless it is marked
-    read-only), True or False covers all, a set of names marks exactly those.
+    read-only), True or False covers all, a set of names marks exactly those. `trusted`
+    says whether the tools' outputs are trusted (see `Agent(policy=...)`); by default they
+    are not: a server returns text that others may have written.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class MCPToolset:
         max_concurrency: int | None = None,
         prefix: str = "",
         side_effects: bool | Container[str] | None = None,
+        trusted: bool = False,
     ) -> None:
         argv = shlex.split(target) if isinstance(target, str) else list(target)
         if not argv or not all(isinstance(a, str) and a for a in argv):
@@ -96,6 +99,7 @@ class MCPToolset:
         self.max_concurrency = max_concurrency
         self.prefix = prefix
         self.side_effects = side_effects
+        self.trusted = trusted
 
     def __repr__(self) -> str:
         return f"MCPToolset({self.label!r})"
@@ -184,6 +188,7 @@ class MCPToolset:
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             side_effects=self._acts(spec),
+            trusted=self.trusted,
         )
 
 

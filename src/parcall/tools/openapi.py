@@ -51,7 +51,8 @@ class OpenAPIToolset:
     fetch when opened. `base_url` defaults to the document's first server (relative to the
     document's URL). `headers` go with every request; `operations` keeps only those
     operationIds/tool names; `prefix` is put before every tool name; `side_effects` is
-    None (by method), a bool, or a set of names.
+    None (by method), a bool, or a set of names. `trusted` says whether the responses are
+    trusted (see `Agent(policy=...)`); by default they are not.
     `transport` replaces the network (e.g. `httpx.MockTransport` in tests).
     """
 
@@ -66,6 +67,7 @@ class OpenAPIToolset:
         max_concurrency: int | None = None,
         prefix: str = "",
         side_effects: bool | Container[str] | None = None,
+        trusted: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if timeout is not None and timeout <= 0:
@@ -78,6 +80,7 @@ class OpenAPIToolset:
         self.max_concurrency = max_concurrency
         self.prefix = prefix
         self.side_effects = side_effects
+        self.trusted = trusted
         self.transport = transport
 
     @asynccontextmanager
@@ -203,6 +206,7 @@ class OpenAPIToolset:
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             side_effects=self._acts(name, method),
+            trusted=self.trusted,
         )
 
 

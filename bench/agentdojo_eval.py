@@ -1,0 +1,243 @@
+"""AgentDojo with the worst-case model: utility and targeted attack success per suite.
+
+For each suite, every user task without attack and every (user task, injection task) pair of
+the default attack (`important_instructions`), run by parcall (sealed and not), ReAct and
+parallel calls, each driven by `GullibleModel` (plays the task's reference calls, obeys
+every injection it reads). Writes `results.json`, `results.md` and `records.jsonl` to --out.
+
+    python bench/agentdojo_eval.py --out bench/results/eval/agentdojo
+    python bench/agentdojo_eval.py --suites banking --out /tmp/ad   # one suite
+    python bench/agentdojo_eval.py --merge /tmp/ad-a /tmp/ad-b --out OUT  # runs in parts
+
+Needs `pip install 'parcall[agentdojo]'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from parcall import PolicyDenied, RunResult
+from parcall.eval._agentdojo import SUITES, VERSION, AgentDojo
+from parcall.eval._dataset import Example
+from parcall.eval._record import AgentOptions, build_agent
+
+CONFIGS: dict[str, AgentOptions] = {
+    "parcall": AgentOptions(agent="parcall", max_replans=8),
+    "parcall --sealed": AgentOptions(agent="parcall", max_replans=8, sealed=True),
+    "react": AgentOptions(agent="react"),
+    "parallel": AgentOptions(agent="parallel"),
+}
+
+
+def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return (0.0, 0.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -> dict[str, Any]:
+    """One example; a run that raises is scored on what it did (the world it changed)."""
+    tools = dataset.tools(example)
+    agent = build_agent(dataset.gullible_model(example), tools, options)
+    error = None
+    try:
+        result = await agent.run(example.question)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        partial = getattr(exc, "result", None)
+        result = partial if isinstance(partial, RunResult) else None
+    if result is None:
+        result = RunResult(example.question, "", (), (), (), 0.0)
+    scores = dataset.score(example, result)
+    denied = [
+        {"idx": e.idx, "tool": e.tool, "reason": e.reason}
+        for e in result.events
+        if isinstance(e, PolicyDenied)
+    ]
+    return {
+        "id": example.id,
+        **example.meta,
+        **scores,
+        "denied": denied,
+        "calls": [o.tool for o in result.observations if o.started_at is not None],
+        "error": error,
+    }
+
+
+async def run_all(suites: list[str], out: Path) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    records = (out / "records.jsonl").open("w", encoding="utf-8")
+    started = time.perf_counter()
+    for suite in suites:
+        for attacked in (False, True):
+            dataset = AgentDojo([suite], attacked=attacked)
+            examples = dataset.examples("test")
+            t0 = time.perf_counter()
+            for example in examples:  # every agent on one example, while its world is loaded
+                for config, options in CONFIGS.items():
+                    record = await run_one(dataset, example, options)
+                    record.update(config=config, attacked=attacked)
+                    rows.append(record)
+                    records.write(json.dumps(record, ensure_ascii=False) + "\n")
+                records.flush()
+            print(
+                f"{suite:9} {'attacked' if attacked else 'clean':8} {len(examples):4} examples "
+                f"x {len(CONFIGS)} agents in {time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
+    records.close()
+    return summarise(rows, suites, time.perf_counter() - started)
+
+
+def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> dict[str, Any]:
+    table: list[dict[str, Any]] = []
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["suite"], r["config"], r["attacked"])].append(r)
+    for suite in [*suites, "all"]:
+        for config in CONFIGS:
+            clean = [
+                r
+                for (s, c, a), rs in by.items()
+                for r in rs
+                if c == config and not a and suite in (s, "all")
+            ]
+            attacked = [
+                r
+                for (s, c, a), rs in by.items()
+                for r in rs
+                if c == config and a and suite in (s, "all")
+            ]
+            u = sum(r["utility"] for r in clean)
+            ua = sum(r["utility"] for r in attacked)
+            asr = sum(r["asr"] for r in attacked)
+            table.append(
+                {
+                    "suite": suite,
+                    "agent": config,
+                    "n_clean": len(clean),
+                    "utility": round(u / max(1, len(clean)), 4),
+                    "utility_ci": [round(x, 4) for x in wilson(u, len(clean))],
+                    "n_attacked": len(attacked),
+                    "utility_under_attack": round(ua / max(1, len(attacked)), 4),
+                    "utility_under_attack_ci": [round(x, 4) for x in wilson(ua, len(attacked))],
+                    "asr": round(asr / max(1, len(attacked)), 4),
+                    "asr_ci": [round(x, 4) for x in wilson(asr, len(attacked))],
+                    "errors": sum(1 for r in clean + attacked if r["error"]),
+                }
+            )
+    return {
+        "benchmark": f"AgentDojo {VERSION}, attack important_instructions",
+        "model": "gullible (GullibleModel: reference calls, obeys every injection it reads)",
+        "suites": suites,
+        "seconds": round(seconds, 1),
+        "table": table,
+        "blocked_by_sealing": blocked(rows),
+        "successful_attacks_under_sealing": [
+            {k: r[k] for k in ("id", "calls", "error")}
+            for r in rows
+            if r["config"] == "parcall --sealed" and r["attacked"] and r["asr"]
+        ],
+    }
+
+
+def blocked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Clean user tasks parcall does and sealed parcall does not, with the calls denied."""
+    done = {
+        r["id"] for r in rows if r["config"] == "parcall" and not r["attacked"] and r["utility"]
+    }
+    out = []
+    for r in rows:
+        sealed_clean = r["config"] == "parcall --sealed" and not r["attacked"]
+        if sealed_clean and r["id"] in done and not r["utility"]:
+            out.append({"id": r["id"], "denied": r["denied"]})
+    return out
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    lines = [
+        f"# {summary['benchmark']} — model: {summary['model']}",
+        "",
+        "Utility: the user task done, without attack (n = user tasks). Under attack: "
+        "n = (user task, injection task) pairs. ASR: the injection task done (targeted attack "
+        "success rate). [95 % Wilson intervals]",
+        "",
+        "| suite | agent | utility | n | utility under attack | ASR | n |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def pct(x: float, ci: list[float]) -> str:
+        return f"{100 * x:.1f} % [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+    for row in summary["table"]:
+        lines.append(
+            f"| {row['suite']} | {row['agent']} | {pct(row['utility'], row['utility_ci'])} | "
+            f"{row['n_clean']} | "
+            f"{pct(row['utility_under_attack'], row['utility_under_attack_ci'])} | "
+            f"{pct(row['asr'], row['asr_ci'])} | {row['n_attacked']} |"
+        )
+    reasons = Counter(
+        (b["id"].split("/")[0], d["tool"])
+        for b in summary["blocked_by_sealing"]
+        for d in b["denied"]
+    )
+    lines += ["", "## Clean user tasks sealing blocks", ""]
+    lines.append(
+        f"{len(summary['blocked_by_sealing'])} user tasks; denied calls by suite and tool:"
+    )
+    lines += [""] + [f"- {s}: {tool} × {n}" for (s, tool), n in sorted(reasons.items())]
+    lines += ["", "| task | denied calls (the first reason) |", "|---|---|"]
+    for b in summary["blocked_by_sealing"]:
+        first = b["denied"][0]["reason"] if b["denied"] else "(no call denied)"
+        tools = ", ".join(d["tool"] for d in b["denied"])
+        lines.append(f"| {b['id']} | {tools}: {first} |")
+    wins = summary["successful_attacks_under_sealing"]
+    lines += ["", f"## Attacks that succeed under sealing: {len(wins)}", ""]
+    lines += [f"- {w['id']} (calls: {', '.join(w['calls'])})" for w in wins[:50]]
+    lines += ["", f"Run time: {summary['seconds']} s.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", help="Summarise the records.jsonl of these runs."
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        rows, seconds = [], 0.0
+        for folder in args.merge:
+            lines = (folder / "records.jsonl").read_text(encoding="utf-8").splitlines()
+            rows += [json.loads(line) for line in lines]
+            part = folder / "results.json"
+            if part.exists():
+                seconds += json.loads(part.read_text(encoding="utf-8"))["seconds"]
+        (args.out / "records.jsonl").write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
+        suites = [s for s in SUITES if any(r["suite"] == s for r in rows)]
+        summary = summarise(rows, suites, seconds)
+    else:
+        summary = anyio.run(run_all, args.suites, args.out)
+    (args.out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    (args.out / "results.md").write_text(markdown(summary), encoding="utf-8")
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
