@@ -189,6 +189,7 @@ def test_summary_prints_rows_with_intervals_for_parcall_and_reference_files(
     assert result.exit_code == 0, result.output
     assert "| hotpotqa | test | react | local | – | 20 | em 0.500 [" in result.output
     assert "| hotpotqa | test | reference react | – | – | 4 | em 0.500 [" in result.output
+    assert "| 900 / – / 40 | 3 | 0 | 0 |" in result.output
     missing = cli.invoke(app, ["eval", "summary", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "no such records file" in missing.output
 
