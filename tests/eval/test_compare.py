@@ -189,6 +189,7 @@ def test_summary_prints_rows_with_intervals_for_parcall_and_reference_files(
     assert result.exit_code == 0, result.output
     assert "| hotpotqa | test | react | local | – | 20 | em 0.500 [" in result.output
     assert "| hotpotqa | test | reference react | – | – | 4 | em 0.500 [" in result.output
+    assert "| 900 / – / 40 | 3 | 0 | 0 |" in result.output
     missing = cli.invoke(app, ["eval", "summary", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "no such records file" in missing.output
 
@@ -214,3 +215,11 @@ def test_the_python_example_of_the_docs_prints_what_it_says(
     runpy.run_path(str(script), run_name="__main__")
     lines = capsys.readouterr().out.splitlines()
     assert lines[:2] == ["28 2 0 0.5 within noise", "1.39 [1.15, 1.68]"]
+
+
+def test_eval_help_lists_the_subcommands_and_a_dataset_still_runs_without_one() -> None:
+    result = cli.invoke(app, ["eval", "--help"])
+    assert result.exit_code == 0
+    assert {"run", "compare", "summary"} <= set(result.output.split())
+    listed = cli.invoke(app, ["eval", "--list"])  # routed to `run`, as before
+    assert listed.exit_code == 0 and "hotpotqa" in listed.output

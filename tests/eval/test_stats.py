@@ -118,7 +118,15 @@ def test_a_score_is_shown_with_its_interval() -> None:
 
 def test_a_summary_carries_intervals_for_scores_and_mean_latency() -> None:
     records = [
-        {"scores": {"em": float(i % 3 == 0)}, "wall_s": 1.0 + i, "tokens_in": 100, "replans": 0}
+        {
+            "scores": {"em": float(i % 3 == 0)},
+            "wall_s": 1.0 + i,
+            "tokens_in": 100,
+            "tokens_cached": 0.0,
+            "tokens_out": 0,
+            "model_calls": 2.0,
+            "replans": 0.0,
+        }
         for i in range(12)
     ]
     row = summarise(records, dataset="d", primary="em")
@@ -129,4 +137,4 @@ def test_a_summary_carries_intervals_for_scores_and_mean_latency() -> None:
     assert row["intervals"]["level"] == 0.95
     table = markdown_table([row])
     assert "| 12 | em 0.333 [" in table
-    assert " | 100 / 0 / 0 | 0 | 0 | 0 |" in table  # no `100.0` or `0.0`
+    assert " | 100 / 0 / 0 | 2 | 0 | 0 |" in table  # no `100.0`, `2.0` or `0.0`

@@ -204,7 +204,7 @@ def _reference_record(example: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "wall_s": number("wall_s"),
         "model_calls": number("llm_calls"),
         "tokens_in": number("prompt_tokens"),
-        "tokens_cached": 0,
+        "tokens_cached": None,  # not reported by the script
         "tokens_out": number("completion_tokens"),
         "replans": max(0, len(row.get("plan_ok") or [True]) - 1),
         "error": None,

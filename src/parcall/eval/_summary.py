@@ -28,8 +28,11 @@ def summarise(records: Sequence[Mapping[str, Any]], **about: Any) -> dict[str, A
     keys = sorted({k for r in records for k in r["scores"]})
     walls = sorted(float(r["wall_s"]) for r in records)
 
-    def mean(field: str) -> float:
-        return round(statistics.fmean(float(r.get(field) or 0) for r in records), 3) if n else 0.0
+    def mean(field: str) -> float | None:
+        """The mean over the records that have the field (None: none has it, e.g. cached
+        tokens of the reference agents)."""
+        known = [float(r[field]) for r in records if isinstance(r.get(field), (int, float))]
+        return round(statistics.fmean(known), 3) if known else (0.0 if not n else None)
 
     scores = {k: [float(r["scores"].get(k, 0.0)) for r in records] for k in keys}
     latency: dict[str, Any] = {"mean": 0.0, "median": 0.0, "p90": 0.0}
