@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import re
 import shutil
 import subprocess
@@ -69,6 +70,20 @@ def test_every_public_name_has_its_reference_entry(site: Path) -> None:
             if f"{module_name}.{name}" not in anchors
         ]
     assert missing == []
+
+
+def test_every_public_subpackage_has_an_api_page() -> None:
+    import parcall
+
+    public = {
+        f"parcall.{m.name}"
+        for m in pkgutil.iter_modules(parcall.__path__)
+        if m.ispkg and not m.name.startswith("_")
+    }
+    assert public <= set(API_PAGES.values())
+    for page, module_name in API_PAGES.items():
+        text = (ROOT / "docs" / "api" / f"{page}.md").read_text(encoding="utf-8")
+        assert f"::: {module_name}\n" in text, page
 
 
 def test_the_plots_the_results_pages_show_are_in_the_site(site: Path) -> None:
