@@ -294,9 +294,14 @@ def plot_simulated(results: Path, out: Path, plt: Any) -> None:
             color=colors.get(agent) or next(peer_colors),
         )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(workloads))], workloads)
+    ax.set_xticks(
+        [j + 0.4 - width / 2 for j in range(len(workloads))], workloads, rotation=20, ha="right"
+    )
     ax.set_ylabel("makespan / critical-path bound")
     ax.set_yscale("log")
+    ticks = [1, 1.25, 1.5, 2, 3, 5, 10]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_yticks([], minor=True)
     ax.set_title("Scripted model, same DAGs for every agent (median of 3 runs; 1.0 is the bound)")
     ax.legend(fontsize=8, ncol=3)
     ax.grid(axis="y", alpha=0.3)
@@ -314,7 +319,7 @@ def plot_scale(results: Path, out: Path, plt: Any) -> None:
     left.set_ylabel("µs per task")
     right.plot(tasks, [s["end_to_end_kb_per_task"] for s in sizes], "-o", color="#8172B3")
     right.axhline(1.0, color="grey", linestyle="--", linewidth=0.8, label="target 1 KB")
-    right.set_ylabel("KB per task alive at the end of the run")
+    right.set_ylabel("KB per task (peak memory / tasks)")
     for ax in (left, right):
         ax.set_xscale("log")
         ax.set_xlabel("tasks in one plan")
