@@ -129,8 +129,9 @@ class OpenAICompatible:
             base_url: the API root; `/chat/completions` is appended.
             api_key: sent as a bearer token; if omitted, read from `api_key_env`. Local
                 servers usually need none, and then no `Authorization` header is sent.
-            temperature, stop, max_tokens: defaults for requests that do not set them
-                (stop sequences from the request are added to these).
+            temperature: the default for requests that do not set one.
+            stop: default stop sequences (a request's own are added to these).
+            max_tokens: the default for requests that do not set one.
             max_tokens_field: the body field for `max_tokens` (`max_completion_tokens` for
                 OpenAI's reasoning models).
             extra_body: merged into every request body last, so it can override anything.
@@ -140,8 +141,8 @@ class OpenAICompatible:
             transport: a transport for the client this object creates (e.g.
                 `httpx.MockTransport` in tests). Ignored when `client` is given.
             max_retries: retries after the first attempt, for retryable failures.
-            retry_base_delay, retry_max_delay: backoff is `base * 2**attempt` with jitter,
-                capped at `retry_max_delay`, which also caps a server's `Retry-After`.
+            retry_base_delay: backoff is `retry_base_delay * 2**attempt`, with jitter.
+            retry_max_delay: caps the backoff, and a server's `Retry-After` too.
             supports_grammar: send `request.grammar` as a `grammar` body field (llama.cpp's
                 server accepts it). Without it a request with a grammar is refused.
             include_usage: ask for token usage in the stream (`stream_options`); turn off for
