@@ -316,8 +316,8 @@ def test_eval_and_serve_take_sealed() -> None:
     config = EvalConfig("hotpotqa", sealed=True)
     assert config.agent_options().sealed
     assert config.run.endswith(".sealed") and "--sealed" in config.command()
-    for command in ("eval", "serve"):
-        result = CliRunner().invoke(cli_module.app, [command, "--help"])
+    for command in (["eval", "run"], ["serve"]):
+        result = CliRunner().invoke(cli_module.app, [*command, "--help"])
         assert "--sealed" in result.output, command
 
 
