@@ -15,6 +15,7 @@ import re
 import runpy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,6 +79,7 @@ def test_every_example_of_a_page_runs(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ran = 0
+    namespace: dict[str, Any] = {}  # a page's blocks build on each other, as a reader reads them
     for block in blocks(page):
         if block.skip:
             continue
@@ -86,7 +88,7 @@ def test_every_example_of_a_page_runs(
             (tmp_path / named.group(1)).write_text(block.code, encoding="utf-8")
             continue
         try:
-            run_example(block.code, tmp_path, monkeypatch)
+            namespace = run_example(block.code, tmp_path, monkeypatch, namespace)
         except Exception as error:
             missing = missing_dependency(error)
             if missing:  # the rest of the page may build on this block: skip it all
@@ -106,11 +108,19 @@ def examples(name: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (DOCS / name).read_text(encoding="utf-8"), re.S)
 
 
-def run_example(code: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def run_example(
+    code: str,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    namespace: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     monkeypatch.chdir(folder)  # examples write their files here, never into the repository
+    results = folder / "bench"  # published results, which examples may read (as in a clone)
+    if not results.exists():
+        results.symlink_to(ROOT / "bench", target_is_directory=True)
     script = folder / "example.py"
     script.write_text(code, encoding="utf-8")
-    runpy.run_path(str(script), run_name="__main__")
+    return runpy.run_path(str(script), init_globals=namespace, run_name="__main__")
 
 
 def test_the_opentelemetry_example_prints_the_span_tree(
