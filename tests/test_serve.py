@@ -714,3 +714,29 @@ def test_user_messages_without_an_answer_between_them_make_one_turn() -> None:
         ("", "Hello! Ask me anything."),
         ("Paris.\nHow old is its tower?", "137 years"),
     ]
+
+
+def test_a_retried_conversation_resumes_with_its_history_and_another_is_a_conflict(
+    tmp_path: Any,
+) -> None:
+    from parcall.store import SQLiteRunStore
+
+    journal = tmp_path / "journal.db"
+    earlier = [
+        {"role": "user", "content": "I asked tea"},
+        {"role": "assistant", "content": "answer for tea"},
+    ]
+    ask = [*earlier, {"role": "user", "content": "and ask cake"}]
+    key = {"Idempotency-Key": "chat-3"}
+    first = make_agent()
+    first.store = SQLiteRunStore(journal)
+    with running_server(create_app(first)) as url, client(url) as c:
+        reply = c.chat.completions.create(model="parcall", messages=ask, extra_headers=key)
+    second = Agent(ScriptedModel([]), [search], store=SQLiteRunStore(journal))
+    with running_server(create_app(second)) as url, client(url) as c:
+        # the same conversation: every model call is answered from the journal
+        again = c.chat.completions.create(model="parcall", messages=ask, extra_headers=key)
+        assert again.choices[0].message.content == reply.choices[0].message.content
+        other = [{"role": "user", "content": "I asked milk"}, *ask[1:]]
+        with pytest.raises(openai.ConflictError, match="used for another request"):
+            c.chat.completions.create(model="parcall", messages=other, extra_headers=key)
