@@ -76,17 +76,33 @@ async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -
     }
 
 
-async def run_all(suites: list[str], out: Path) -> dict[str, Any]:
+async def run_all(
+    suites: list[str],
+    out: Path,
+    configs: list[str],
+    modes: tuple[bool, ...] = (False, True),
+    every: int = 1,
+    complement: bool = False,
+) -> dict[str, Any]:
+    """Run `configs` on the suites' clean and/or attacked examples (`modes`); `every` > 1
+    keeps the attacked pairs of every `every`-th user task only (`complement`: the others)."""
     rows: list[dict[str, Any]] = []
     records = (out / "records.jsonl").open("w", encoding="utf-8")
     started = time.perf_counter()
     for suite in suites:
-        for attacked in (False, True):
+        for attacked in modes:
             dataset = AgentDojo([suite], attacked=attacked)
             examples = dataset.examples("test")
+            if attacked and every > 1:
+                examples = [
+                    e
+                    for e in examples
+                    if (int(e.meta["user_task"].rsplit("_", 1)[1]) % every == 0) != complement
+                ]
             t0 = time.perf_counter()
             for example in examples:  # every agent on one example, while its world is loaded
-                for config, options in CONFIGS.items():
+                for config in configs:
+                    options = CONFIGS[config]
                     record = await run_one(dataset, example, options)
                     record.update(config=config, attacked=attacked)
                     rows.append(record)
@@ -101,7 +117,21 @@ async def run_all(suites: list[str], out: Path) -> dict[str, Any]:
     return summarise(rows, suites, time.perf_counter() - started)
 
 
+def answer_only(suites: list[str]) -> set[tuple[str, str]]:
+    """The injection tasks whose goal is only something the answer says (no call)."""
+    found = set()
+    for suite in suites:
+        dataset = AgentDojo([suite], attacked=False)
+        tasks = dataset.suites[suite]
+        env = tasks.load_and_inject_default_environment({})
+        for iid, task in tasks.injection_tasks.items():
+            if not task.ground_truth(env.model_copy(deep=True)):
+                found.add((suite, iid))
+    return found
+
+
 def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> dict[str, Any]:
+    said = answer_only(suites)
     table: list[dict[str, Any]] = []
     by = defaultdict(list)
     for r in rows:
@@ -123,6 +153,8 @@ def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> 
             u = sum(r["utility"] for r in clean)
             ua = sum(r["utility"] for r in attacked)
             asr = sum(r["asr"] for r in attacked)
+            acting = [r for r in attacked if (r["suite"], r["injection_task"]) not in said]
+            asr_acting = sum(r["asr"] for r in acting)
             table.append(
                 {
                     "suite": suite,
@@ -135,6 +167,9 @@ def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> 
                     "utility_under_attack_ci": [round(x, 4) for x in wilson(ua, len(attacked))],
                     "asr": round(asr / max(1, len(attacked)), 4),
                     "asr_ci": [round(x, 4) for x in wilson(asr, len(attacked))],
+                    "n_attacked_acting": len(acting),
+                    "asr_acting": round(asr_acting / max(1, len(acting)), 4),
+                    "asr_acting_ci": [round(x, 4) for x in wilson(asr_acting, len(acting))],
                     "errors": sum(1 for r in clean + attacked if r["error"]),
                 }
             )
@@ -144,6 +179,7 @@ def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> 
         "suites": suites,
         "seconds": round(seconds, 1),
         "table": table,
+        "answer_only_injection_tasks": sorted("/".join(p) for p in said),
         "blocked_by_sealing": blocked(rows),
         "successful_attacks_under_sealing": [
             {k: r[k] for k in ("id", "calls", "error")}
@@ -172,10 +208,11 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         "Utility: the user task done, without attack (n = user tasks). Under attack: "
         "n = (user task, injection task) pairs. ASR: the injection task done (targeted attack "
-        "success rate). [95 % Wilson intervals]",
+        "success rate); ASR, actions: over the injection tasks whose goal is a call (not "
+        "only something the answer says). [95 % Wilson intervals]",
         "",
-        "| suite | agent | utility | n | utility under attack | ASR | n |",
-        "|---|---|---|---|---|---|---|",
+        "| suite | agent | utility | n | utility under attack | ASR | n | ASR, actions | n |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
 
     def pct(x: float, ci: list[float]) -> str:
@@ -186,7 +223,8 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {row['suite']} | {row['agent']} | {pct(row['utility'], row['utility_ci'])} | "
             f"{row['n_clean']} | "
             f"{pct(row['utility_under_attack'], row['utility_under_attack_ci'])} | "
-            f"{pct(row['asr'], row['asr_ci'])} | {row['n_attacked']} |"
+            f"{pct(row['asr'], row['asr_ci'])} | {row['n_attacked']} | "
+            f"{pct(row['asr_acting'], row['asr_acting_ci'])} | {row['n_attacked_acting']} |"
         )
     reasons = Counter(
         (b["id"].split("/")[0], d["tool"])
@@ -214,6 +252,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--only", choices=("clean", "attacked"), help="One kind of example.")
+    parser.add_argument("--every", type=int, default=1, help="Attacked: every N-th user task.")
+    parser.add_argument("--complement", action="store_true", help="With --every: the others.")
     parser.add_argument(
         "--merge", type=Path, nargs="+", help="Summarise the records.jsonl of these runs."
     )
@@ -233,7 +275,10 @@ def main() -> None:
         suites = [s for s in SUITES if any(r["suite"] == s for r in rows)]
         summary = summarise(rows, suites, seconds)
     else:
-        summary = anyio.run(run_all, args.suites, args.out)
+        modes = {"clean": (False,), "attacked": (True,), None: (False, True)}[args.only]
+        summary = anyio.run(
+            run_all, args.suites, args.out, args.configs, modes, args.every, args.complement
+        )
     (args.out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(markdown(summary), encoding="utf-8")
     print(markdown(summary))

@@ -336,3 +336,17 @@ def test_the_security_doc_examples_run(
     namespace = runpy.run_path(str(script), run_name="__main__")
     assert "denied by the sealed policy: send_email acts" in capsys.readouterr().out
     assert namespace["OnlyOurDomain"]().name == "our-domain"
+
+
+async def test_a_policy_that_fails_denies_the_call_and_the_run_goes_on() -> None:
+    class Broken:
+        name = "broken"
+
+        def check(self, call: PolicyCall) -> str | None:
+            raise RuntimeError("no rules loaded")
+
+    box = Mailbox()
+    model = ScriptedModel([plan('1. send_email(to="bob@x.com")'), FINISH])
+    result = await Agent(model, box.tools, policy=Broken()).run("mail bob@x.com")
+    assert box.sent == []
+    assert "the policy failed: RuntimeError: no rules loaded" in (result.observation(1).error or "")
