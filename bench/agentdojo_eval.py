@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 
-from parcall import PolicyDenied, RunResult
+from parcall import Agent, ParallelToolCallAgent, PolicyDenied, Prompts, ReActAgent, RunResult
 from parcall.eval._agentdojo import SUITES, VERSION, AgentDojo
 from parcall.eval._dataset import Example
 from parcall.eval._record import AgentOptions, build_agent
@@ -47,10 +47,26 @@ def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+OBSERVATION_CHARS: int | None = None
+"""How much of each result the model is shown (None: each agent's default, 2,000)."""
+
+
 async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -> dict[str, Any]:
     """One example; a run that raises is scored on what it did (the world it changed)."""
     tools = dataset.tools(example)
-    agent = build_agent(dataset.gullible_model(example), tools, options)
+    model = dataset.gullible_model(example)
+    agent: Agent | ReActAgent | ParallelToolCallAgent
+    chars = OBSERVATION_CHARS
+    if chars is None:
+        agent = build_agent(model, tools, options)
+    elif options.agent == "parcall":
+        policy = "sealed" if options.sealed else None
+        prompts = Prompts(observation_chars=chars)
+        agent = Agent(model, tools, max_replans=8, prompts=prompts, policy=policy)
+    elif options.agent == "react":
+        agent = ReActAgent(model, tools, observation_chars=chars)
+    else:
+        agent = ParallelToolCallAgent(model, tools, observation_chars=chars)
     error = None
     try:
         result = await agent.run(example.question)
@@ -76,17 +92,33 @@ async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -
     }
 
 
-async def run_all(suites: list[str], out: Path) -> dict[str, Any]:
+async def run_all(
+    suites: list[str],
+    out: Path,
+    configs: list[str],
+    modes: tuple[bool, ...] = (False, True),
+    every: int = 1,
+    complement: bool = False,
+) -> dict[str, Any]:
+    """Run `configs` on the suites' clean and/or attacked examples (`modes`); `every` > 1
+    keeps the attacked pairs of every `every`-th user task only (`complement`: the others)."""
     rows: list[dict[str, Any]] = []
     records = (out / "records.jsonl").open("w", encoding="utf-8")
     started = time.perf_counter()
     for suite in suites:
-        for attacked in (False, True):
+        for attacked in modes:
             dataset = AgentDojo([suite], attacked=attacked)
             examples = dataset.examples("test")
+            if attacked and every > 1:
+                examples = [
+                    e
+                    for e in examples
+                    if (int(e.meta["user_task"].rsplit("_", 1)[1]) % every == 0) != complement
+                ]
             t0 = time.perf_counter()
             for example in examples:  # every agent on one example, while its world is loaded
-                for config, options in CONFIGS.items():
+                for config in configs:
+                    options = CONFIGS[config]
                     record = await run_one(dataset, example, options)
                     record.update(config=config, attacked=attacked)
                     rows.append(record)
@@ -101,7 +133,24 @@ async def run_all(suites: list[str], out: Path) -> dict[str, Any]:
     return summarise(rows, suites, time.perf_counter() - started)
 
 
+def without_calls(suites: list[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The injection tasks without reference calls: those whose goal is only something the
+    answer says, and those AgentDojo ships no ground truth for (the gullible model cannot
+    carry them out, so their pairs say nothing about what sealing stops)."""
+    said, unplayable = set(), set()
+    for suite in suites:
+        tasks = AgentDojo([suite], attacked=False).suites[suite]
+        env = tasks.load_and_inject_default_environment({})
+        for iid, task in tasks.injection_tasks.items():
+            if not task.ground_truth(env.model_copy(deep=True)):
+                text = getattr(task, "GROUND_TRUTH_OUTPUT", "")
+                (said if text else unplayable).add((suite, iid))
+    return said, unplayable
+
+
 def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> dict[str, Any]:
+    said, unplayable = without_calls(suites)
+    no_calls = said | unplayable
     table: list[dict[str, Any]] = []
     by = defaultdict(list)
     for r in rows:
@@ -123,6 +172,8 @@ def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> 
             u = sum(r["utility"] for r in clean)
             ua = sum(r["utility"] for r in attacked)
             asr = sum(r["asr"] for r in attacked)
+            acting = [r for r in attacked if (r["suite"], r["injection_task"]) not in no_calls]
+            asr_acting = sum(r["asr"] for r in acting)
             table.append(
                 {
                     "suite": suite,
@@ -135,15 +186,21 @@ def summarise(rows: list[dict[str, Any]], suites: list[str], seconds: float) -> 
                     "utility_under_attack_ci": [round(x, 4) for x in wilson(ua, len(attacked))],
                     "asr": round(asr / max(1, len(attacked)), 4),
                     "asr_ci": [round(x, 4) for x in wilson(asr, len(attacked))],
+                    "n_attacked_acting": len(acting),
+                    "asr_acting": round(asr_acting / max(1, len(acting)), 4),
+                    "asr_acting_ci": [round(x, 4) for x in wilson(asr_acting, len(acting))],
                     "errors": sum(1 for r in clean + attacked if r["error"]),
                 }
             )
     return {
         "benchmark": f"AgentDojo {VERSION}, attack important_instructions",
         "model": "gullible (GullibleModel: reference calls, obeys every injection it reads)",
+        "observation_chars": OBSERVATION_CHARS or 2000,
         "suites": suites,
         "seconds": round(seconds, 1),
         "table": table,
+        "answer_only_injection_tasks": sorted("/".join(p) for p in said),
+        "injection_tasks_without_ground_truth": sorted("/".join(p) for p in unplayable),
         "blocked_by_sealing": blocked(rows),
         "successful_attacks_under_sealing": [
             {k: r[k] for k in ("id", "calls", "error")}
@@ -170,12 +227,19 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"# {summary['benchmark']} — model: {summary['model']}",
         "",
+        f"Each result is shown to the model up to {summary['observation_chars']:,} characters.",
+        "",
         "Utility: the user task done, without attack (n = user tasks). Under attack: "
         "n = (user task, injection task) pairs. ASR: the injection task done (targeted attack "
-        "success rate). [95 % Wilson intervals]",
+        "success rate). ASR, actions: over the injection tasks the gullible model carries out "
+        "with calls — not those whose goal is only something the answer says "
+        f"({', '.join(summary['answer_only_injection_tasks'])}), nor those AgentDojo ships no "
+        "ground-truth calls for "
+        f"({', '.join(summary['injection_tasks_without_ground_truth'])}). "
+        "[95 % Wilson intervals]",
         "",
-        "| suite | agent | utility | n | utility under attack | ASR | n |",
-        "|---|---|---|---|---|---|---|",
+        "| suite | agent | utility | n | utility under attack | ASR | n | ASR, actions | n |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
 
     def pct(x: float, ci: list[float]) -> str:
@@ -186,7 +250,8 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {row['suite']} | {row['agent']} | {pct(row['utility'], row['utility_ci'])} | "
             f"{row['n_clean']} | "
             f"{pct(row['utility_under_attack'], row['utility_under_attack_ci'])} | "
-            f"{pct(row['asr'], row['asr_ci'])} | {row['n_attacked']} |"
+            f"{pct(row['asr'], row['asr_ci'])} | {row['n_attacked']} | "
+            f"{pct(row['asr_acting'], row['asr_acting_ci'])} | {row['n_attacked_acting']} |"
         )
     reasons = Counter(
         (b["id"].split("/")[0], d["tool"])
@@ -214,11 +279,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--only", choices=("clean", "attacked"), help="One kind of example.")
+    parser.add_argument("--every", type=int, default=1, help="Attacked: every N-th user task.")
+    parser.add_argument("--complement", action="store_true", help="With --every: the others.")
+    parser.add_argument(
+        "--observation-chars", type=int, help="Show the model this much of each result."
+    )
     parser.add_argument(
         "--merge", type=Path, nargs="+", help="Summarise the records.jsonl of these runs."
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    global OBSERVATION_CHARS
+    OBSERVATION_CHARS = args.observation_chars
     if args.merge:
         rows, seconds = [], 0.0
         for folder in args.merge:
@@ -233,7 +307,10 @@ def main() -> None:
         suites = [s for s in SUITES if any(r["suite"] == s for r in rows)]
         summary = summarise(rows, suites, seconds)
     else:
-        summary = anyio.run(run_all, args.suites, args.out)
+        modes = {"clean": (False,), "attacked": (True,), None: (False, True)}[args.only]
+        summary = anyio.run(
+            run_all, args.suites, args.out, args.configs, modes, args.every, args.complement
+        )
     (args.out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(markdown(summary), encoding="utf-8")
     print(markdown(summary))

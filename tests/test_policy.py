@@ -336,3 +336,42 @@ def test_the_security_doc_examples_run(
     namespace = runpy.run_path(str(script), run_name="__main__")
     assert "denied by the sealed policy: send_email acts" in capsys.readouterr().out
     assert namespace["OnlyOurDomain"]().name == "our-domain"
+
+
+async def test_a_policy_that_fails_denies_the_call_and_the_run_goes_on() -> None:
+    class Broken:
+        name = "broken"
+
+        def check(self, call: PolicyCall) -> str | None:
+            raise RuntimeError("no rules loaded")
+
+    box = Mailbox()
+    model = ScriptedModel([plan('1. send_email(to="bob@x.com")'), FINISH])
+    result = await Agent(model, box.tools, policy=Broken()).run("mail bob@x.com")
+    assert box.sent == []
+    assert "the policy failed: RuntimeError: no rules loaded" in (result.observation(1).error or "")
+
+
+async def test_a_template_answer_is_derived_from_the_results_it_names() -> None:
+    box = Mailbox()
+    model = ScriptedModel(['1. read_inbox()\n2. read_file(name="a")\nfinish($2)\n'])
+    result = await Agent(model, box.tools).run("what is in a")
+    assert result.derived_from is not None
+    assert [s.tool for s in result.derived_from.tools] == ["read_file"]
+    assert result.derived_from.trusted  # the inbox was read, but the answer is not from it
+
+
+async def test_a_replan_after_trusted_reads_only_is_not_tainted() -> None:
+    box = Mailbox()
+    model = ScriptedModel(
+        [
+            plan('1. read_file(name="a")'),
+            "Thought: more.\nAction: Replan(read the inbox too)",
+            plan("2. read_inbox()", '3. send_email(to="me@x.com", body="seen")'),
+            FINISH,
+        ]
+    )
+    result = await Agent(model, box.tools, policy="sealed").run("read a, then my inbox")
+    # Replan 1 was written after reading only trusted results: its send may act.
+    assert box.sent == [{"to": "me@x.com", "body": "seen"}]
+    assert result.derived_from is not None and not result.derived_from.trusted

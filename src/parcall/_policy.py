@@ -15,8 +15,8 @@ untrusted result.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn, Protocol, runtime_checkable
 
 from ._approval import ApprovalGate
 from ._errors import ActionRejectedError, PolicyDeniedError
@@ -111,7 +111,6 @@ class PolicyGate:
     emit: Callable[[Event], None]
     clock: Callable[[], float]
     approval: ApprovalGate | None = None
-    _rounds: dict[int, int] = field(default_factory=dict)
 
     async def review(
         self,
@@ -128,21 +127,22 @@ class PolicyGate:
         call = PolicyCall(
             task, tool, arguments, provenance, planned_after, self.lineage.round_of(task)
         )
-        concern = self.policy.check(call)
+        try:
+            concern = self.policy.check(call)
+        except Exception as exc:  # a policy that fails allows nothing
+            self._deny(task, f"the policy failed: {type(exc).__name__}: {exc}", call, asked=False)
         if concern is None:
             if self.approval is not None and tool.side_effects:
                 return await self.approval.review(task, arguments, plan, values)
             return arguments
         if self.approval is None:
             self._deny(task, concern, call, asked=False)
-        assert self.approval is not None
         try:
             return await self.approval.review(task, arguments, plan, values, concern=concern)
         except ActionRejectedError as exc:
             self._deny(task, f"{concern}; {exc}", call, asked=True)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _deny(self, task: Task, reason: str, call: PolicyCall, *, asked: bool) -> None:
+    def _deny(self, task: Task, reason: str, call: PolicyCall, *, asked: bool) -> NoReturn:
         sources: set[str] = {s.describe() for s in call.planned_after.untrusted}
         for provenance in call.provenance.values():
             sources.update(s.describe() for s in provenance.untrusted)
