@@ -52,7 +52,7 @@ from ._prompts import Example, Prompts
 from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
 from ._timing import TimeBreakdown
-from ._tool import Tool, tool
+from ._tool import Tool, ToolDescriptionWarning, tool
 from ._toolset import Toolset
 from .models import (
     LlamaCpp,
@@ -127,6 +127,7 @@ __all__ = [
     "Template",
     "TimeBreakdown",
     "Tool",
+    "ToolDescriptionWarning",
     "ToolError",
     "ToolTimeoutError",
     "Toolset",
