@@ -55,6 +55,7 @@ from .models._base import (
     ToolSpec,
 )
 from .models._resolve import model_argument
+from .passes._cse import default_passes
 
 if TYPE_CHECKING:
     from .select import ToolSelector
@@ -130,7 +131,9 @@ class Agent:
 
     `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
     critical-path scheduling, result and plan caches), applied to each task as it streams,
-    outermost first.
+    outermost first. The default, None, merges identical calls (same tool, same arguments)
+    of tools marked `idempotent` that do not act: the call runs once and each task gets its
+    result (`CommonSubexpressions`). `passes=()` turns that off; a list replaces it.
 
     `store` (a `parcall.store.SQLiteRunStore`, or a path for one) journals every run as it
     happens — each model call's output, each finished task's value — so that
@@ -160,7 +163,7 @@ class Agent:
         toolsets: Sequence[Toolset] = (),
         tool_selector: ToolSelector | None = None,
         select_k: int = 5,
-        passes: Sequence[Pass] = (),
+        passes: Sequence[Pass] | None = None,
         store: RunStore | str | os.PathLike[str] | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
@@ -176,7 +179,7 @@ class Agent:
         check_type("Agent", "follow_up", follow_up, bool, "True or False")
         check_choice("Agent", "join_thought", join_thought, get_args(JoinThought))
         self.model = model_argument("Agent", model)
-        self.tools = tool_map(tools)
+        self.tools = tool_map(tools, "Agent")
         self.max_replans = max_replans
         self.max_concurrency = max_concurrency
         self.prompts = prompts or Prompts()
@@ -204,10 +207,10 @@ class Agent:
             raise ValueError("select_k must be at least 1")
         self.tool_selector = tool_selector
         self.select_k = select_k
-        for p in passes:
+        for p in passes or ():
             if not callable(getattr(p, "start", None)):
                 raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
-        self.passes = tuple(passes)
+        self.passes = None if passes is None else tuple(passes)
         if isinstance(store, (str, os.PathLike)):
             from .store._runs import SQLiteRunStore
 
@@ -480,7 +483,10 @@ class _Run:
             Message("user", self.agent.prompts.question(self.request)),
         ]
         limiter = self.agent._global_limiter()
-        if self.agent.passes or self.journal is not None:
+        passes = self.agent.passes
+        if passes is None:
+            passes = default_passes(self.tools.values())
+        if passes or self.journal is not None:
             context = RunContext(
                 self.request,
                 self.messages[0].content,
@@ -490,7 +496,7 @@ class _Run:
                 self.now,
                 limiter,
             )
-            self.passes = [p.start(context) for p in self.agent.passes]
+            self.passes = [p.start(context) for p in passes]
             if self.journal is not None:  # outermost: a journaled value skips every pass
                 self.passes.insert(0, self.journal.task_pass(context))
             context.passes = tuple(self.passes)
