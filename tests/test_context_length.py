@@ -4,6 +4,7 @@ which `parcall serve` answers with 400 (the client can shorten it), not 500."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from typing import Any
 
 import httpx
@@ -87,6 +88,20 @@ def test_serve_answers_a_prompt_too_long_for_the_context_with_400_naming_the_lim
     assert error["code"] == "context_length_exceeded"
     assert error["type"] == "invalid_request_error"
     assert "does not fit the model's context (4096 tokens)" in error["message"]
+
+
+def test_a_streamed_request_gets_the_same_error_as_a_chunk() -> None:
+    pytest.importorskip("uvicorn", reason="needs the serve extra: pip install -e '.[serve]'")
+    from parcall.serve import create_app, running_server
+
+    app = create_app(Agent(server_model(LLAMA_CPP_SAYS), [search]))
+    body = {"model": "parcall", "messages": [{"role": "user", "content": "q"}], "stream": True}
+    with running_server(app) as url:
+        lines = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60).text.splitlines()
+    errors = [json.loads(line[6:])["error"] for line in lines if line.startswith('data: {"error"')]
+    assert [e["code"] for e in errors] == ["context_length_exceeded"]
+    assert "(4096 tokens)" in errors[0]["message"]
+    assert [line for line in lines if line][-1] == "data: [DONE]"
 
 
 def test_serve_still_answers_other_failures_with_500() -> None:
