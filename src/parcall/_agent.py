@@ -477,15 +477,16 @@ class _Run:
         self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
-        self.tools = await self.agent._select(self.request, pool=self.tools)
+        pool = self.tools
+        self.tools = await self.agent._select(self.request, pool=pool)
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request)),
         ]
         limiter = self.agent._global_limiter()
         passes = self.agent.passes
-        if passes is None:
-            passes = default_passes(self.tools.values())
+        if passes is None:  # of every tool of the run: a replan may show more than the first
+            passes = default_passes(pool.values())
         if passes or self.journal is not None:
             context = RunContext(
                 self.request,
