@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,24 @@ async def test_an_mcp_tool_marked_read_only_is_merged_and_an_unmarked_one_is_not
     result = await agent.run("q")
     assert result.values[1] == result.values[2] == "HI"
     assert merged(result.events) == [(2, (1,))]
+
+
+async def test_calls_are_merged_when_a_replan_brings_an_idempotent_tool_into_view() -> None:
+    class InOrder:
+        """Shows the tools in the order given, one at a time."""
+
+        async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
+            return list(tools[:k])
+
+    calls: Counter[str] = Counter()
+    script = [
+        plan("1. add(a=1, b=2)"),
+        "Action: Replan(the prices are missing)",
+        plan('2. price("apple")', '3. price("apple")'),
+        FINISH,
+    ]
+    tools = [add, get_price(calls, idempotent=True)]  # `add` is shown first, `price` on replan
+    agent = Agent(ScriptedModel(script), tools, tool_selector=InOrder(), select_k=1)
+    result = await agent.run("q")
+    assert calls == Counter({"apple": 1})
+    assert merged(result.events) == [(3, (2,))]
