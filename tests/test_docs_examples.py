@@ -126,7 +126,9 @@ def run_example(
 def test_the_opentelemetry_example_prints_the_span_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("opentelemetry.sdk", reason="needs pip install 'parcall[otel]'")
+    pytest.importorskip(
+        "opentelemetry.sdk", reason="needs the otel extra: pip install -e '.[otel]'"
+    )
     run_example(examples("observe.md")[0], tmp_path, monkeypatch)
     names = capsys.readouterr().out.split("\n")
     assert names.count("execute_tool search") == 2
@@ -143,7 +145,9 @@ def test_the_page_example_writes_a_page(tmp_path: Path, monkeypatch: pytest.Monk
 def test_the_serve_example_answers_and_streams_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("openai", reason="the example uses the official openai client")
+    pytest.importorskip(
+        "openai", reason="needs the openai client (the dev extra): pip install -e '.[dev]'"
+    )
     run_example(examples("serve.md")[0], tmp_path, monkeypatch)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "330 m and 96 m"

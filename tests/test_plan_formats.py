@@ -160,7 +160,9 @@ def test_grammar_names_every_tool_and_bounds_strings() -> None:
 
 
 def test_grammar_is_accepted_by_llama_cpp() -> None:
-    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llama_cpp = pytest.importorskip(
+        "llama_cpp", reason="needs the llama extra: pip install -e '.[llama]'"
+    )
     llama_cpp.LlamaGrammar.from_string(plan_grammar(TOOLS.values()), verbose=False)
 
 

@@ -16,7 +16,9 @@ import pytest
 from parcall import Agent, ModelRequest, ScriptedModel, tool
 from parcall.serve import Limits, create_app, running_server
 
-openai = pytest.importorskip("openai", reason="the serve tests use the official openai client")
+openai = pytest.importorskip(
+    "openai", reason="needs the openai client (the dev extra): pip install -e '.[dev]'"
+)
 
 PLAN = '1. search("a")\n2. search("b")\n3. search(query=$1)\njoin()\n'
 ONE_TASK = '1. search("a")\njoin()\n'
@@ -485,7 +487,9 @@ def test_parcall_serve_with_bad_flags_says_what_is_wrong() -> None:
 
 
 def test_with_spans_each_served_run_is_one_span_tree() -> None:
-    pytest.importorskip("opentelemetry.sdk", reason="needs pip install 'parcall[otel]'")
+    pytest.importorskip(
+        "opentelemetry.sdk", reason="needs the otel extra: pip install -e '.[otel]'"
+    )
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter

@@ -63,7 +63,7 @@ from ._provenance import Provenance, Source
 from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
 from ._timing import TimeBreakdown
-from ._tool import Tool, tool
+from ._tool import Tool, ToolDescriptionWarning, tool
 from ._toolset import Toolset
 from .models import (
     LlamaCpp,
@@ -149,6 +149,7 @@ __all__ = [
     "Template",
     "TimeBreakdown",
     "Tool",
+    "ToolDescriptionWarning",
     "ToolError",
     "ToolTimeoutError",
     "Toolset",

@@ -67,6 +67,7 @@ from .models._base import (
     Usage,
 )
 from .models._resolve import model_argument
+from .passes._cse import default_passes
 
 if TYPE_CHECKING:
     from .select import ToolSelector
@@ -142,7 +143,9 @@ class Agent:
 
     `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
     critical-path scheduling, result and plan caches), applied to each task as it streams,
-    outermost first.
+    outermost first. The default, None, merges identical calls (same tool, same arguments)
+    of tools marked `idempotent` that do not act: the call runs once and each task gets its
+    result (`CommonSubexpressions`). `passes=()` turns that off; a list replaces it.
 
     `store` (a `parcall.store.SQLiteRunStore`, or a path for one) journals every run as it
     happens — each model call's output, each finished task's value — so that
@@ -187,7 +190,7 @@ class Agent:
         toolsets: Sequence[Toolset] = (),
         tool_selector: ToolSelector | None = None,
         select_k: int = 5,
-        passes: Sequence[Pass] = (),
+        passes: Sequence[Pass] | None = None,
         store: RunStore | str | os.PathLike[str] | None = None,
         output_type: Any = str,
         usage_limits: UsageLimits | None = None,
@@ -206,7 +209,7 @@ class Agent:
         check_type("Agent", "follow_up", follow_up, bool, "True or False")
         check_choice("Agent", "join_thought", join_thought, get_args(JoinThought))
         self.model = model_argument("Agent", model)
-        self.tools = tool_map(tools)
+        self.tools = tool_map(tools, "Agent")
         self.max_replans = max_replans
         self.max_concurrency = max_concurrency
         self.prompts = prompts or Prompts()
@@ -234,10 +237,10 @@ class Agent:
             raise ValueError("select_k must be at least 1")
         self.tool_selector = tool_selector
         self.select_k = select_k
-        for p in passes:
+        for p in passes or ():
             if not callable(getattr(p, "start", None)):
                 raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
-        self.passes = tuple(passes)
+        self.passes = None if passes is None else tuple(passes)
         if isinstance(store, (str, os.PathLike)):
             from .store._runs import SQLiteRunStore
 
@@ -598,14 +601,18 @@ class _Run:
         self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
-        self.tools = await self.agent._select(self.request, pool=self.tools)
+        pool = self.tools
+        self.tools = await self.agent._select(self.request, pool=pool)
         self.lineage.tools = self.tools
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request, self.history)),
         ]
         limiter = self.agent._global_limiter()
-        if self.agent.passes or self.journal is not None:
+        passes = self.agent.passes
+        if passes is None:  # of every tool of the run: a replan may show more than the first
+            passes = default_passes(pool.values())
+        if passes or self.journal is not None:
             context = PassContext(
                 self.request,
                 self.messages[0].content,
@@ -615,7 +622,7 @@ class _Run:
                 self.now,
                 limiter,
             )
-            self.passes = [p.start(context) for p in self.agent.passes]
+            self.passes = [p.start(context) for p in passes]
             if self.journal is not None:  # outermost: a journaled value skips every pass
                 self.passes.insert(0, self.journal.task_pass(context))
             context.passes = tuple(self.passes)

@@ -8,9 +8,13 @@ import typer
 
 __all__ = ["McpOption", "OpenApiOption", "SealedOption"]
 
+_JOIN = " They add to --tools and replace the built-in tools."
+
 McpOption = Annotated[
     list[str] | None,
-    typer.Option(help="An MCP server's tools: a command line or an http(s) URL (repeatable)."),
+    typer.Option(
+        help="An MCP server's tools: a command line or an http(s) URL (repeatable)." + _JOIN
+    ),
 ]
 SealedOption = Annotated[
     bool,
@@ -23,5 +27,7 @@ SealedOption = Annotated[
 ]
 OpenApiOption = Annotated[
     list[str] | None,
-    typer.Option(help="An OpenAPI 3 document (path or URL) whose operations are tools."),
+    typer.Option(
+        help="An OpenAPI 3 document (path or URL) whose operations are tools (repeatable)." + _JOIN
+    ),
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 from rich.table import Table
 
@@ -19,12 +20,15 @@ from ._plan import Plan
 
 __all__ = ["DryRun", "TerminalApprover"]
 
+QUESTION = escape("Run them? [y]es, [n]o, [e]dit arguments")
+"""The approval question, its brackets escaped: rich would read `[y]` as markup and drop it."""
+
 
 def _table(calls: Iterable[PlannedCall], title: str) -> Table:
     table = Table("#", "call", "acts", title=title, title_justify="left", box=None)
     for call in calls:
         mark = "[bold red]asks[/bold red]" if call.asked else ("yes" if call.acts else "")
-        table.add_row(str(call.idx), call.describe().split(". ", 1)[1], mark)
+        table.add_row(str(call.idx), escape(call.describe().split(". ", 1)[1]), mark)
     return table
 
 
@@ -50,7 +54,7 @@ class TerminalApprover:
         console.print(_table(request.calls, "These calls act on the world:"))
         _show_concerns(console, request.asked)
         answer = Prompt.ask(
-            "Run them? [y]es, [n]o, [e]dit arguments",
+            QUESTION,
             choices=["y", "n", "e"],
             default="n",
             console=console,
@@ -64,7 +68,9 @@ class TerminalApprover:
         for call in request.asked:
             for name, value in call.args.items():
                 shown = json.dumps(value, default=str)
-                text = Prompt.ask(f"{call.idx}. {call.tool} {name}", default=shown, console=console)
+                text = Prompt.ask(
+                    escape(f"{call.idx}. {call.tool} {name}"), default=shown, console=console
+                )
                 if text != shown:
                     edits.setdefault(call.idx, {})[name] = _literal(text)
         return Approve(edits=edits)

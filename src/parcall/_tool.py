@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
+import sys
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -28,7 +32,7 @@ from ._context import RunContext, takes_context
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["JournalMode", "Tool", "ToolPolicy", "tool", "tool_map"]
+__all__ = ["JournalMode", "Tool", "ToolDescriptionWarning", "ToolPolicy", "tool", "tool_map"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 JournalMode = Literal["auto", "json", "pickle", "never"]
@@ -60,6 +64,11 @@ def _policy(policy: ToolPolicy) -> dict[str, Any]:
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ToolDescriptionWarning(UserWarning):
+    """A tool was made from a function with no docstring and no `description`: the model
+    sees only its name and arguments and has to guess what it does."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +128,10 @@ class Tool:
     def __post_init__(self) -> None:
         check_type("Tool", "name", self.name, str, "a string")
         if not _NAME.match(self.name):
-            raise ValueError(f"tool name {self.name!r} is not an identifier")
+            raise ValueError(
+                f"tool name {self.name!r} is not an identifier "
+                "(letters, digits and _, not starting with a digit)"
+            )
         owner = f"tool {self.name!r}"
         check_type(owner, "description", self.description, str, "a string")
         _check_function(owner, self.function)
@@ -158,14 +170,22 @@ class Tool:
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
-        tool_name = name or function.__name__
-        return cls(
+        tool_name = name or _function_name(function)
+        made = cls(
             name=tool_name,
             description=description if description is not None else summary,
             function=function,
             args_model=_args_model(function, tool_name, arg_docs),
             **_policy(policy),
         )
+        if description is None and not summary:
+            warnings.warn(
+                f"tool {tool_name!r} has no description, so the model sees only its name and "
+                "arguments: give the function a docstring, or tool(description=...)",
+                ToolDescriptionWarning,
+                stacklevel=_outside_parcall(),
+            )
+        return made
 
     @classmethod
     def from_schema(
@@ -275,10 +295,20 @@ class Tool:
         return self._limiter[0]
 
 
-def tool_map(tools: Iterable[Tool | Callable[..., Any]]) -> dict[str, Tool]:
-    """Tools by name; plain functions are wrapped with `Tool.from_function`."""
+def tool_map(tools: Iterable[Tool | Callable[..., Any]], owner: str = "") -> dict[str, Tool]:
+    """Tools by name; plain functions are wrapped with `Tool.from_function`. What is not a
+    list of tools and functions is a TypeError naming `tools` (and the `owner`, e.g. Agent)."""
+    where = f"{owner}: tools" if owner else "tools"
+    items = _tool_list(where, tools)
     found: dict[str, Tool] = {}
-    for item in tools:
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            raise TypeError(
+                f"{where}[{i}] is the string {item!r}, and a string is not a tool: "
+                "give the function (or Tool) itself, without quotes"
+            )
+        if not isinstance(item, Tool) and not callable(item):
+            raise TypeError(f"{where}[{i}] is {_shown(item)}, neither a Tool nor a function")
         wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
         if wrapped.name in found:
             raise ValueError(f"two tools are named {wrapped.name!r}")
@@ -317,6 +347,54 @@ def tool(
         )
 
     return wrap(function) if function is not None else wrap
+
+
+def _tool_list(where: str, tools: Any) -> list[Any]:
+    """`tools` as a list, or a TypeError saying how to write it."""
+    fix = "give a list of tools or functions, e.g. tools=[search, add]"
+    if isinstance(tools, Tool) or (callable(tools) and not isinstance(tools, type)):
+        name = tools.name if isinstance(tools, Tool) else getattr(tools, "__name__", "f")
+        what = "Tool" if isinstance(tools, Tool) else "function"
+        raise TypeError(
+            f"{where} must be a list, not a single {what} ({name!r}): write tools=[{name}]"
+        )
+    if isinstance(tools, str):
+        raise TypeError(
+            f"{where} must be a list of tools or functions, not the string {tools!r}: "
+            f"a string is not a tool; {fix}"
+        )
+    if isinstance(tools, (bytes, Mapping)) or not isinstance(tools, Iterable):
+        raise TypeError(f"{where} must be a list of tools or functions, not {_shown(tools)}: {fix}")
+    return list(tools)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{text[:60]}… ({type(value).__name__})" if len(text) > 60 else text
+
+
+def _function_name(function: Callable[..., Any]) -> str:
+    """The function's name as a tool name; naming how to give one when it is not usable
+    (a lambda, a `functools.partial`)."""
+    name = getattr(function, "__name__", None)
+    if isinstance(name, str) and _NAME.match(name):
+        return name
+    what = f"its name {name!r} is not an identifier" if name else "it has no name"
+    raise ValueError(
+        f"cannot name a tool after {function!r}: {what}; give one with "
+        "tool(name=...) or Tool.from_function(function, name=...)"
+    )
+
+
+def _outside_parcall() -> int:
+    """The `stacklevel` of the first frame outside the parcall package (a warning then
+    points at the user's line, however deep inside parcall it was raised)."""
+    package = os.path.dirname(__file__) + os.sep
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_function(owner: str, function: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterable
@@ -91,25 +92,26 @@ def _load_tools(specs: Iterable[str]) -> list[Tool]:
     for spec in specs:
         module_name, _, attr = spec.partition(":")
         if not module_name or not attr:
-            raise typer.BadParameter(f"{spec!r}: write --tools module:attribute")
+            raise fail(f"--tools {spec!r}: write --tools module:attribute")
         try:
             value: Any = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
-            raise typer.BadParameter(f"cannot load {spec!r}: {exc}") from None
+            raise fail(f"--tools {spec!r}: cannot load it: {exc}") from None
         items = value if isinstance(value, (list, tuple)) else [value]
         if not all(isinstance(i, Tool) or callable(i) for i in items):
-            raise typer.BadParameter(f"{spec!r} is neither a tool nor a function")
+            raise fail(f"--tools {spec!r} is neither a tool nor a function")
         found.extend(items)
     try:
         return list(tool_map(found).values())
     except (TypeError, ValueError) as exc:  # e.g. two tools with one name, or *args
-        raise typer.BadParameter(str(exc)) from None
+        raise fail(f"--tools: {exc}") from None
 
 
 def _chosen_tools(
     tools: list[str] | None, mcp: list[str] | None, openapi: list[str] | None
 ) -> list[Tool]:
-    """`--tools` if given; else none when `--mcp`/`--openapi` bring tools, else the demo ones."""
+    """`--tools` if given; else none when `--mcp`/`--openapi` bring tools, else the demo ones
+    (the toolsets' tools join these: they replace the built-in tools, and add to `--tools`)."""
     from .tools import DEMO_TOOLS
 
     if tools:
@@ -122,8 +124,20 @@ def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
     from .tools.mcp import MCPToolset
     from .tools.openapi import OpenAPIToolset
 
-    found: list[Toolset] = [MCPToolset(spec) for spec in mcp]
-    return found + [OpenAPIToolset(doc) for doc in openapi]
+    found: list[Toolset] = []
+    for spec in mcp:
+        server = MCPToolset(spec)
+        command = server.argv[0]
+        if server.url is None and shutil.which(command) is None:
+            # Found now, before a model loads, instead of when the first run opens it.
+            where = "not an executable file" if os.sep in command else "not on PATH"
+            raise fail(f"--mcp {spec!r}: there is no command {command!r} ({where})")
+        found.append(server)
+    for doc in openapi:
+        if not doc.startswith(("http://", "https://")) and not Path(doc).is_file():
+            raise fail(f"--openapi {doc!r}: there is no such file (give a path or an http(s) URL)")
+        found.append(OpenAPIToolset(doc))
+    return found
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:
@@ -204,7 +218,8 @@ def run(
             "--tools",
             "-t",
             help="module:attr of a tool, function or list (repeatable); "
-            "default: the built-in offline encyclopedia, calculator and dates.",
+            "default: the built-in offline encyclopedia, calculator and dates "
+            "(none when --mcp or --openapi bring tools; those add to --tools).",
         ),
     ] = None,
     plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",

@@ -11,6 +11,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
@@ -34,6 +35,7 @@ from ._errors import (
     ModelAuthError,
     ModelCapabilityError,
     ModelConnectionError,
+    ModelContextLengthError,
     ModelNotFoundError,
     ModelRateLimitError,
     ModelResponseError,
@@ -49,6 +51,12 @@ DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _EXCERPT = 200
+_CONTEXT_LENGTH = re.compile(
+    r"context_length_exceeded|exceed_context_size|maximum context length|context size",
+    re.IGNORECASE,
+)
+"""How OpenAI, llama.cpp's server and vLLM say a prompt does not fit the context."""
+_CONTEXT_LIMIT = re.compile(r'maximum context length is (\d+)|"n_ctx"\s*:\s*(\d+)')
 
 # Looked up at call time so tests can replace it and assert the waits without wall time.
 _sleep = anyio.sleep
@@ -353,6 +361,14 @@ class OpenAICompatible:
                 status_code=status,
                 body=body,
                 retry_after=_retry_after(response),
+            )
+        if status == 400 and _CONTEXT_LENGTH.search(body):
+            limit = _CONTEXT_LIMIT.search(body)
+            return ModelContextLengthError(
+                f"{where}: the prompt does not fit the model's context: {detail}",
+                status_code=status,
+                body=body,
+                limit=int(limit.group(1) or limit.group(2)) if limit else None,
             )
         if status >= 500:
             return ModelServerError(

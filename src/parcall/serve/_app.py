@@ -26,6 +26,7 @@ from .._agent import Agent
 from .._events import AnswerDelta, Event
 from .._history import Turn, dump_turns
 from .._tool import validation_message
+from ..models._errors import ModelContextLengthError
 from ._protocol import (
     ChatCompletionRequest,
     Ids,
@@ -116,6 +117,19 @@ def _error(status: int, message: str, *, kind: str, code: str) -> JSONResponse:
 
 def _bad_request(message: str, code: str = "invalid_request") -> JSONResponse:
     return _error(400, message, kind="invalid_request_error", code=code)
+
+
+def _run_failed(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and error body of a failed run: 400 when the prompt does not fit the
+    model's context (the client can shorten it), else 500."""
+    if isinstance(exc, ModelContextLengthError):
+        limit = f" ({exc.limit} tokens)" if exc.limit else ""
+        message = f"the request does not fit the model's context{limit}: {exc}"
+        return 400, error_body(
+            message, kind="invalid_request_error", code="context_length_exceeded"
+        )
+    message = f"the run failed: {type(exc).__name__}: {exc}"
+    return 500, error_body(message, kind="server_error", code="run_failed")
 
 
 class _RunResponse(StreamingResponse):
@@ -308,12 +322,8 @@ def create_app(
                 result = run.result
         except Exception as exc:  # the run failed: the client hears why
             await report(question, started_ns, seen, exc)
-            return _error(
-                500,
-                f"the run failed: {type(exc).__name__}: {exc}",
-                kind="server_error",
-                code="run_failed",
-            )
+            status, failure = _run_failed(exc)
+            return JSONResponse(failure, status_code=status)
         finally:
             state.release()
         await report(question, started_ns, result.events, None)
@@ -369,8 +379,7 @@ def create_app(
                     result = run.result
             except Exception as exc:  # told to the client in the stream, as OpenAI does
                 await report(question, started_ns, seen, exc)
-                message = f"the run failed: {type(exc).__name__}: {exc}"
-                await out.send(sse(error_body(message, kind="server_error", code="run_failed")))
+                await out.send(sse(_run_failed(exc)[1]))
                 await out.send("data: [DONE]\n\n")
                 return
             rest = result.answer[len(sent) :] if result.answer.startswith(sent) else ""

@@ -8,8 +8,9 @@ async with openapi_tools("https://api.example.com/openapi.json", headers=auth) a
 An operation's path, query and header parameters and its JSON body's properties become the
 tool's arguments (a body that is not an object, or whose names clash, is one `body`
 argument); `operationId` names the tool (else method and path). Every tool of a document
-shares one `httpx.AsyncClient`, closed with the block. GET, HEAD and OPTIONS read; other
-methods act (see `Agent(approve=...)`) unless `side_effects` says otherwise. A response
+shares one `httpx.AsyncClient`, closed with the block. GET, HEAD and OPTIONS read, and are
+`idempotent` (a plan's identical reads are made once); other methods act (see
+`Agent(approve=...)`) unless `side_effects` says otherwise. A response
 with an error status is a `ToolError` naming the status; JSON responses come back as data,
 others as text. `$ref`s inside the document are resolved (`pip install 'parcall[openapi]'`).
 """
@@ -52,7 +53,9 @@ class OpenAPIToolset:
     document's URL). `headers` go with every request; `operations` keeps only those
     operationIds/tool names; `prefix` is put before every tool name; `side_effects` is
     None (by method), a bool, or a set of names. `trusted` says whether the responses are
-    trusted (see `Agent(policy=...)`); by default they are not.
+    trusted (see `Agent(policy=...)`); by default they are not. So is `idempotent` (None:
+    GET, HEAD and OPTIONS operations are idempotent, so identical calls of them in a run are
+    made once).
     `transport` replaces the network (e.g. `httpx.MockTransport` in tests).
     """
 
@@ -68,6 +71,7 @@ class OpenAPIToolset:
         prefix: str = "",
         side_effects: bool | Container[str] | None = None,
         trusted: bool = False,
+        idempotent: bool | Container[str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if timeout is not None and timeout <= 0:
@@ -81,6 +85,7 @@ class OpenAPIToolset:
         self.prefix = prefix
         self.side_effects = side_effects
         self.trusted = trusted
+        self.idempotent = idempotent
         self.transport = transport
 
     @asynccontextmanager
@@ -151,6 +156,13 @@ class OpenAPIToolset:
             return name in self.side_effects
         return method not in _READS
 
+    def _idempotent(self, name: str, method: str) -> bool:
+        if isinstance(self.idempotent, bool):
+            return self.idempotent
+        if self.idempotent is not None:
+            return name in self.idempotent
+        return method in _READS
+
     def _tool(
         self,
         name: str,
@@ -207,6 +219,7 @@ class OpenAPIToolset:
             max_concurrency=self.max_concurrency,
             side_effects=self._acts(name, method),
             trusted=self.trusted,
+            idempotent=self._idempotent(name, method),
         )
 
 
