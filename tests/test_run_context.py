@@ -50,7 +50,7 @@ def test_the_context_parameter_is_not_in_the_schema_or_the_signature() -> None:
     assert balance.json_schema()["required"] == ["account"]
     assert balance.signature() == "balance(account: str) -> float"
     assert owner.json_schema()["properties"] == {} and owner.takes_ctx
-    assert not Tool.from_function(lambda account: account, name="plain").takes_ctx
+    assert not Tool.from_function(lambda account: account, name="plain", description="x").takes_ctx
 
 
 async def test_deps_reach_async_and_sync_tools_with_the_runs_usage_and_id() -> None:
