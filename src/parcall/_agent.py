@@ -36,6 +36,8 @@ from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._model_call import call_model
+from ._offered import default_offered, offer, offered_names
+from ._outcome import check_finish
 from ._parser import PlanParser
 from ._pass import Pass, PassRun, RunContext
 from ._plan import Plan, Task, call_key
@@ -215,6 +217,9 @@ class Agent:
         self.store = check_store(store)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
+        self.offered_tools: tuple[Tool, ...] = default_offered()
+        """Offered to the planner when the run's tools have none of the name: the built-in
+        `calculator`, so arithmetic over results is computed. `()` offers none."""
 
     async def run(
         self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
@@ -275,13 +280,17 @@ class Agent:
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
         # it each; with a selector, runs that were shown the same tools share one prompt.
-        shown = tuple(self.tools.values()) if tools is None else tuple(tools)
+        own = offer(self.tools, self.offered_tools)
+        shown = tuple(own.values()) if tools is None else tuple(tools)
         key = (self.prompts, self.plan_format, shown)
         prompt = self._systems.get(key)
         if prompt is None:
             if len(self._systems) >= 256:
                 self._systems.clear()
-            prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
+            offered = offered_names(shown, self.tools, self.offered_tools)
+            prompt = self._systems[key] = self.prompts.system(
+                shown, self.plan_format, offered=offered
+            )
         return prompt
 
     async def _select(
@@ -474,7 +483,8 @@ class _Run:
         self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
-        self.tools = await self.agent._select(self.request, pool=self.tools)
+        picked = await self.agent._select(self.request, pool=self.tools)
+        self.tools = offer(picked, self.agent.offered_tools)
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
             Message("user", self.agent.prompts.question(self.request)),
@@ -537,6 +547,7 @@ class _Run:
         seen: set[str] = set()
         scripted: str | None = None
         followed = False
+        checked = False  # an invented number sent back once
         carried: tuple[Task, ...] = ()  # a follow-up's join shows the round before it too
         while True:
             plan, error = await self._plan(executor, round_no, scripted)
@@ -606,6 +617,17 @@ class _Run:
                     f"no result mentions {decision.answer!r}; search for what is missing",
                     decision.thought,
                 )
+            if isinstance(decision, Finish):
+                # A task failed and the answer states a number no result holds: replan once
+                # for it, else say the number is unknown and what failed.
+                decision = check_finish(
+                    decision,
+                    self.request,
+                    executor.observations,
+                    self.plans,
+                    can_replan=can_replan and not checked,
+                )
+                checked = checked or isinstance(decision, Replan)
             follow = (
                 self._follow_up(decision.answer, executor)
                 if isinstance(decision, Finish) and can_replan and not followed

@@ -8,6 +8,7 @@ __all__ = [
     "ActionRejectedError",
     "CyclicPlanError",
     "DependencyFailedError",
+    "DryRunError",
     "DuplicateTaskError",
     "ForwardReferenceError",
     "InvalidArgumentsError",
@@ -130,6 +131,11 @@ class ScriptExhaustedError(ParcallError):
 class ActionRejectedError(ToolError):
     """A task of a tool with side effects that `approve` rejected (or could not approve);
     the tool was never called."""
+
+
+class DryRunError(ActionRejectedError):
+    """A task of a tool with side effects that a dry run showed and did not make
+    (`Reject(dry_run=True)`, `parcall run --dry-run`)."""
 
 
 class ToolsetError(ParcallError):

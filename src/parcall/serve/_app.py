@@ -363,7 +363,7 @@ def create_app(
                 return
             for piece in answer_pieces(result.answer):
                 await out.send(sse(chunk(ids, {"content": piece})))
-            await out.send(sse(chunk(ids, finish="stop")))
+            await out.send(sse(chunk(ids, finish="stop", outcome=result)))
             if include_usage:
                 await out.send(sse(chunk(ids, usage=usage_of(result))))
             await out.send("data: [DONE]\n\n")
