@@ -3,6 +3,10 @@ invented number sent back or marked, and arithmetic done by the offered calculat
 
 from __future__ import annotations
 
+import re
+import runpy
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -281,3 +285,27 @@ def test_models_warm_reads_the_same_system_prompt_as_a_run(offered: bool) -> Non
     warm = agent._system_prompt()
     agent.run_sync("What does a cost?")
     assert model.requests[0].messages[0].content == warm
+
+
+# --- docs/outcomes.md -------------------------------------------------------------------
+
+
+def test_the_examples_in_docs_outcomes_print_what_they_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "outcomes.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    for n, code in enumerate(blocks):
+        script = tmp_path / f"example{n}.py"
+        script.write_text(code, encoding="utf-8")
+        runpy.run_path(str(script), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        "partial",
+        "(4, 'shipping_cost', 'shipping API is down (HTTP 503)')",
+        "(1, 2, 3)",
+    ]
+    assert lines[3].startswith("3.95 kg, (unknown) euros (incomplete: task 4 shipping_cost")
+    assert lines[4:] == ["886 886 euros", "412"]
