@@ -309,3 +309,23 @@ def test_the_examples_in_docs_outcomes_print_what_they_say(
     ]
     assert lines[3].startswith("3.95 kg, (unknown) euros (incomplete: task 4 shipping_cost")
     assert lines[4:] == ["886 886 euros", "412"]
+
+
+def test_an_action_refused_then_approved_in_a_later_round_is_made_good() -> None:
+    asked: list[int] = []
+
+    def second_time(request: ApprovalRequest) -> bool:
+        asked.append(request.asked[0].idx)
+        return len(asked) > 1
+
+    model = ScriptedModel(
+        [
+            plan('1. order(item="rug")'),
+            "Action: Replan(ask again)",
+            plan('2. order(item="rug")'),
+            "Action: Finish(ordered)",
+        ]
+    )
+    result = Agent(model, [order], approve=second_time).run_sync("Order a rug.")
+    assert asked == [1, 2]
+    assert result.status == "answered" and result.failed == ()

@@ -14,7 +14,7 @@ The statuses, most serious first:
   none was made.
 - `"partial"`: a task failed (an error, a timeout, bad arguments, an input that failed) and
   no later round made up for it; the answer rests on the results there are.
-- `"answered"`: every task succeeded, or each one that failed was made good by a later
+- `"answered"`: every task succeeded, or each one that did not was made good by a later
   round (the same tool called again, successfully).
 """
 
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._joiner import Finish, Replan
 from ._observation import Observation, format_value
-from ._plan import Plan, Task, call_key
+from ._plan import Plan, Task
 
 if TYPE_CHECKING:
     from ._result import RunResult
@@ -61,25 +61,19 @@ def how_missing(obs: Observation) -> Literal["failed", "refused", "dry_run"]:
 
 
 def failures(observations: Iterable[Observation], plans: Sequence[Plan]) -> tuple[Observation, ...]:
-    """The tasks without a value that nothing made good: a failed task counts unless a later
-    round called the same tool successfully (a refused or unmade action: the same call)."""
+    """The tasks without a value that nothing made good: one counts unless a later round
+    called the same tool successfully (a replan that got what was missing)."""
     obs = sorted(observations, key=lambda o: o.idx)
     rounds = {t.idx: n for n, plan in enumerate(plans) for t in plan.tasks}
 
     def round_of(o: Observation) -> int:
         return rounds.get(o.idx, len(plans) + o.idx)  # tasks of no plan: in index order
 
-    def made_good(failed: Observation) -> bool:
-        key = _key(failed)
-        return any(
-            o.ok
-            and round_of(o) > round_of(failed)
-            and o.tool == failed.tool
-            and (how_missing(failed) == "failed" or _key(o) == key)
-            for o in obs
-        )
-
-    return tuple(o for o in obs if not o.ok and not made_good(o))
+    last_ok: dict[str, int] = {}  # the last round in which each tool succeeded
+    for o in obs:
+        if o.ok:
+            last_ok[o.tool] = max(last_ok.get(o.tool, -1), round_of(o))
+    return tuple(o for o in obs if not o.ok and last_ok.get(o.tool, -1) <= round_of(o))
 
 
 def status_of(failed: Iterable[Observation]) -> Status:
@@ -219,7 +213,3 @@ def _same(stated: Decimal, held: Decimal) -> bool:
         return held.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) == stated
     except InvalidOperation:  # more digits than a Decimal holds
         return False
-
-
-def _key(obs: Observation) -> str:
-    return call_key(Task(obs.idx, obs.tool, obs.args))
