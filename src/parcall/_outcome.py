@@ -37,6 +37,8 @@ __all__ = [
     "Status",
     "check_finish",
     "failures",
+    "how_missing",
+    "invented_numbers",
     "missing_notice",
     "outcome_fields",
     "status_of",
