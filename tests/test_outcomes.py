@@ -329,3 +329,44 @@ def test_an_action_refused_then_approved_in_a_later_round_is_made_good() -> None
     result = Agent(model, [order], approve=second_time).run_sync("Order a rug.")
     assert asked == [1, 2]
     assert result.status == "answered" and result.failed == ()
+
+
+# --- sums worked out in the head --------------------------------------------------------
+
+
+def test_a_sum_worked_out_in_the_head_is_sent_back_to_the_calculator() -> None:
+    model = ScriptedModel(
+        [
+            plan('1. price(item="a")', '2. price(item="b")'),
+            "Action: Finish(826 euros)",  # 412 + 474, added wrongly
+            plan('3. calculator(expression="$1 + $2")'),
+            "Action: Finish(886 euros)",
+        ]
+    )
+    result = Agent(model, [price]).run_sync("What do a and b cost together?")
+    assert (
+        "the answer states 826, which no result holds: add a calculator task" in (model.prompts[2])
+    )
+    assert result.values[3] == 886 and result.answer == "886 euros"
+    assert result.status == "answered"
+
+
+def test_without_a_calculator_a_sum_is_not_sent_back() -> None:
+    model = ScriptedModel(
+        [plan('1. price(item="a")', '2. price(item="b")'), "Action: Finish(886 euros)"]
+    )
+    agent = Agent(model, [price])
+    agent.offered_tools = ()
+    assert agent.run_sync("What do a and b cost together?").answer == "886 euros"
+    assert len(model.requests) == 2
+
+
+def test_a_number_beside_text_results_is_not_taken_for_a_sum() -> None:
+    @tool
+    def search(query: str) -> str:
+        """Look a fact up."""
+        return f"{query} is a tall tower"
+
+    model = ScriptedModel([plan('1. search(query="Eiffel Tower")'), "Action: Finish(330 m)"])
+    assert Agent(model, [search]).run_sync("How tall is it?").answer == "330 m"
+    assert len(model.requests) == 2

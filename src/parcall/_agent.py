@@ -618,14 +618,15 @@ class _Run:
                     decision.thought,
                 )
             if isinstance(decision, Finish):
-                # A task failed and the answer states a number no result holds: replan once
-                # for it, else say the number is unknown and what failed.
+                # The answer states a number no result holds: replan once for it (a task
+                # failed, or a sum was worked out in the head), else mark it unknown.
                 decision = check_finish(
                     decision,
                     self.request,
                     executor.observations,
                     self.plans,
                     can_replan=can_replan and not checked,
+                    calculator="calculator" in self.tools,
                 )
                 checked = checked or isinstance(decision, Replan)
             follow = (

@@ -8,6 +8,7 @@ A tool is offered only when the run has none of that name: a `calculator` of the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from ._tool import Tool
@@ -15,11 +16,22 @@ from ._tool import Tool
 __all__ = ["default_offered", "offer", "offered_names"]
 
 
+@functools.cache
 def default_offered() -> tuple[Tool, ...]:
-    """The tools an agent offers unless told otherwise: `parcall.tools.calculator`."""
-    from .tools import calculator  # built-in tools sit above the engine; read when needed
+    """The tools an agent offers unless told otherwise: the built-in calculator, described
+    to the planner as the place for any number computed from results."""
+    from .tools._calculator import calculator as compute  # built-in tools sit above the engine
 
-    return (calculator,)
+    def calculator(expression: str) -> float | int:
+        """Compute arithmetic: a sum, a difference, a product, an average. Any number the
+        answer works out from results is computed here, never in the answer.
+
+        Args:
+            expression: The arithmetic, with results of earlier tasks as $N: "$1 + $2 + $3".
+        """
+        return compute(expression)
+
+    return (Tool.from_function(calculator),)
 
 
 def offer(tools: Mapping[str, Tool], offered: Iterable[Tool]) -> dict[str, Tool]:

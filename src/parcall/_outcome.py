@@ -4,7 +4,8 @@ A task that failed, or an action that approval refused or a dry run only showed,
 no value. The joiner is told so by name (`missing_notice`), the result says so
 (`RunResult.status`, `.failed`), and an answer that states a number no result holds while
 something failed is not passed off as an answer (`check_finish`): it is sent back once as
-a reason to replan, then marked.
+a reason to replan, then marked. With nothing failed, such a number is a sum worked out in
+the model's head: with a calculator at hand, it is sent back once to be computed.
 
 The statuses, most serious first:
 
@@ -141,19 +142,31 @@ def check_finish(
     plans: Sequence[Plan],
     *,
     can_replan: bool,
+    calculator: bool = False,
 ) -> Finish | Replan:
-    """`decision` as it is, unless a task failed and the answer states a number that no
-    result, error, argument or the request holds: then a `Replan` naming it (when
-    `can_replan`), else the answer with each such number replaced by `(unknown)` and what
-    failed said after it."""
+    """`decision` as it is, unless its answer states a number that no result, error,
+    argument or the request holds:
+
+    - a task failed: a `Replan` naming the number and the failure (when `can_replan`), else
+      the answer with each such number replaced by `(unknown)` and what failed said after it;
+    - nothing failed, the run has a `calculator` and two or more results are numbers: a
+      `Replan` asking to compute it with one (when `can_replan`; a small model adds
+      looked-up numbers in its head, often wrongly).
+    """
     failed = failures(observations.values(), plans)
-    if not failed:
+    if not failed and not (calculator and can_replan and _numbers_computed_from(observations)):
         return decision
     invented = invented_numbers(decision.answer, request, observations.values())
     if not invented:
         return decision
-    named = "; ".join(_describe(o) for o in failed)
     numbers = ", ".join(invented)
+    if not failed:
+        return Replan(
+            f"the answer states {numbers}, which no result holds: add a calculator task "
+            "that computes it from the results ($N)",
+            decision.thought,
+        )
+    named = "; ".join(_describe(o) for o in failed)
     if can_replan:
         return Replan(
             f"the answer states {numbers}, which no result holds, while {named}: "
@@ -165,6 +178,17 @@ def check_finish(
         decision.answer,
     )
     return Finish(f"{answer} (incomplete: {named})", decision.thought, decision.inferred)
+
+
+def _numbers_computed_from(observations: Mapping[int, Observation]) -> bool:
+    """Whether two or more results are numbers: an answer's other number is then most
+    likely computed from them."""
+    numeric = [
+        o
+        for o in observations.values()
+        if o.ok and isinstance(o.value, (int, float)) and not isinstance(o.value, bool)
+    ]
+    return len(numeric) >= 2
 
 
 def invented_numbers(
