@@ -153,6 +153,8 @@ def check_finish(
       `Replan` asking to compute it with one (when `can_replan`; a small model adds
       looked-up numbers in its head, often wrongly).
     """
+    if not _NUMBER.search(decision.answer):
+        return decision
     failed = failures(observations.values(), plans)
     if not failed and not (calculator and can_replan and _numbers_computed_from(observations)):
         return decision
