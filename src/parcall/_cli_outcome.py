@@ -48,10 +48,11 @@ def print_outcome(console: Console, result: RunResult) -> None:
     style = _STYLE[status]
     console.print(f"[{style}]status: {_SAYS[status]}[/{style}]", highlight=False)
     for obs in result.failed:
-        why = " ".join((obs.error or "").split())
+        how = how_missing(obs)
+        # A dry run's reason is the dry run itself: the line says it already.
+        why = "" if how == "dry_run" else f": {' '.join((obs.error or '').split())}"
         console.print(
-            f"  [{style}]task {obs.idx} {escape(obs.tool)} {_HOW[how_missing(obs)]}:[/{style}] "
-            f"{escape(why)}",
+            f"  [{style}]task {obs.idx} {escape(obs.tool)} {_HOW[how]}[/{style}]{escape(why)}",
             highlight=False,
             soft_wrap=True,
         )
