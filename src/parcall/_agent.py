@@ -280,8 +280,9 @@ class Agent:
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
         # it each; with a selector, runs that were shown the same tools share one prompt.
-        own = offer(self.tools, self.offered_tools)
-        shown = tuple(own.values()) if tools is None else tuple(tools)
+        if tools is None:  # what a run shows with no selector: the tools and those offered
+            tools = offer(self.tools, self.offered_tools).values()
+        shown = tuple(tools)
         key = (self.prompts, self.plan_format, shown)
         prompt = self._systems.get(key)
         if prompt is None:
