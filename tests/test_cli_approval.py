@@ -53,7 +53,7 @@ def run(*args: str) -> Any:
 
 def test_dry_run_prints_the_plan_and_the_calls_it_would_make(scripted: ScriptedModel) -> None:
     result = run("--dry-run")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 6, result.output  # an action was shown, not made
     assert SENT == []  # the tool's own record
     assert 'lookup(name="Bob")' in result.output  # the plan
     assert "calls that act (not made)" in result.output
@@ -63,7 +63,7 @@ def test_dry_run_prints_the_plan_and_the_calls_it_would_make(scripted: ScriptedM
 
 def test_without_a_terminal_acting_calls_are_refused(scripted: ScriptedModel) -> None:
     result = run()
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 5, result.output  # the action was refused
     assert SENT == []
     assert "no terminal" in scripted.prompts[-1]
 

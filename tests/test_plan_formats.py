@@ -134,7 +134,8 @@ async def test_native_tool_calls_drive_the_same_scheduler() -> None:
     model = ToolCallingModel()
     result = await Agent(model, [make_search()], plan_format="tools").run("q")
     assert result.values[3] == "result for result for a then result for b"
-    assert [s.name for s in model.requests[0].tools] == ["search"]
+    # The user's tool, then the built-in calculator the agent offers (Agent.offered_tools).
+    assert [s.name for s in model.requests[0].tools] == ["search", "calculator"]
     assert any(isinstance(e, TaskStarted) for e in result.events)
     assert result.answer == "done"
 

@@ -270,7 +270,7 @@ def run_cli(*args: str) -> Any:
 
 def test_run_sealed_denies_and_the_live_view_shows_it(cli_model: ScriptedModel) -> None:
     result = run_cli("--sealed")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 5, result.output  # an action was refused
     assert CLI_SENT == []
     assert "denied by the sealed policy" in " ".join(result.output.split())
     assert "denied by the sealed policy" in cli_model.prompts[-1]  # the joiner is told

@@ -120,7 +120,9 @@ def test_a_text_answer_streams_while_the_joiner_writes_it(url: str) -> None:
             )
         )
     kinds = {
-        i: ch.model_extra["parcall_event"]["kind"] for i, ch in enumerate(chunks) if ch.model_extra
+        i: ch.model_extra["parcall_event"]["kind"]
+        for i, ch in enumerate(chunks)
+        if ch.model_extra and "parcall_event" in ch.model_extra
     }
     content = [i for i, ch in enumerate(chunks) if ch.choices and ch.choices[0].delta.content]
     join_ended = next(

@@ -44,6 +44,8 @@ from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
 from ._limits import UsageLimits
 from ._model_call import call_model
+from ._offered import default_offered, offer, offered_names
+from ._outcome import check_finish, may_revise
 from ._output import NO_VALUE, Output, OutputValidationError, output_of
 from ._parser import PlanParser
 from ._pass import Pass, PassContext, PassRun
@@ -254,6 +256,9 @@ class Agent:
         self.policy = policy_argument(policy)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
+        self.offered_tools: tuple[Tool, ...] = default_offered()
+        """Offered to the planner when the run's tools have none of the name: the built-in
+        `calculator`, so arithmetic over results is computed. `()` offers none."""
 
     async def run(
         self,
@@ -358,13 +363,18 @@ class Agent:
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
         # it each; with a selector, runs that were shown the same tools share one prompt.
-        shown = tuple(self.tools.values()) if tools is None else tuple(tools)
+        if tools is None:  # what a run shows with no selector: the tools and those offered
+            tools = offer(self.tools, self.offered_tools).values()
+        shown = tuple(tools)
         key = (self.prompts, self.plan_format, shown)
         prompt = self._systems.get(key)
         if prompt is None:
             if len(self._systems) >= 256:
                 self._systems.clear()
-            prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
+            offered = offered_names(shown, self.tools, self.offered_tools)
+            prompt = self._systems[key] = self.prompts.system(
+                shown, self.plan_format, offered=offered
+            )
         return prompt
 
     async def _select(
@@ -602,7 +612,8 @@ class _Run:
         error: Exception | None = None
         answer: str | None = None
         pool = self.tools
-        self.tools = await self.agent._select(self.request, pool=pool)
+        picked = await self.agent._select(self.request, pool=pool)
+        self.tools = offer(picked, self.agent.offered_tools)
         self.lineage.tools = self.tools
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
@@ -688,6 +699,7 @@ class _Run:
         seen: set[str] = set()
         scripted: str | None = None
         followed = False
+        checked = False  # an invented number sent back once
         carried: tuple[Task, ...] = ()  # a follow-up's join shows the round before it too
         while True:
             plan, error = await self._plan(executor, round_no, scripted)
@@ -752,7 +764,11 @@ class _Run:
                 extras["messages"] = self._separate_join_messages(join_prompt)
             deltas = AnswerStream(
                 lambda piece: self.emit(AnswerDelta(piece, self.now())),
-                live=self.output.text and not (self.agent.grounded or self.agent.follow_up),
+                live=self.output.text
+                and not (self.agent.grounded or self.agent.follow_up)
+                and not may_revise(
+                    executor.observations, self.plans, calculator="calculator" in self.tools
+                ),
             )
             text = await self._complete(
                 "join", round_no, self.agent.max_join_tokens, deltas.on_chunk, extras
@@ -773,6 +789,18 @@ class _Run:
                     f"no result mentions {decision.answer!r}; search for what is missing",
                     decision.thought,
                 )
+            if isinstance(decision, Finish):
+                # The answer states a number no result holds: replan once for it (a task
+                # failed, or a sum was worked out in the head), else mark it unknown.
+                decision = check_finish(
+                    decision,
+                    self.request,
+                    executor.observations,
+                    self.plans,
+                    can_replan=can_replan and not checked,
+                    calculator="calculator" in self.tools,
+                )
+                checked = checked or isinstance(decision, Replan)
             follow = (
                 self._follow_up(decision.answer, executor)
                 if isinstance(decision, Finish) and can_replan and not followed

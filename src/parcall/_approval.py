@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 
 import anyio
 
-from ._errors import ActionRejectedError, ParcallError
+from ._errors import ActionRejectedError, DryRunError, ParcallError
 from ._observation import format_value, resolve
 from ._plan import Task, iter_refs
 from ._provenance import Provenance
@@ -86,10 +86,13 @@ class Approve:
 @dataclass(frozen=True, slots=True)
 class Reject:
     """Do not run them; `reason` is what the joiner is told. `tasks` rejects only those
-    (the other calls asked about are approved); None rejects every one."""
+    (the other calls asked about are approved); None rejects every one. `dry_run=True`
+    means the calls were only to be shown: the run's status is then `"dry_run"`, not
+    `"refused"`."""
 
     reason: str = "not approved"
     tasks: frozenset[int] | None = None
+    dry_run: bool = False
     kind: Literal["reject"] = "reject"
 
 
@@ -119,6 +122,7 @@ class ApprovalGate:
         # Per task: the policy's concern, and those an answer was given with in view.
         self._concerns: dict[int, str] = {}
         self._shown: dict[int, str | None] = {}
+        self._shown_only: set[int] = set()  # rejected by a dry run
 
     async def review(
         self,
@@ -141,7 +145,7 @@ class ApprovalGate:
                 await self._ask(task, arguments, plan, values)
         verdict = self._decided[task.idx]
         if isinstance(verdict, str):
-            raise ActionRejectedError(verdict)
+            raise (DryRunError if task.idx in self._shown_only else ActionRejectedError)(verdict)
         return {**arguments, **verdict}
 
     async def _ask(
@@ -182,6 +186,8 @@ class ApprovalGate:
             if isinstance(decision, Reject):
                 if decision.tasks is None or idx in decision.tasks:
                     self._decided[idx] = f"rejected: {decision.reason}"
+                    if decision.dry_run:
+                        self._shown_only.add(idx)
                     continue
                 self._decided[idx] = {}
             else:

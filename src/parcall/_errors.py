@@ -8,6 +8,7 @@ __all__ = [
     "ActionRejectedError",
     "CyclicPlanError",
     "DependencyFailedError",
+    "DryRunError",
     "DuplicateTaskError",
     "ForwardReferenceError",
     "InvalidArgumentsError",
@@ -142,6 +143,11 @@ class ActionRejectedError(ToolError):
 class PolicyDeniedError(ActionRejectedError):
     """A task the agent's policy did not allow (see `Agent(policy=...)`); the tool was
     never called, and the joiner is told why."""
+
+
+class DryRunError(ActionRejectedError):
+    """A task of a tool with side effects that a dry run showed and did not make
+    (`Reject(dry_run=True)`, `parcall run --dry-run`)."""
 
 
 class ToolsetError(ParcallError):

@@ -16,6 +16,7 @@ from typing import Any
 from ._grammar import Thought
 from ._history import Turn, render_turns
 from ._observation import Observation
+from ._outcome import missing_notice
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
 from ._question import answer_shape
@@ -212,7 +213,11 @@ class Prompts:
     history_chars: int = 300
     """An earlier turn's results are cut to this many characters each."""
 
-    def system(self, tools: Iterable[Tool], plan_format: str = "text") -> str:
+    def system(
+        self, tools: Iterable[Tool], plan_format: str = "text", *, offered: Iterable[str] = ()
+    ) -> str:
+        """The planner's system prompt for `tools`; those named in `offered` (added by the
+        agent, not the user's) do not make an example fit on their own."""
         template = {
             "json": self.planner_system_json,
             "tools": self.planner_system_tools,
@@ -223,7 +228,7 @@ class Prompts:
             tools="\n".join(_describe(t) for t in tools),
             examples="\n\n".join(
                 f"Question: {e.question}\n{render(e.plan)}"
-                for e in usable_examples(self.examples, {t.name for t in tools})
+                for e in usable_examples(self.examples, {t.name for t in tools}, set(offered))
             ),
             first=1,
         )
@@ -253,6 +258,9 @@ class Prompts:
             lines.append(f"{task.describe()}\n   → {obs.show(self.observation_chars)}")
         if not tasks:
             lines.append("(no task was run)")
+        missing = missing_notice(tasks, observations, can_replan=can_replan)
+        if missing:
+            lines.append(missing)
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
@@ -282,11 +290,18 @@ class Prompts:
 _PLAN_CALL = re.compile(r"^\s*\d+\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)
 
 
-def usable_examples(examples: Sequence[Example], tools: set[str]) -> list[Example]:
+def usable_examples(
+    examples: Sequence[Example], tools: set[str], offered: set[str] | None = None
+) -> list[Example]:
     """The examples whose plans use only tools the planner has (a small model copies tool
-    names from examples), and of two examples for one question the one that uses more of
-    them; all examples when none fits, since the format is still worth showing."""
-    fitting = [e for e in examples if set(_PLAN_CALL.findall(e.plan)) <= tools]
+    names from examples) and not only `offered` ones, and of two examples for one question
+    the one that uses more of them; all examples when none fits, since the format is still
+    worth showing."""
+    fitting = [
+        e
+        for e in examples
+        if (used := set(_PLAN_CALL.findall(e.plan))) <= tools and (not offered or used - offered)
+    ]
     best: dict[str, Example] = {}
     for example in fitting:
         kept = best.get(example.question)

@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 from ._events import Event, ModelCallFinished, PlanFinished
 from ._history import Turn, dump_turns, turn_of
 from ._observation import Observation
+from ._outcome import Status, failures, status_of
 from ._plan import Plan
 from ._provenance import Provenance
 from ._timing import TimeBreakdown, time_breakdown
@@ -64,7 +65,8 @@ class RunResult:
 
     def __repr__(self) -> str:
         return (
-            f"RunResult(answer={self.answer!r:.200}, plans={len(self.plans)}, "
+            f"RunResult(answer={self.answer!r:.200}, status={self.status!r}, "
+            f"plans={len(self.plans)}, "
             f"observations={len(self.observations)}, events={len(self.events)}, "
             f"duration={self.duration:.3f})"
         )
@@ -127,6 +129,24 @@ class RunResult:
         from .observe._page import render_page  # the page is a feature on top of the engine
 
         return render_page(self.events, title=title, request=self.request)
+
+    @property
+    def status(self) -> Status:
+        """How the run ended: `"answered"`, `"partial"` (a task failed and nothing made up
+        for it), `"refused"` (approval refused an action) or `"dry_run"` (actions only
+        shown); see `failed`."""
+        return status_of(self.failed)
+
+    @property
+    def failed(self) -> tuple[Observation, ...]:
+        """The tasks that left no value (failed, refused, not made) and that no later round
+        made good: the results the answer lacks."""
+        return failures(self.observations, self.plans)
+
+    @property
+    def rests_on(self) -> tuple[int, ...]:
+        """The tasks whose results the answer was drawn from: every task that succeeded."""
+        return tuple(o.idx for o in self.observations if o.ok)
 
     @property
     def values(self) -> dict[int, object]:

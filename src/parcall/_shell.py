@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from ._agent import Agent
+from ._cli_outcome import print_outcome
 from ._errors import ParcallError
 from ._history import Turn
 from ._result import RunResult
@@ -87,6 +88,8 @@ async def _answer_each(
         load = load_s if not results else 0.0
         timing = time_breakdown(result.events, result.observations, result.duration, load=load)
         console.print(f"[dim]time: {timing.describe()}[/dim]")
+        if result.status != "answered":
+            print_outcome(console, result)
         results.append(result)
         history = result.all_messages()
 

@@ -107,7 +107,7 @@ class DryRun:
     async def __call__(self, request: ApprovalRequest) -> Reject:
         self.calls.update((c.idx, c) for c in request.asked)
         self.acting.update(c.tool for c in request.calls if c.acts)
-        return Reject(self.reason)
+        return Reject(self.reason, dry_run=True)
 
     def report(self, console: Console, plans: Sequence[Plan]) -> None:
         """Print each plan and the calls that act: as they would be made, or as planned

@@ -20,9 +20,11 @@ from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
 from ._cli_options import McpOption, OpenApiOption, SealedOption
+from ._cli_outcome import EXIT_CODES, print_outcome
 from ._errors import ParcallError
 from ._events import Event
 from ._extras import MissingExtraError
+from ._outcome import outcome_fields
 from ._result import RunResult
 from ._shell import shell
 from ._timing import time_breakdown
@@ -359,10 +361,13 @@ def run(
         console.print(f"[dim]time: {timing.describe()}[/dim]")
     if dry is not None:
         dry.report(console, result.plans)
+    if not as_json:
+        print_outcome(console, result)
     if as_json:
         payload = {
             "question": question,
             "answer": result.answer,
+            **outcome_fields(result),
             "answered_by": answered_by(result),
             "duration_s": result.duration,
             "timing_s": event_to_dict(timing),
@@ -373,6 +378,8 @@ def run(
             "observations": [event_to_dict(o) for o in result.observations],
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    if EXIT_CODES[result.status]:  # a script can tell that the answer lacks something
+        raise typer.Exit(EXIT_CODES[result.status])
 
 
 def _log_run(question: str, model: str, events: list[Event], error: Exception | None) -> None:

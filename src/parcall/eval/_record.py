@@ -44,7 +44,7 @@ def build_agent(
     """The agent under test; the baselines take the same model and tools (and no plan
     format: they write one call or one batch per turn)."""
     if options.agent == "parcall":
-        return Agent(
+        agent = Agent(
             model,
             tools,
             max_replans=options.max_replans,
@@ -53,6 +53,8 @@ def build_agent(
             join_thought=options.join_thought,
             policy="sealed" if options.sealed else None,
         )
+        agent.offered_tools = ()  # a dataset's tools are the ones under test, as for baselines
+        return agent
     if options.agent == "react":
         return ReActAgent(model, tools)
     if options.agent == "parallel":

@@ -385,7 +385,7 @@ def create_app(
             rest = result.answer[len(sent) :] if result.answer.startswith(sent) else ""
             for piece in answer_pieces(rest) if rest else ():
                 await out.send(sse(chunk(ids, {"content": piece})))
-            await out.send(sse(chunk(ids, finish="stop")))
+            await out.send(sse(chunk(ids, finish="stop", outcome=result)))
             if include_usage:
                 await out.send(sse(chunk(ids, usage=usage_of(result))))
             await out.send("data: [DONE]\n\n")

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._history import Turn
+from .._outcome import outcome_fields
 from .._result import RunResult
 from .._trace import event_to_dict
 from ._response_format import ResponseFormat
@@ -142,8 +143,11 @@ def usage_of(result: RunResult) -> dict[str, int]:
 
 
 def summary_of(result: RunResult) -> dict[str, Any]:
-    """The `parcall` extension of a whole response: the run's shape, not its full trace."""
+    """The `parcall` extension of a whole response: the run's status (`answered`,
+    `partial`, `refused`, `dry_run`) and the tasks it lacks, and its shape, not its full
+    trace."""
     return {
+        **outcome_fields(result),
         "duration_s": result.duration,
         "replans": result.replans,
         "tasks": [
@@ -184,6 +188,7 @@ def chunk(
     finish: str | None = None,
     event: object | None = None,
     usage: dict[str, int] | None = None,
+    outcome: RunResult | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": ids.id,
@@ -198,6 +203,8 @@ def chunk(
         body[EVENT_FIELD] = event_to_dict(event, value_chars=VALUE_CHARS)
     if usage is not None:
         body["usage"] = usage
+    if outcome is not None:  # the last chunk says how the run ended
+        body["parcall"] = outcome_fields(outcome)
     return body
 
 
