@@ -77,8 +77,9 @@ class Output:
         except ValidationError as first:
             try:
                 return self.adapter.validate_json(json.dumps(text))
-            except ValidationError:
-                raise first from None
+            except ValidationError as second:
+                # Broken JSON is worth naming; a bare word, what it should have been.
+                raise (first if text[:1] in "{[" else second) from None
 
     def dump(self, value: Any) -> str:
         """The JSON text of a typed value: a typed run's `answer`."""
