@@ -202,6 +202,13 @@ def test_the_compact_shape_reads_nested_models_lists_and_options() -> None:
     assert '"\\"m\\"" | "\\"ft\\""' in rules
 
 
+async def test_a_typed_answer_is_not_judged_as_words_by_grounded_or_follow_up() -> None:
+    model = ScriptedModel([SEARCH, 'Action: Finish({"tallest": "Eiffel", "metres": 330})'])
+    agent = Agent(model, [make_search()], output_type=Heights, grounded=True, follow_up=True)
+    result = await agent.run("Which is taller?")
+    assert result.output == Heights(tallest="Eiffel", metres=330) and len(result.plans) == 1
+
+
 # ---- AnswerDelta ------------------------------------------------------------------------
 
 

@@ -658,6 +658,7 @@ class _Run:
                 isinstance(decision, Finish)
                 and can_replan
                 and self.agent.grounded
+                and self.output.text  # a typed answer is JSON, not words a result holds
                 and executor.observations
                 and not is_grounded(decision.answer, self._evidence(executor))
             ):
@@ -668,7 +669,7 @@ class _Run:
                 )
             follow = (
                 self._follow_up(decision.answer, executor)
-                if isinstance(decision, Finish) and can_replan and not followed
+                if isinstance(decision, Finish) and can_replan and not followed and self.output.text
                 else None
             )
             if isinstance(decision, Finish) and follow is not None:
