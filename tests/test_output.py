@@ -43,6 +43,16 @@ class Pair:
     b: list[str]
 
 
+class Building(BaseModel):
+    name: str
+    height_m: int
+
+
+class Towers(BaseModel):
+    first: Building
+    second: Building
+
+
 def joins(model: ScriptedModel) -> list[ModelRequest]:
     return [r for r in model.requests if r.purpose == "join"]
 
@@ -209,6 +219,70 @@ async def test_a_typed_answer_is_not_judged_as_words_by_grounded_or_follow_up() 
     assert result.output == Heights(tallest="Eiffel", metres=330) and len(result.plans) == 1
 
 
+JSON_PLAN = json.dumps(
+    {"tasks": [{"id": 1, "tool": "search", "args": {"query": "Eiffel Tower"}}], "finish": None}
+)
+
+
+async def test_under_structured_outputs_the_joiner_replies_in_json_of_a_schema() -> None:
+    reply = {"action": "finish", "answer": {"first": {"name": "Eiffel", "height_m": 330}}}
+    reply["answer"]["second"] = {"name": "Big Ben", "height_m": 96}
+    model = ScriptedModel([JSON_PLAN, json.dumps(reply)])
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=Towers)
+    result = await agent.run("How tall are they?")
+    assert result.output.second == Building(name="Big Ben", height_m=96)
+    schema = joins(model)[0].json_schema
+    assert schema is not None and joins(model)[0].grammar is None
+    assert schema["required"] == ["action", "answer", "reason"]
+    assert schema["properties"]["answer"]["anyOf"][0]["properties"]["first"] == {
+        "$ref": "#/$defs/Building"
+    }
+    assert "Building" in schema["$defs"] and schema["additionalProperties"] is False
+    assert '{"action": "finish", "answer": <the answer>}' in joins(model)[0].messages[-1].content
+
+
+async def test_under_structured_outputs_a_json_replan_replans() -> None:
+    model = ScriptedModel(
+        [
+            JSON_PLAN,
+            '{"action": "replan", "reason": "search Big Ben", "answer": null}',
+            JSON_PLAN.replace('"id": 1', '"id": 2'),
+            '{"action": "finish", "answer": 330, "reason": null}',
+        ]
+    )
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=int)
+    result = await agent.run("How tall?")
+    assert result.output == 330 and len(result.plans) == 2
+    assert joins(model)[1].json_schema["properties"]["action"]["enum"] == ["finish"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # as tests/test_openai_compatible.py
+async def test_openai_compatible_sends_the_joiners_schema_as_response_format() -> None:
+    import httpx
+
+    from parcall import OpenAICompatible
+
+    bodies: list[dict[str, Any]] = []
+    replies = iter([JSON_PLAN, '{"action": "finish", "answer": [330], "reason": null}'])
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        data = {"choices": [{"index": 0, "delta": {"content": next(replies)}}]}
+        return httpx.Response(
+            200,
+            content=f"data: {json.dumps(data)}\n\ndata: [DONE]\n\n".encode(),
+            headers={"content-type": "text/event-stream"},
+        )
+
+    model = OpenAICompatible("m", api_key="none", transport=httpx.MockTransport(exchange))
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True)
+    result = await agent.run("How tall?", output_type=list[int])
+    await model.aclose()
+    assert result.output == [330]
+    answer = bodies[1]["response_format"]["json_schema"]["schema"]["properties"]["answer"]
+    assert answer["anyOf"][0] == {"type": "array", "items": {"type": "integer"}}
+
+
 # ---- AnswerDelta ------------------------------------------------------------------------
 
 
@@ -309,16 +383,6 @@ def tiny() -> Iterator[Any]:
     model = LlamaCpp("local:tiny", n_ctx=4096, n_threads=2, seed=1, warm_start=False)
     yield model
     model.close()
-
-
-class Building(BaseModel):
-    name: str
-    height_m: int
-
-
-class Towers(BaseModel):
-    first: Building
-    second: Building
 
 
 @pytest.mark.llama
