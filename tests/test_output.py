@@ -420,3 +420,19 @@ async def test_llama_cpp_reads_the_join_grammar_of_every_kind(tiny: Any, output_
     )
     text = "".join([c.text async for c in tiny.stream(request) if isinstance(c, TextChunk)])
     assert "Action: Finish(".startswith(text) or text.startswith("Action: Finish(")
+
+
+def test_the_cli_view_shows_the_answer_as_it_grows() -> None:
+    import io
+
+    from rich.console import Console
+
+    from parcall._view import RunView
+
+    out = io.StringIO()
+    console = Console(file=out, width=80)
+    view = RunView(console, "q", "scripted", live=False)
+    view.update(AnswerDelta("The Eiffel", 0.1))
+    view.update(AnswerDelta(" Tower", 0.2))
+    console.print(view._render())
+    assert "The Eiffel Tower" in out.getvalue() and "answer" in out.getvalue()
