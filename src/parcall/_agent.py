@@ -297,7 +297,7 @@ class Agent:
         return RunStream(self, request, _Start(run_id, meta, resume), output)
 
     def _output(self, output_type: Any) -> Output:
-        return self.output if output_type is None else output_of(output_type, "output_type")
+        return self.output if output_type is None else output_of(output_type, "run")
 
     def _journal_store(self) -> RunStore:
         if self.store is None:
