@@ -436,3 +436,42 @@ def test_the_cli_view_shows_the_answer_as_it_grows() -> None:
     view.update(AnswerDelta(" Tower", 0.2))
     console.print(view._render())
     assert "The Eiffel Tower" in out.getvalue() and "answer" in out.getvalue()
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 5},
+        "size": {"type": "integer", "minimum": 0},
+        "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}, "maxItems": 2},
+        "unit": {"enum": ["m", "ft"]},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+    "required": ["name", "size"],
+    "additionalProperties": False,
+    "$defs": {"Tag": {"type": "string", "pattern": "^[a-z]+$"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"name": "Eiffel tower", "size": 1}, "name: longer than 5 characters"),
+        ({"name": "a", "size": -1}, "size: must be >= 0"),
+        ({"name": "a", "size": 1.5}, "size: must be integer, not a number"),
+        ({"name": "a", "size": True}, "size: must be integer, not a boolean"),
+        ({"size": 1}, "name: required"),
+        ({"name": "a", "size": 1, "tags": ["ok", "Bad"]}, "tags[1]: does not match"),
+        ({"name": "a", "size": 1, "tags": ["a", "b", "c"]}, "tags: takes at most 2 items"),
+        ({"name": "a", "size": 1, "unit": "km"}, 'unit: must be one of "m", "ft"'),
+        ({"name": "a", "size": 1, "note": 3}, "note: fits none of the allowed shapes"),
+        ({"name": "a", "size": 1, "colour": "red"}, "colour: not allowed"),
+        ([1], "the value: must be object, not an array"),
+    ],
+)
+def test_a_structured_dict_names_what_breaks_its_schema(value: object, error: str) -> None:
+    from parcall._json_check import schema_errors
+
+    assert any(error in e for e in schema_errors(value, SCHEMA)), schema_errors(value, SCHEMA)
+    good = {"name": "a", "size": 2.0, "tags": ["x"], "unit": "m", "note": None}
+    assert schema_errors(good, SCHEMA) == []
