@@ -118,6 +118,16 @@ async def test_an_answer_that_does_not_validate_goes_back_once_with_the_error() 
     assert [d.text for d in decided] == [result.answer]
 
 
+async def test_in_the_separate_layout_the_retry_extends_the_joiners_own_conversation() -> None:
+    model = ScriptedModel([SEARCH, "Action: Finish(many)", "Action: Finish(2)"])
+    agent = Agent(model, [make_search()], output_type=int, prompt_layout="separate")
+    assert (await agent.run("q")).output == 2
+    first, retry = joins(model)
+    assert retry.messages[: len(first.messages)] == first.messages
+    assert [m.role for m in retry.messages[len(first.messages) :]] == ["assistant", "user"]
+    assert "does not fit" in retry.messages[-1].content
+
+
 async def test_a_second_failure_raises_with_the_run_so_far() -> None:
     model = ScriptedModel([SEARCH, "Action: Finish(tall)", "Action: Finish(very tall)"])
     with pytest.raises(OutputValidationError, match="does not fit int") as caught:
