@@ -43,6 +43,16 @@ class Pair:
     b: list[str]
 
 
+class Building(BaseModel):
+    name: str
+    height_m: int
+
+
+class Towers(BaseModel):
+    first: Building
+    second: Building
+
+
 def joins(model: ScriptedModel) -> list[ModelRequest]:
     return [r for r in model.requests if r.purpose == "join"]
 
@@ -106,6 +116,16 @@ async def test_an_answer_that_does_not_validate_goes_back_once_with_the_error() 
     assert "Finish(<JSON of the form" in retry
     decided = [e for e in result.events if isinstance(e, JoinDecided)]
     assert [d.text for d in decided] == [result.answer]
+
+
+async def test_in_the_separate_layout_the_retry_extends_the_joiners_own_conversation() -> None:
+    model = ScriptedModel([SEARCH, "Action: Finish(many)", "Action: Finish(2)"])
+    agent = Agent(model, [make_search()], output_type=int, prompt_layout="separate")
+    assert (await agent.run("q")).output == 2
+    first, retry = joins(model)
+    assert retry.messages[: len(first.messages)] == first.messages
+    assert [m.role for m in retry.messages[len(first.messages) :]] == ["assistant", "user"]
+    assert "does not fit" in retry.messages[-1].content
 
 
 async def test_a_second_failure_raises_with_the_run_so_far() -> None:
@@ -200,6 +220,77 @@ def test_the_compact_shape_reads_nested_models_lists_and_options() -> None:
     rules = schema_grammar(schema)
     assert rules.startswith("answer ::= j-answer-")
     assert '"\\"m\\"" | "\\"ft\\""' in rules
+
+
+async def test_a_typed_answer_is_not_judged_as_words_by_grounded_or_follow_up() -> None:
+    model = ScriptedModel([SEARCH, 'Action: Finish({"tallest": "Eiffel", "metres": 330})'])
+    agent = Agent(model, [make_search()], output_type=Heights, grounded=True, follow_up=True)
+    result = await agent.run("Which is taller?")
+    assert result.output == Heights(tallest="Eiffel", metres=330) and len(result.plans) == 1
+
+
+JSON_PLAN = json.dumps(
+    {"tasks": [{"id": 1, "tool": "search", "args": {"query": "Eiffel Tower"}}], "finish": None}
+)
+
+
+async def test_under_structured_outputs_the_joiner_replies_in_json_of_a_schema() -> None:
+    reply = {"action": "finish", "answer": {"first": {"name": "Eiffel", "height_m": 330}}}
+    reply["answer"]["second"] = {"name": "Big Ben", "height_m": 96}
+    model = ScriptedModel([JSON_PLAN, json.dumps(reply)])
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=Towers)
+    result = await agent.run("How tall are they?")
+    assert result.output.second == Building(name="Big Ben", height_m=96)
+    schema = joins(model)[0].json_schema
+    assert schema is not None and joins(model)[0].grammar is None
+    assert schema["required"] == ["action", "answer", "reason"]
+    assert schema["properties"]["answer"]["anyOf"][0]["properties"]["first"] == {
+        "$ref": "#/$defs/Building"
+    }
+    assert "Building" in schema["$defs"] and schema["additionalProperties"] is False
+    assert '{"action": "finish", "answer": <the answer>}' in joins(model)[0].messages[-1].content
+
+
+async def test_under_structured_outputs_a_json_replan_replans() -> None:
+    model = ScriptedModel(
+        [
+            JSON_PLAN,
+            '{"action": "replan", "reason": "search Big Ben", "answer": null}',
+            JSON_PLAN.replace('"id": 1', '"id": 2'),
+            '{"action": "finish", "answer": 330, "reason": null}',
+        ]
+    )
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=int)
+    result = await agent.run("How tall?")
+    assert result.output == 330 and len(result.plans) == 2
+    assert joins(model)[1].json_schema["properties"]["action"]["enum"] == ["finish"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # as tests/test_openai_compatible.py
+async def test_openai_compatible_sends_the_joiners_schema_as_response_format() -> None:
+    import httpx
+
+    from parcall import OpenAICompatible
+
+    bodies: list[dict[str, Any]] = []
+    replies = iter([JSON_PLAN, '{"action": "finish", "answer": [330], "reason": null}'])
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        data = {"choices": [{"index": 0, "delta": {"content": next(replies)}}]}
+        return httpx.Response(
+            200,
+            content=f"data: {json.dumps(data)}\n\ndata: [DONE]\n\n".encode(),
+            headers={"content-type": "text/event-stream"},
+        )
+
+    model = OpenAICompatible("m", api_key="none", transport=httpx.MockTransport(exchange))
+    agent = Agent(model, [make_search()], plan_format="json", constrained=True)
+    result = await agent.run("How tall?", output_type=list[int])
+    await model.aclose()
+    assert result.output == [330]
+    answer = bodies[1]["response_format"]["json_schema"]["schema"]["properties"]["answer"]
+    assert answer["anyOf"][0] == {"type": "array", "items": {"type": "integer"}}
 
 
 # ---- AnswerDelta ------------------------------------------------------------------------
@@ -304,16 +395,6 @@ def tiny() -> Iterator[Any]:
     model.close()
 
 
-class Building(BaseModel):
-    name: str
-    height_m: int
-
-
-class Towers(BaseModel):
-    first: Building
-    second: Building
-
-
 @pytest.mark.llama
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_tiny_models_answer_is_a_valid_instance_under_the_grammar(tiny: Any) -> None:
@@ -349,3 +430,58 @@ async def test_llama_cpp_reads_the_join_grammar_of_every_kind(tiny: Any, output_
     )
     text = "".join([c.text async for c in tiny.stream(request) if isinstance(c, TextChunk)])
     assert "Action: Finish(".startswith(text) or text.startswith("Action: Finish(")
+
+
+def test_the_cli_view_shows_the_answer_as_it_grows() -> None:
+    import io
+
+    from rich.console import Console
+
+    from parcall._view import RunView
+
+    out = io.StringIO()
+    console = Console(file=out, width=80)
+    view = RunView(console, "q", "scripted", live=False)
+    view.update(AnswerDelta("The Eiffel", 0.1))
+    view.update(AnswerDelta(" Tower", 0.2))
+    console.print(view._render())
+    assert "The Eiffel Tower" in out.getvalue() and "answer" in out.getvalue()
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 5},
+        "size": {"type": "integer", "minimum": 0},
+        "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}, "maxItems": 2},
+        "unit": {"enum": ["m", "ft"]},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+    "required": ["name", "size"],
+    "additionalProperties": False,
+    "$defs": {"Tag": {"type": "string", "pattern": "^[a-z]+$"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"name": "Eiffel tower", "size": 1}, "name: longer than 5 characters"),
+        ({"name": "a", "size": -1}, "size: must be >= 0"),
+        ({"name": "a", "size": 1.5}, "size: must be integer, not a number"),
+        ({"name": "a", "size": True}, "size: must be integer, not a boolean"),
+        ({"size": 1}, "name: required"),
+        ({"name": "a", "size": 1, "tags": ["ok", "Bad"]}, "tags[1]: does not match"),
+        ({"name": "a", "size": 1, "tags": ["a", "b", "c"]}, "tags: takes at most 2 items"),
+        ({"name": "a", "size": 1, "unit": "km"}, 'unit: must be one of "m", "ft"'),
+        ({"name": "a", "size": 1, "note": 3}, "note: fits none of the allowed shapes"),
+        ({"name": "a", "size": 1, "colour": "red"}, "colour: not allowed"),
+        ([1], "the value: must be object, not an array"),
+    ],
+)
+def test_a_structured_dict_names_what_breaks_its_schema(value: object, error: str) -> None:
+    from parcall._json_check import schema_errors
+
+    assert any(error in e for e in schema_errors(value, SCHEMA)), schema_errors(value, SCHEMA)
+    good = {"name": "a", "size": 2.0, "tags": ["x"], "unit": "m", "note": None}
+    assert schema_errors(good, SCHEMA) == []

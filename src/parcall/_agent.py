@@ -353,7 +353,7 @@ class Agent:
         return RunStream(self, request, start, output)
 
     def _output(self, output_type: Any) -> Output:
-        return self.output if output_type is None else output_of(output_type, "output_type")
+        return self.output if output_type is None else output_of(output_type, "run")
 
     def _journal_store(self) -> RunStore:
         if self.store is None:
@@ -747,6 +747,13 @@ class _Run:
                 form=None if self.output.text else self.output.form,
             )
             carried = ()
+            # A typed answer under structured outputs: the joiner replies in JSON.
+            structured = self.agent.constrained and not self._grammar and not self.output.text
+            if structured:
+                thought = self._thought != "none"
+                join_prompt += "\n" + self.output.structured_reply(
+                    can_replan=can_replan, thought=thought
+                )
             self.messages.append(Message("user", join_prompt))
             extras: dict[str, Any] = (
                 {
@@ -760,6 +767,10 @@ class _Run:
                 if self._grammar
                 else {}
             )
+            if structured:
+                extras["json_schema"] = self.output.join_schema(
+                    can_replan=can_replan, thought=thought
+                )
             if self.agent.prompt_layout == "separate":
                 extras["messages"] = self._separate_join_messages(join_prompt)
             deltas = AnswerStream(
@@ -774,13 +785,14 @@ class _Run:
                 "join", round_no, self.agent.max_join_tokens, deltas.on_chunk, extras
             )
             self.messages.append(Message("assistant", text))
-            decision = parse_decision(text)
+            decision = self._decision(text, extras)
             if isinstance(decision, Finish) and not self.output.text:
                 decision = await self._typed(decision, round_no, extras)
             if (
                 isinstance(decision, Finish)
                 and can_replan
                 and self.agent.grounded
+                and self.output.text  # a typed answer is JSON, not words a result holds
                 and executor.observations
                 and not is_grounded(decision.answer, self._evidence(executor))
             ):
@@ -803,7 +815,7 @@ class _Run:
                 checked = checked or isinstance(decision, Replan)
             follow = (
                 self._follow_up(decision.answer, executor)
-                if isinstance(decision, Finish) and can_replan and not followed
+                if isinstance(decision, Finish) and can_replan and not followed and self.output.text
                 else None
             )
             if isinstance(decision, Finish) and follow is not None:
@@ -877,11 +889,14 @@ class _Run:
                 extras = {**extras, "messages": (*extras["messages"], answered, retry)}
             text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
             self.messages.append(Message("assistant", text))
-            again = parse_decision(text)
+            again = self._decision(text, extras)
             return (
                 again if isinstance(again, Replan) else await self._typed(again, round_no, extras)
             )
         return Finish(self.output.dump(self._value), decision.thought)
+
+    def _decision(self, text: str, extras: Mapping[str, Any]) -> Finish | Replan:
+        return self.output.decision(text) if "json_schema" in extras else parse_decision(text)
 
     def _follow_up(self, answer: str, executor: Executor) -> str | None:
         """The call that looks up `answer` (`search(query="...")`), or None: follow-ups are

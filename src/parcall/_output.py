@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
 from ._errors import ParcallError
+from ._joiner import Finish, Replan, parse_decision
 from ._json_grammar import schema_grammar
 from ._observation import Observation, resolve
 from ._plan import Plan, Ref
@@ -29,6 +30,10 @@ RETRY_REQUEST = """\
 Your answer {answer} does not fit the answer's type: {error}
 Reply again with one line: Action: Finish(<{form}>)"""
 """Sent to the joiner once when its answer does not validate."""
+
+STRUCTURED_REPLY = """\
+Reply with one JSON object: {{"action": "finish", "answer": <the answer>{rest}}}{replan}"""
+"""Appended to the joiner's instructions when structured outputs shape its reply."""
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.S)
 _MAX_DEPTH = 6
@@ -77,8 +82,55 @@ class Output:
         except ValidationError as first:
             try:
                 return self.adapter.validate_json(json.dumps(text))
-            except ValidationError:
-                raise first from None
+            except ValidationError as second:
+                # Broken JSON is worth naming; a bare word, what it should have been.
+                raise (first if text[:1] in "{[" else second) from None
+
+    def join_schema(self, *, can_replan: bool, thought: bool) -> dict[str, Any]:
+        """A JSON schema for the joiner's whole reply under structured outputs (a server's
+        `json_schema`): `{"thought"?, "action": "finish" | "replan", "answer": T | null,
+        "reason"?: str | null}`; the type's own definitions move to the top."""
+        answer = {k: v for k, v in self.schema.items() if k not in ("$defs", "definitions")}
+        props: dict[str, Any] = {"thought": {"type": "string"}} if thought else {}
+        props["action"] = {
+            "type": "string",
+            "enum": ["finish", "replan"] if can_replan else ["finish"],
+        }
+        props["answer"] = {"anyOf": [answer, {"type": "null"}]}
+        if can_replan:
+            props["reason"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": props,
+            "required": list(props),
+            "additionalProperties": False,
+        }
+        for key in ("$defs", "definitions"):
+            if key in self.schema:
+                schema[key] = self.schema[key]
+        return schema
+
+    def structured_reply(self, *, can_replan: bool, thought: bool) -> str:
+        """What the joiner is told to write when `join_schema` shapes its reply."""
+        return STRUCTURED_REPLY.format(
+            rest=', "thought": "<the facts>"' if thought else "",
+            replan=' or {"action": "replan", "reason": "<what to search>"}' if can_replan else "",
+        )
+
+    def decision(self, text: str) -> Finish | Replan:
+        """The joiner's reply under `join_schema`; text that is no such JSON is read as
+        `Action: Finish(...)` text."""
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            return parse_decision(text)
+        if not isinstance(reply, dict) or reply.get("action") not in ("finish", "replan"):
+            return parse_decision(text)
+        thought = reply.get("thought") if isinstance(reply.get("thought"), str) else None
+        if reply["action"] == "replan":
+            reason = reply.get("reason") or "the joiner asked for a new plan without saying why"
+            return Replan(str(reason), thought)
+        return Finish(json.dumps(reply.get("answer"), ensure_ascii=False), thought)
 
     def dump(self, value: Any) -> str:
         """The JSON text of a typed value: a typed run's `answer`."""
