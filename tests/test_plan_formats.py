@@ -23,7 +23,14 @@ from parcall import (
 )
 from parcall._grammar import plan_grammar, plan_json_schema
 from parcall._json_plan import JsonPlanParser, ToolCallPlanParser
-from parcall.models import ModelChunk, ModelRequest, ToolCallChunk, Usage, UsageChunk
+from parcall.models import (
+    ModelChunk,
+    ModelRequest,
+    OpenAICompatible,
+    ToolCallChunk,
+    Usage,
+    UsageChunk,
+)
 
 
 @tool
@@ -137,6 +144,24 @@ async def test_native_tool_calls_drive_the_same_scheduler() -> None:
     assert [s.name for s in model.requests[0].tools] == ["search"]
     assert any(isinstance(e, TaskStarted) for e in result.events)
     assert result.answer == "done"
+
+
+@pytest.mark.anyio
+async def test_native_tool_specs_let_every_argument_be_a_ref() -> None:
+    # A server that constrains calls to the schema (llama.cpp's) must be able to write "$1"
+    # for an int; string arguments take "$N" as they are.
+    model = ToolCallingModel()
+    await Agent(model, [search, combine], plan_format="tools").run("q")
+    specs = {s.name: s.parameters for s in model.requests[0].tools}
+    k = specs["search"]["properties"]["k"]
+    assert {"type": "integer"} in k["anyOf"]
+    assert {"type": "string", "pattern": r"^\$[0-9]+$"} in k["anyOf"]
+    assert specs["search"]["properties"]["query"]["type"] == "string"
+    assert specs["search"]["required"] == ["query"]
+    assert len(specs["combine"]["properties"]["items"]["anyOf"]) == 2
+    body = OpenAICompatible("m", base_url="http://127.0.0.1:9/v1").request_body(model.requests[0])
+    assert body["parallel_tool_calls"] is True
+    assert body["tools"][0]["function"]["parameters"] == specs["search"]
 
 
 @pytest.mark.anyio

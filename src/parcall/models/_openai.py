@@ -238,6 +238,8 @@ class OpenAICompatible:
                 }
                 for t in request.tools
             ]
+            # A plan is several calls in one reply; servers default to one (llama.cpp's).
+            body["parallel_tool_calls"] = True
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
