@@ -109,6 +109,44 @@ def test_tool_calls_become_tasks_as_each_call_completes() -> None:
         other.close()
 
 
+# What Qwen2.5-Coder-1.5B wrote through llama-server --jinja: its calls as text, with the
+# chat template's doubled braces and no <tool_call> tags.
+QWEN_TEXT_CALLS = (
+    '{{"name": "search", "arguments": {"query": "Paris"}}}}\n'
+    '{{"name": "search", "arguments": {"query": "Rome"}}}}\n'
+    '{{"name": "combine", "arguments": {"items": ["$1", "$2"]}}}}'
+)
+
+
+def test_tool_calls_written_as_text_are_calls_too() -> None:
+    parser = ToolCallPlanParser(TOOLS)
+    for i in range(0, len(QWEN_TEXT_CALLS), 7):  # streamed in pieces
+        parser.feed_text(QWEN_TEXT_CALLS[i : i + 7])
+        if i < 40:
+            assert parser.tasks == []  # the first call is not complete yet
+    assert [t.idx for t in parser.tasks] == [1, 2, 3]
+    parser.close()
+    assert [t.args for t in parser.tasks] == [
+        {"query": "Paris"},
+        {"query": "Rome"},
+        {"items": [Ref(1), Ref(2)]},
+    ]
+    assert parser.tasks[2].deps == (1, 2)
+    assert parser.text.startswith('1. search({"query": "Paris"})\n')
+
+
+def test_text_is_ignored_once_native_calls_arrive_and_a_broken_text_call_is_an_error() -> None:
+    parser = ToolCallPlanParser(TOOLS)
+    parser.feed(ToolCallChunk(0, "c1", "search", '{"query": "x"}'))
+    parser.feed_text('{"name": "search", "arguments": {"query": "y"}}')
+    parser.close()
+    assert [t.args for t in parser.tasks] == [{"query": "x"}]
+    broken = ToolCallPlanParser(TOOLS)
+    broken.feed_text('{"name": "search", "arguments": {"query": ')
+    with pytest.raises(PlanSyntaxError, match="written as text is not complete JSON"):
+        broken.close()
+
+
 class ToolCallingModel:
     """A fake native tool-calling model: answers the plan request with tool calls."""
 

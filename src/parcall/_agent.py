@@ -961,6 +961,8 @@ class _Run:
                 if isinstance(parser, ToolCallPlanParser):
                     if isinstance(chunk, ToolCallChunk):
                         parser.feed(chunk)
+                    else:
+                        parser.feed_text(chunk.text)
                 elif isinstance(chunk, TextChunk):
                     parser.feed(chunk.text)
             finally:
