@@ -36,7 +36,7 @@ from ._events import (
     TaskParsed,
 )
 from ._executor import Executor
-from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema
+from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema, tool_call_parameters
 from ._grounding import is_grounded
 from ._history import Turn, history_argument
 from ._joiner import Finish, Replan, parse_decision, template_answer
@@ -971,7 +971,8 @@ class _Run:
         if fmt == "tools":
             parser = ToolCallPlanParser(self.tools, known=executor.indices)
             extras["tools"] = tuple(
-                ToolSpec(t.name, t.description, t.json_schema()) for t in self.tools.values()
+                ToolSpec(t.name, t.description, tool_call_parameters(t))
+                for t in self.tools.values()
             )
         elif fmt == "json":
             parser = JsonPlanParser(self.tools, known=executor.indices)
@@ -1010,6 +1011,8 @@ class _Run:
                 if isinstance(parser, ToolCallPlanParser):
                     if isinstance(chunk, ToolCallChunk):
                         parser.feed(chunk)
+                    else:
+                        parser.feed_text(chunk.text)
                 elif isinstance(chunk, TextChunk):
                     parser.feed(chunk.text)
             finally:

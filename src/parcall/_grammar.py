@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from ._tool import Tool
 
-__all__ = ["JOIN_THOUGHTS", "Thought", "join_grammar", "plan_grammar", "plan_json_schema"]
+__all__ = [
+    "JOIN_THOUGHTS",
+    "Thought",
+    "join_grammar",
+    "plan_grammar",
+    "plan_json_schema",
+    "tool_call_parameters",
+]
 
 Thought = Literal["short", "restate", "none"]
 """What the joiner writes before its action: a short thought, one that first restates the
@@ -152,6 +159,25 @@ def plan_json_schema(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> di
         "required": ["tasks", "finish"],
         "additionalProperties": False,
     }
+
+
+def tool_call_parameters(tool: Tool) -> dict[str, Any]:
+    """The tool's JSON schema for native tool calls, where every argument may also be a
+    reference `"$N"` to an earlier call's result. A server that constrains calls to the
+    schema (llama.cpp's) could otherwise not write `"$1"` for a number."""
+    schema = tool.json_schema()
+    props = schema.get("properties", {})
+    schema["properties"] = {name: _or_ref(prop) for name, prop in props.items()}
+    return schema
+
+
+def _or_ref(prop: dict[str, Any]) -> dict[str, Any]:
+    if prop.get("type") == "string":
+        return prop  # "$N" is a string already
+    described: dict[str, Any] = {k: prop[k] for k in ("title", "description") if k in prop}
+    inner = {k: v for k, v in prop.items() if k not in ("title", "description", "default")}
+    ref = {"type": "string", "pattern": r"^\$[0-9]+$"}
+    return {**described, "anyOf": [inner, ref]}
 
 
 def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:

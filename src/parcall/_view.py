@@ -136,10 +136,7 @@ class RunView:
                         f"tasks {', '.join(map(str, early))} started while the plan was "
                         "still streaming"
                     )
-            self._note(
-                f"{event.purpose}: {event.time - event.started:.2f} s, "
-                f"{u.input_tokens} in / {u.output_tokens} out tokens"
-            )
+            self._note(f"{event.purpose}: {event.time - event.started:.2f} s, {u.describe()}")
             self._status = "running tasks …" if event.purpose == "plan" else self._status
         elif isinstance(event, JoinDecided) and event.decision == "replan":
             self._status = f"replanning: {truncate(event.text, 80)}"

@@ -97,7 +97,7 @@ class OpenAICompatible:
     `stream()` yields `TextChunk`s for `delta.content`, `ToolCallChunk`s for each
     `delta.tool_calls[]` fragment, and finally one `UsageChunk`. Usage comes from the server's
     `usage` object (requested with `stream_options.include_usage`); a server that sends none
-    is reported as zero tokens, not estimated.
+    gets `Usage(reported=False)` (zero counts that mean "unknown"), not an estimate.
 
     Failures before the first chunk (429, 500, 502, 503, 504, connection errors) are retried
     up to `max_retries` times with exponential backoff and jitter, honouring `Retry-After`
@@ -247,6 +247,8 @@ class OpenAICompatible:
                 }
                 for t in request.tools
             ]
+            # A plan is several calls in one reply; servers default to one (llama.cpp's).
+            body["parallel_tool_calls"] = True
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
@@ -457,7 +459,7 @@ class _SSEDecoder:
 
 @dataclass(slots=True)
 class _StreamState:
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: Usage(reported=False))
     finish_reason: str | None = None
     done: bool = False
     _pending: list[ModelChunk] = field(default_factory=list)
@@ -570,7 +572,8 @@ def _whole_completion_chunks(text: str, response: httpx.Response) -> list[ModelC
         choices = [{"delta": c.get("message")} if isinstance(c, dict) else c for c in choices]
     chunks = _delta_chunks({"choices": choices}, text, response)
     usage = payload.get("usage")
-    chunks.append(UsageChunk(Usage() if usage is None else _usage(usage, text, response)))
+    unreported = Usage(reported=False)
+    chunks.append(UsageChunk(unreported if usage is None else _usage(usage, text, response)))
     return chunks
 
 
