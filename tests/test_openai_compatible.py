@@ -366,6 +366,7 @@ async def test_request_body_carries_messages_options_tools_and_schema() -> None:
                 },
             }
         ],
+        "parallel_tool_calls": True,
         "response_format": {
             "type": "json_schema",
             "json_schema": {"name": "parcall_plan", "schema": {"type": "object"}, "strict": True},
