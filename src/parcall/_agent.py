@@ -692,7 +692,7 @@ class _Run:
         prompts = self.agent.prompts
         plans = "\n".join(p.text.strip() for p in self.plans)
         return (
-            Message("system", prompts.joiner_system),
+            Message("system", prompts.join_system()),
             Message("user", f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}"),
         )
 
