@@ -29,7 +29,7 @@ from ._tool import Tool, tool_map
 from ._toolset import Toolset
 from ._trace import TraceWriter, event_to_dict
 from ._view import RunView, answered_by, first_task_started, load_model, show_run
-from .eval._cli_eval import eval_command
+from .eval._cli_eval import eval_app
 from .models._base import Message
 from .models._resolve import is_local_spec, resolve_model
 from .observe._cli import runs_app, trace_app
@@ -69,7 +69,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Local GGUF models: list, fetch, locate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-app.command("eval")(eval_command)
+app.add_typer(eval_app, name="eval")
 app.add_typer(trace_app, name="trace")
 app.add_typer(runs_app, name="runs")
 app.command("serve")(serve_command)

@@ -143,7 +143,8 @@ def test_a_line_cut_short_is_dropped_and_its_example_runs_again(tmp_path: Path) 
 def test_the_summary_has_scores_latency_tokens_machine_and_command(tmp_path: Path) -> None:
     summary = run_eval(Echo(3), model="gold", out=tmp_path, limit=2, concurrency=2)
     assert summary["n"] == 2 and summary["scores"] == {"exact": 1.0, "long": 2.0}
-    assert set(summary["latency_s"]) == {"mean", "median", "p90"}
+    assert set(summary["latency_s"]) == {"mean", "mean_ci95", "median", "p90"}
+    assert summary["scores_ci95"] == {"exact": [1.0, 1.0], "long": [2.0, 2.0]}
     per = summary["per_question"]
     assert per["model_calls"] == 2 and per["replans"] == 0 and per["tokens_in"] > 0
     assert summary["machine"]["cpu_count"] and summary["date"] and summary["split"] == "dev"
@@ -152,7 +153,10 @@ def test_the_summary_has_scores_latency_tokens_machine_and_command(tmp_path: Pat
         "--max-replans 2 --split dev --limit 2 --concurrency 2"
     )
     markdown = (tmp_path / "summary.md").read_text()
-    assert "| echo | dev | parcall | gold | text | 2 | exact 100.0 %" in markdown
+    assert (
+        "| echo | dev | parcall | gold | text | 2 | exact 1.000 [1.000, 1.000], long 2 [2, 2]"
+        in markdown
+    )
     assert summary["command"] in markdown
 
 

@@ -1,4 +1,7 @@
-"""`parcall eval`: flags in, `parcall.eval` calls out."""
+"""`parcall eval`: flags in, `parcall.eval` calls out.
+
+`parcall eval DATASET ...` runs an evaluation (the group's default command, `run`);
+`parcall eval compare A B` and `parcall eval summary FILE...` read records back."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-__all__ = ["eval_command"]
+from ._cli_compare import COMPARE_HELP, SUMMARY_HELP, compare_command, summary_command
+
+__all__ = ["eval_app", "eval_command"]
 
 
 def eval_command(
@@ -155,3 +161,28 @@ def _describe(name: str, width: int = 12) -> str:
     except Exception as exc:  # a missing extra: say so, list the others
         return f"{name:<{width}}  unavailable: {exc}"
     return f"{name:<{width}}  {data.kind:<7} primary={data.primary:<8} {sizes}"
+
+
+class _EvalGroup(TyperGroup):
+    """Arguments that name no subcommand go to `run`, so `parcall eval hotpotqa ...` and
+    `parcall eval --list` work as they always have."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] != "--help"):
+            args = ["run", *args]
+        return list(super().parse_args(ctx, args))
+
+
+eval_app = typer.Typer(
+    cls=_EvalGroup,
+    add_completion=False,
+    help="Score agents on datasets (parcall eval DATASET ...), compare two runs' records "
+    "(parcall eval compare A B), summarise records files (parcall eval summary FILE...).",
+)
+eval_app.command(
+    "run",
+    help="Score an agent and a model on a dataset (the default: "
+    "parcall eval DATASET is parcall eval run DATASET).",
+)(eval_command)
+eval_app.command("compare", help=COMPARE_HELP)(compare_command)
+eval_app.command("summary", help=SUMMARY_HELP)(summary_command)

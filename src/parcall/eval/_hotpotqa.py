@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import string
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from .._result import RunResult
@@ -23,7 +25,14 @@ from .._tool import Tool
 from ._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 
-__all__ = ["HotpotQA", "hotpot_em", "hotpot_f1", "normalize_answer"]
+__all__ = [
+    "HotpotQA",
+    "example_id",
+    "hotpot_em",
+    "hotpot_f1",
+    "normalize_answer",
+    "write_hotpotqa_split",
+]
 
 DATA_FILE = "hotpotqa_dev_distractor_60.json.gz"
 
@@ -64,8 +73,7 @@ class HotpotQA:
 
     @cached_property
     def _all(self) -> tuple[Example, ...]:
-        raw = resources.files("parcall.eval").joinpath("data").joinpath(DATA_FILE).read_bytes()
-        return tuple(_example(r) for r in json.loads(gzip.decompress(raw)))
+        return tuple(_example(r) for r in source_records())
 
     def examples(self, split: Split) -> Sequence[Example]:
         return [e for e in self._all if split_of(e.id) == split]
@@ -127,15 +135,38 @@ class HotpotQA:
         ]
 
 
+def example_id(question: str) -> str:
+    """The id of a HotpotQA question: a hash of its text, so any file holding the question
+    (the reference agents' output, another copy of the data) maps to the same example."""
+    return f"hotpotqa-{hashlib.sha256(question.encode('utf-8')).hexdigest()[:16]}"
+
+
+def source_records() -> list[dict[str, Any]]:
+    """The shipped questions as HotpotQA's own JSON records, in file order."""
+    raw = resources.files("parcall.eval").joinpath("data").joinpath(DATA_FILE).read_bytes()
+    records: list[dict[str, Any]] = json.loads(gzip.decompress(raw))
+    return records
+
+
+def write_hotpotqa_split(split: Split, path: str | os.PathLike[str]) -> int:
+    """Write the questions of one split as a HotpotQA JSON file (the format of the data
+    file, in its order), for agents outside parcall to run on exactly that split; returns
+    how many were written."""
+    if split not in ("dev", "test"):
+        raise ValueError(f"split must be 'dev' or 'test', not {split!r}")
+    chosen = [r for r in source_records() if split_of(example_id(r["question"])) == split]
+    Path(path).write_text(json.dumps(chosen, ensure_ascii=False), encoding="utf-8")
+    return len(chosen)
+
+
 def _example(record: dict[str, Any]) -> Example:
     question: str = record["question"]
-    digest = hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]
     context = record["context"]
     paragraphs = [
         (title, list(sentences)) for title, sentences in zip(context["title"], context["sentences"])
     ]
     return Example(
-        id=f"hotpotqa-{digest}",
+        id=example_id(question),
         question=question,
         gold=record["answer"],
         meta={

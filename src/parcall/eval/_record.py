@@ -67,7 +67,8 @@ async def run_example(
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Run one example and return its record. A run that raises still gets a record: its
-    error, what it did before (plans, calls, tokens), prediction "" and every score 0."""
+    error, what it did before (plans, calls, tokens) and prediction ""; its scores are 0 on
+    an answer dataset, and those of the calls it made on a plan dataset."""
     tools = list(dataset.tools(example))
     if options.tool_latency > 0:
         tools = [with_latency(t, options.tool_latency) for t in tools]
@@ -83,11 +84,14 @@ async def run_example(
         error = {"type": type(exc).__name__, "message": str(exc)}
     wall = clock() - start
     scores: dict[str, float] | None = None
-    if error is None and result is not None:
+    # A plan dataset scores the calls made, so a run that made them and failed afterwards
+    # (e.g. at a turn limit) is scored on them; an answer dataset has no answer to score.
+    if result is not None and (error is None or dataset.kind == "plan"):
         try:
             scores = {k: float(v) for k, v in dataset.score(example, result).items()}
         except Exception as exc:
-            error = {"type": type(exc).__name__, "message": f"scoring failed: {exc}"}
+            if error is None:
+                error = {"type": type(exc).__name__, "message": f"scoring failed: {exc}"}
     if scores is None:
         scores = zero_scores(dataset, example)
     return make_record(example, result, scores, wall, error)
