@@ -25,6 +25,8 @@ FINISH = "Thought: enough.\nAction: Finish(done)"
 
 
 def tracked(gate: Gate) -> Tool:
+    """A tool whose calls the gate counts and holds."""
+
     @tool
     async def fetch(name: str) -> str:
         """Fetch a thing."""

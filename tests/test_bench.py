@@ -33,7 +33,7 @@ PEERS = pathlib.Path(__file__).parent.parent / "bench" / "peers"
 
 def peers_module(name: str) -> ModuleType:
     if not (PEERS / f"{name}.py").exists():
-        pytest.skip("bench/peers is not here")
+        pytest.skip("needs the bench/peers folder of a git checkout of parcall")
     sys.path.insert(0, str(PEERS))
     try:
         spec = importlib.util.spec_from_file_location(name, PEERS / f"{name}.py")
@@ -175,7 +175,7 @@ def test_a_task_that_never_settled_still_has_a_bar() -> None:
 
 
 def test_the_png_draws_one_labelled_red_bar_for_the_failed_task(tmp_path: pathlib.Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="needs the bench extra: pip install -e '.[bench]'")
     from matplotlib import colors
     from matplotlib.image import imread
 

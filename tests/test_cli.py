@@ -135,7 +135,7 @@ def test_a_run_error_starts_on_its_own_line_after_the_view(
 def test_every_missing_extra_names_the_extra(
     monkeypatch: pytest.MonkeyPatch, module: str, extra: str
 ) -> None:
-    tomllib = pytest.importorskip("tomllib")
+    tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11 or later (tomllib)")
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert extra in declared["optional-dependencies"]
     monkeypatch.setitem(sys.modules, module, None)

@@ -38,11 +38,15 @@ def test_a_docs_example_runs(
     code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if "mcp_tools" in code:
-        pytest.importorskip("mcp")
+        pytest.importorskip("mcp", reason="needs the mcp extra: pip install -e '.[mcp]'")
     if "langchain" in code:
-        pytest.importorskip("langchain_core")
+        pytest.importorskip(
+            "langchain_core", reason="needs the langchain extra: pip install -e '.[langchain]'"
+        )
     if "openapi" in code:
-        pytest.importorskip("jsonref")
+        pytest.importorskip(
+            "jsonref", reason="needs the openapi extra: pip install -e '.[openapi]'"
+        )
     for lang, block in BLOCKS:  # the files the examples use (an MCP server)
         if lang == "python" and block.startswith("# file:"):
             name = block.split("\n", 1)[0].removeprefix("# file:").strip()

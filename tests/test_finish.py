@@ -144,7 +144,9 @@ def test_a_tool_named_finish_is_a_tool_not_the_ending() -> None:
 def test_the_grammar_allows_join_or_a_finish_template() -> None:
     grammar = plan_grammar([make_search()])
     assert 'root ::= step{1,20} ("join()" | "finish(" (str | ref) ")")' in grammar
-    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llama_cpp = pytest.importorskip(
+        "llama_cpp", reason="needs the llama extra: pip install -e '.[llama]'"
+    )
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
 
 

@@ -40,10 +40,10 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def postgres_dsn() -> Iterator[str]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (parcall[postgres])")
+    pytest.importorskip("psycopg", reason="needs the postgres extra: pip install -e '.[postgres]'")
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL is not installed here (Debian: apt install postgresql)")
+        pytest.skip("needs PostgreSQL's server (Debian: apt-get install postgresql)")
     # Not under pytest's temporary folder: as root that one is closed to the postgres user.
     folder = Path(tempfile.mkdtemp(prefix="parcall-pg-"))
     data = folder / "data"
@@ -117,7 +117,7 @@ async def test_a_run_journaled_by_one_process_is_resumed_by_another(postgres_dsn
 
 
 def test_a_server_that_is_not_there_is_named(tmp_path: Path) -> None:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (parcall[postgres])")
+    pytest.importorskip("psycopg", reason="needs the postgres extra: pip install -e '.[postgres]'")
     from parcall.store import PostgresRunStore
 
     with pytest.raises(ValueError, match="cannot connect to PostgreSQL"):

@@ -11,7 +11,9 @@ import pytest
 from conftest import FINISH, plan
 from parcall import Agent, ApprovalRequest, Reject, ScriptedModel
 
-pytest.importorskip("langchain_core", reason="needs the langchain extra")
+pytest.importorskip(
+    "langchain_core", reason="needs the langchain extra: pip install -e '.[langchain]'"
+)
 
 from langchain_core.tools import StructuredTool, ToolException
 from langchain_core.tools import tool as lc_tool

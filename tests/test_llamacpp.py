@@ -37,7 +37,7 @@ needs_llama = pytest.mark.llama
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[LlamaCpp]:
     if not HAVE_LLAMA:
-        pytest.skip("llama-cpp-python not installed: pip install 'parcall[llama]'")
+        pytest.skip("needs the llama extra: pip install -e '.[llama]'")
     if not HAVE_TINY:
         pytest.skip(TINY_MISSING)
     model = LlamaCpp("local:tiny", n_ctx=2048, n_threads=2, seed=1, warm_start=False)
@@ -242,7 +242,10 @@ async def test_cancelling_during_a_long_prompt_evaluation_returns_promptly(
     assert text == "ok"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="no llama-cpp-python")
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="needs the llama extra: pip install -e '.[llama]'",
+)
 def test_weight_repacking_off_only_inside_the_load() -> None:
     # On AMX CPUs llama.cpp's extra weight buffers crash the first decode; parcall turns
     # them off for the load there, and must leave llama.cpp's defaults as they were.
@@ -275,7 +278,7 @@ def fail_to_load_a_model() -> None:
     assert llama_cpp.llama_model_load_from_file(b"/no/such/model.gguf", params) is None
 
 
-@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+@pytest.mark.skipif(not HAVE_LLAMA, reason="needs the llama extra: pip install -e '.[llama]'")
 def test_llama_cpp_logs_nothing_of_its_own_by_default(capfd: pytest.CaptureFixture[str]) -> None:
     LlamaCpp("local:tiny")
     capfd.readouterr()
@@ -337,7 +340,7 @@ async def test_verbose_shows_llama_cpp_logs(
         quiet.close()
 
 
-@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+@pytest.mark.skipif(not HAVE_LLAMA, reason="needs the llama extra: pip install -e '.[llama]'")
 @pytest.mark.parametrize(
     ("kwargs", "names"),
     [({"n_ctx": "4096"}, "n_ctx"), ({"n_threads": 0}, "n_threads"), ({"verbose": 1}, "verbose")],
@@ -347,7 +350,7 @@ def test_llamacpp_arguments_are_checked(kwargs: dict[str, object], names: str) -
         LlamaCpp("local:tiny", **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python not installed")
+@pytest.mark.skipif(not HAVE_LLAMA, reason="needs the llama extra: pip install -e '.[llama]'")
 def test_an_unknown_local_name_fails_when_the_model_is_made() -> None:
     from parcall import ParcallError
 

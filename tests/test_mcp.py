@@ -13,8 +13,8 @@ import pytest
 from conftest import FINISH, plan
 from parcall import Agent, ScriptedModel, ToolsetError
 
-pytest.importorskip("mcp", reason="needs the mcp extra: pip install 'parcall[mcp]'")
-psutil = pytest.importorskip("psutil")
+pytest.importorskip("mcp", reason="needs the mcp extra: pip install -e '.[mcp]'")
+psutil = pytest.importorskip("psutil", reason="needs the dev extra: pip install -e '.[dev]'")
 
 from parcall.tools.mcp import MCPToolset, mcp_tools  # noqa: E402
 

@@ -88,7 +88,9 @@ def result() -> RunResult:
 
 
 def exporter_and_provider() -> tuple[Any, Any]:
-    pytest.importorskip("opentelemetry.sdk", reason="needs pip install 'parcall[otel]'")
+    pytest.importorskip(
+        "opentelemetry.sdk", reason="needs the otel extra: pip install -e '.[otel]'"
+    )
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -311,9 +313,13 @@ def bands(image: Any, color: str, tolerance: int = 8) -> list[tuple[int, int]]:
     return found
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="needs a chromium browser (Debian: apt-get install chromium)"
+)
 def test_chromium_draws_one_bar_per_task_lane(result: RunResult, tmp_path: Path) -> None:
-    image_module = pytest.importorskip("PIL.Image", reason="needs pillow to read the screenshot")
+    image_module = pytest.importorskip(
+        "PIL.Image", reason="needs pillow (the dev extra): pip install -e '.[dev]'"
+    )
     page = tmp_path / "run.html"
     page.write_text(result.to_html(), encoding="utf-8")
     shot = tmp_path / "shot.png"

@@ -16,7 +16,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+import parcall.cli
 from parcall.models import _openai
 from parcall.models._base import (
     Message,
@@ -42,6 +44,7 @@ from parcall.models._errors import (
     ModelTimeoutError,
 )
 from parcall.models._openai import OpenAICompatible, parse_model_spec
+from parcall.models._resolve import is_local_spec, resolve_model
 
 BASE_URL = "http://llm.test/v1"
 REQUEST = ModelRequest(messages=(Message("user", "Say hi"),))
@@ -222,9 +225,34 @@ async def test_ends_with_one_usage_chunk_including_cached_tokens() -> None:
 
 
 @pytest.mark.anyio
-async def test_reports_zero_usage_when_server_sends_none() -> None:
+async def test_usage_is_not_reported_when_the_server_sends_none() -> None:
     chunks = await collect(model_for(Exchange(sse_response(text_events("hi", usage=None)))))
-    assert chunks[-1] == UsageChunk(Usage())
+    assert chunks[-1] == UsageChunk(Usage(reported=False))
+    assert chunks[-1].usage.describe() == "tokens not reported"
+
+
+def test_a_sum_of_usages_is_reported_only_if_every_part_was() -> None:
+    reported, unknown = Usage(10, 2), Usage(reported=False)
+    assert (Usage() + reported).describe() == "10 in / 2 out tokens"
+    assert (Usage() + unknown + unknown).describe() == "tokens not reported"
+    mixed = Usage() + reported + unknown
+    assert (mixed.input_tokens, mixed.reported) == (10, False)
+    assert mixed.describe() == "10 in / 2 out tokens (some calls' tokens not reported)"
+
+
+def test_the_cli_says_tokens_were_not_reported_when_the_server_sent_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = sse_response(
+        [delta('1. search(query="Ed Wood")\njoin()\n'), delta(finish_reason="stop")]
+    )
+    join = sse_response(text_events("Action: Finish(American)", usage=None))
+    model = model_for(Exchange(plan, join))
+    monkeypatch.setattr(parcall.cli, "resolve_model", lambda spec, **_: model)
+    result = CliRunner().invoke(parcall.cli.app, ["run", "Who was Ed Wood?", "-m", BASE_URL])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("tokens not reported") == 2  # the plan call and the join call
+    assert " 0 in / 0 out" not in result.output
 
 
 @pytest.mark.anyio
@@ -276,6 +304,10 @@ async def test_accepts_a_whole_json_completion_from_a_server_that_ignores_stream
     }  # fmt: skip
     chunks = await collect(model_for(Exchange(httpx.Response(200, json=completion))))
     assert chunks == [TextChunk("whole"), UsageChunk(Usage(4, 1))]
+    del completion["usage"]
+    exchange = Exchange(httpx.Response(200, json=completion))
+    chunks = await collect(model_for(exchange))
+    assert chunks[-1] == UsageChunk(Usage(reported=False))
 
 
 def test_is_a_model() -> None:
@@ -334,6 +366,7 @@ async def test_request_body_carries_messages_options_tools_and_schema() -> None:
                 },
             }
         ],
+        "parallel_tool_calls": True,
         "response_format": {
             "type": "json_schema",
             "json_schema": {"name": "parcall_plan", "schema": {"type": "object"}, "strict": True},
@@ -628,6 +661,17 @@ def test_parse_model_spec_url_with_model_fragment() -> None:
 @pytest.mark.parametrize("spec", ["local:smollm2", "./model.gguf", "/models/x.gguf", "gpt-4o"])
 def test_parse_model_spec_leaves_other_backends_alone(spec: str) -> None:
     assert parse_model_spec(spec) is None
+
+
+@pytest.mark.parametrize("name", ["/models/qwen.gguf", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"])
+def test_a_server_spec_whose_model_name_is_a_gguf_path_is_a_server(name: str) -> None:
+    # llama.cpp's server names its model by the file it loaded; that name is not a local file.
+    spec = f"http://127.0.0.1:8080/v1#{name}"
+    assert not is_local_spec(spec)
+    model = resolve_model(spec)
+    assert isinstance(model, OpenAICompatible)
+    assert (model.model, model.base_url) == (name, "http://127.0.0.1:8080/v1")
+    assert model.name == spec
 
 
 @pytest.mark.parametrize("spec", ["openai:", "http://127.0.0.1:8080/v1"])

@@ -98,7 +98,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     missing = _missing_server_module()
     if missing is not None:
-        pytest.skip(f"llama-cpp-python's server needs {missing!r}, which is not installed")
+        pytest.skip(f"needs the server extra ({missing} is missing): pip install -e '.[server]'")
     model = _model_path()
     if model is None:
         pytest.skip(TINY_MISSING)

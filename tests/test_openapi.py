@@ -14,9 +14,9 @@ import pytest
 from conftest import FINISH, plan
 from parcall import Agent, ApprovalRequest, Reject, ScriptedModel, ToolsetError
 
-pytest.importorskip("jsonref", reason="needs the openapi extra: pip install 'parcall[openapi]'")
-pytest.importorskip("uvicorn")
-psutil = pytest.importorskip("psutil")
+pytest.importorskip("jsonref", reason="needs the openapi extra: pip install -e '.[openapi]'")
+pytest.importorskip("uvicorn", reason="needs the serve extra: pip install -e '.[serve]'")
+psutil = pytest.importorskip("psutil", reason="needs the dev extra: pip install -e '.[dev]'")
 
 from parcall.tools.openapi import OpenAPIToolset, openapi_tools  # noqa: E402
 
@@ -110,7 +110,9 @@ async def test_the_document_is_fetched_and_its_server_url_used(
 
 
 async def test_a_yaml_file_works_too(pets: tuple[Pets, LocalServer], tmp_path: Path) -> None:
-    yaml = pytest.importorskip("yaml")
+    yaml = pytest.importorskip(
+        "yaml", reason="needs the openapi extra: pip install -e '.[openapi]'"
+    )
     _, server = pets
     path = tmp_path / "pets.yaml"
     path.write_text(yaml.safe_dump(DOCUMENT), encoding="utf-8")

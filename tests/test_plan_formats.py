@@ -23,7 +23,14 @@ from parcall import (
 )
 from parcall._grammar import plan_grammar, plan_json_schema
 from parcall._json_plan import JsonPlanParser, ToolCallPlanParser
-from parcall.models import ModelChunk, ModelRequest, ToolCallChunk, Usage, UsageChunk
+from parcall.models import (
+    ModelChunk,
+    ModelRequest,
+    OpenAICompatible,
+    ToolCallChunk,
+    Usage,
+    UsageChunk,
+)
 
 
 @tool
@@ -102,6 +109,44 @@ def test_tool_calls_become_tasks_as_each_call_completes() -> None:
         other.close()
 
 
+# What Qwen2.5-Coder-1.5B wrote through llama-server --jinja: its calls as text, with the
+# chat template's doubled braces and no <tool_call> tags.
+QWEN_TEXT_CALLS = (
+    '{{"name": "search", "arguments": {"query": "Paris"}}}}\n'
+    '{{"name": "search", "arguments": {"query": "Rome"}}}}\n'
+    '{{"name": "combine", "arguments": {"items": ["$1", "$2"]}}}}'
+)
+
+
+def test_tool_calls_written_as_text_are_calls_too() -> None:
+    parser = ToolCallPlanParser(TOOLS)
+    for i in range(0, len(QWEN_TEXT_CALLS), 7):  # streamed in pieces
+        parser.feed_text(QWEN_TEXT_CALLS[i : i + 7])
+        if i < 40:
+            assert parser.tasks == []  # the first call is not complete yet
+    assert [t.idx for t in parser.tasks] == [1, 2, 3]
+    parser.close()
+    assert [t.args for t in parser.tasks] == [
+        {"query": "Paris"},
+        {"query": "Rome"},
+        {"items": [Ref(1), Ref(2)]},
+    ]
+    assert parser.tasks[2].deps == (1, 2)
+    assert parser.text.startswith('1. search({"query": "Paris"})\n')
+
+
+def test_text_is_ignored_once_native_calls_arrive_and_a_broken_text_call_is_an_error() -> None:
+    parser = ToolCallPlanParser(TOOLS)
+    parser.feed(ToolCallChunk(0, "c1", "search", '{"query": "x"}'))
+    parser.feed_text('{"name": "search", "arguments": {"query": "y"}}')
+    parser.close()
+    assert [t.args for t in parser.tasks] == [{"query": "x"}]
+    broken = ToolCallPlanParser(TOOLS)
+    broken.feed_text('{"name": "search", "arguments": {"query": ')
+    with pytest.raises(PlanSyntaxError, match="written as text is not complete JSON"):
+        broken.close()
+
+
 class ToolCallingModel:
     """A fake native tool-calling model: answers the plan request with tool calls."""
 
@@ -134,9 +179,28 @@ async def test_native_tool_calls_drive_the_same_scheduler() -> None:
     model = ToolCallingModel()
     result = await Agent(model, [make_search()], plan_format="tools").run("q")
     assert result.values[3] == "result for result for a then result for b"
-    assert [s.name for s in model.requests[0].tools] == ["search"]
+    # The user's tool, then the built-in calculator the agent offers (Agent.offered_tools).
+    assert [s.name for s in model.requests[0].tools] == ["search", "calculator"]
     assert any(isinstance(e, TaskStarted) for e in result.events)
     assert result.answer == "done"
+
+
+@pytest.mark.anyio
+async def test_native_tool_specs_let_every_argument_be_a_ref() -> None:
+    # A server that constrains calls to the schema (llama.cpp's) must be able to write "$1"
+    # for an int; string arguments take "$N" as they are.
+    model = ToolCallingModel()
+    await Agent(model, [search, combine], plan_format="tools").run("q")
+    specs = {s.name: s.parameters for s in model.requests[0].tools}
+    k = specs["search"]["properties"]["k"]
+    assert {"type": "integer"} in k["anyOf"]
+    assert {"type": "string", "pattern": r"^\$[0-9]+$"} in k["anyOf"]
+    assert specs["search"]["properties"]["query"]["type"] == "string"
+    assert specs["search"]["required"] == ["query"]
+    assert len(specs["combine"]["properties"]["items"]["anyOf"]) == 2
+    body = OpenAICompatible("m", base_url="http://127.0.0.1:9/v1").request_body(model.requests[0])
+    assert body["parallel_tool_calls"] is True
+    assert body["tools"][0]["function"]["parameters"] == specs["search"]
 
 
 @pytest.mark.anyio
@@ -160,7 +224,9 @@ def test_grammar_names_every_tool_and_bounds_strings() -> None:
 
 
 def test_grammar_is_accepted_by_llama_cpp() -> None:
-    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llama_cpp = pytest.importorskip(
+        "llama_cpp", reason="needs the llama extra: pip install -e '.[llama]'"
+    )
     llama_cpp.LlamaGrammar.from_string(plan_grammar(TOOLS.values()), verbose=False)
 
 

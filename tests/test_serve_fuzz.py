@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from parcall import Agent, ModelRequest, ScriptedModel, tool
 from parcall.serve import Limits, create_app, running_server
 
-pytest.importorskip("starlette", reason="needs pip install 'parcall[serve]'")
+pytest.importorskip("starlette", reason="needs the serve extra: pip install -e '.[serve]'")
 
 LIMIT = 4096
 

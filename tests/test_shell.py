@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
 from rich.console import Console
 
 from conftest import FINISH, make_search
-from parcall import Agent, ScriptedModel
+from parcall import Agent, ModelError, ModelRequest, ScriptedModel
 from parcall._shell import repl
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +25,7 @@ def console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=120, color_system=None), out
 
 
-def agent(outputs: Iterable[str]) -> tuple[Agent, ScriptedModel]:
+def agent(outputs: Iterable[str | Callable[[ModelRequest], str]]) -> tuple[Agent, ScriptedModel]:
     model = ScriptedModel(list(outputs))
     return Agent(model, [make_search()]), model
 
@@ -60,3 +60,42 @@ async def test_a_failed_question_is_reported_and_the_shell_goes_on() -> None:
     screen, out = console()
     results = await repl(shell_agent, lines("bad", "quit"), screen, live=False)
     assert results == [] and "error:" in out.getvalue()
+
+
+async def test_the_questions_make_one_conversation_until_new() -> None:
+    shell_agent, model = agent(
+        [
+            '1. search("Eiffel Tower")\njoin()\n',
+            "Action: Finish(330 m)",
+            '1. search("Statue of Liberty")\nfinish($1)\n',
+            '1. search("x")\nfinish($1)\n',
+        ]
+    )
+    screen, out = console()
+    results = await repl(
+        shell_agent,
+        lines("How tall is the Eiffel Tower?", "And the other one?", "new", "Hello?"),
+        screen,
+        live=False,
+    )
+    assert [r.answer for r in results] == ["330 m", "result for Statue of Liberty", "result for x"]
+    second = model.requests[2].messages[1].content
+    assert "Q: How tall is the Eiffel Tower?" in second and "A: 330 m" in second
+    assert 'search(query="Eiffel Tower") → result for Eiffel Tower' in second
+    assert [t.request for t in results[1].all_messages()] == [
+        "How tall is the Eiffel Tower?",
+        "And the other one?",
+    ]
+    assert model.requests[3].messages[1].content == "Question: Hello?"  # after `new`
+    assert "a new conversation" in out.getvalue()
+
+
+async def test_a_failed_question_is_left_out_of_the_conversation() -> None:
+    def down(request: ModelRequest) -> str:
+        raise ModelError("the server is down")
+
+    shell_agent, model = agent([down, '1. search("b")\nfinish($1)\n'])
+    screen, _ = console()
+    results = await repl(shell_agent, lines("bad", "good?"), screen, live=False)
+    assert [r.request for r in results] == ["good?"]
+    assert model.requests[-1].messages[1].content == "Question: good?"

@@ -74,8 +74,8 @@ def free_port() -> int:
 def redis_url(tmp_path: Path) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed here")
-    pytest.importorskip("redis", reason="the redis client is not installed (parcall[redis])")
+        pytest.skip("needs redis-server (Debian: apt-get install redis-server)")
+    pytest.importorskip("redis", reason="needs the redis extra: pip install -e '.[redis]'")
     port = free_port()
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],

@@ -56,7 +56,7 @@ async def test_a_toolset_closes_when_the_run_fails() -> None:
 
 
 async def test_a_name_clash_is_a_clear_error() -> None:
-    clash = Tool.from_function(lambda query: query, name="search")
+    clash = Tool.from_function(lambda query: query, name="search", description="Search.")
     agent = Agent(ScriptedModel([]), [make_search()], toolsets=[Counting(clash)])
     with pytest.raises(ToolsetError, match=r"two tools are named 'search'.*prefix"):
         await agent.run("q")

@@ -122,7 +122,7 @@ SYSTEM = Message("system", "You answer in one short sentence. " * 6)
 @pytest.fixture
 def tiny_path() -> Path:
     if not HAVE_LLAMA:
-        pytest.skip("llama-cpp-python not installed: pip install 'parcall[llama]'")
+        pytest.skip("needs the llama extra: pip install -e '.[llama]'")
     path = tiny_model_path()
     if path is None:
         pytest.skip(TINY_MISSING)

@@ -7,10 +7,12 @@ answers or replans.
 
 from ._agent import Agent, RunStream
 from ._approval import ApprovalRequest, Approve, PlannedCall, Reject
+from ._context import RunContext
 from ._errors import (
     ActionRejectedError,
     CyclicPlanError,
     DependencyFailedError,
+    DryRunError,
     DuplicateTaskError,
     ForwardReferenceError,
     InvalidArgumentsError,
@@ -18,6 +20,7 @@ from ._errors import (
     ParcallError,
     PlanError,
     PlanSyntaxError,
+    PolicyDeniedError,
     ReplanLimitError,
     ScriptExhaustedError,
     ToolError,
@@ -26,8 +29,10 @@ from ._errors import (
     TurnLimitError,
     UnknownReferenceError,
     UnknownToolError,
+    UsageLimitExceeded,
 )
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
@@ -35,6 +40,7 @@ from ._events import (
     ModelCallStarted,
     PassApplied,
     PlanFinished,
+    PolicyDenied,
     Replanned,
     TaskFailed,
     TaskFinished,
@@ -42,17 +48,23 @@ from ._events import (
     TaskStarted,
 )
 from ._extras import MissingExtraError
+from ._history import Turn, TurnTask
 from ._joiner import Finish, Replan, parse_decision
+from ._json_check import StructuredDict
+from ._limits import UsageLimits
 from ._observation import Observation
+from ._output import OutputValidationError
 from ._parallel_calls import ParallelToolCallAgent
 from ._parser import PlanParser, parse_plan
-from ._pass import Call, Pass, PassRun, RunContext
+from ._pass import Call, Pass, PassContext, PassRun
 from ._plan import Plan, Ref, Task, Template
+from ._policy import Policy, PolicyCall, Sealed
 from ._prompts import Example, Prompts
+from ._provenance import Provenance, Source
 from ._react import ReActAgent
 from ._result import PlanErrorInfo, RunResult
 from ._timing import TimeBreakdown
-from ._tool import Tool, tool
+from ._tool import Tool, ToolDescriptionWarning, tool
 from ._toolset import Toolset
 from .models import (
     LlamaCpp,
@@ -71,12 +83,14 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionRejectedError",
     "Agent",
+    "AnswerDelta",
     "Answered",
     "ApprovalRequest",
     "Approve",
     "Call",
     "CyclicPlanError",
     "DependencyFailedError",
+    "DryRunError",
     "DuplicateTaskError",
     "Event",
     "Example",
@@ -95,10 +109,12 @@ __all__ = [
     "ModelRequest",
     "Observation",
     "OpenAICompatible",
+    "OutputValidationError",
     "ParallelToolCallAgent",
     "ParcallError",
     "Pass",
     "PassApplied",
+    "PassContext",
     "PassRun",
     "Plan",
     "PlanError",
@@ -107,7 +123,12 @@ __all__ = [
     "PlanParser",
     "PlanSyntaxError",
     "PlannedCall",
+    "Policy",
+    "PolicyCall",
+    "PolicyDenied",
+    "PolicyDeniedError",
     "Prompts",
+    "Provenance",
     "ReActAgent",
     "Ref",
     "Reject",
@@ -119,6 +140,9 @@ __all__ = [
     "RunStream",
     "ScriptExhaustedError",
     "ScriptedModel",
+    "Sealed",
+    "Source",
+    "StructuredDict",
     "Task",
     "TaskFailed",
     "TaskFinished",
@@ -127,14 +151,19 @@ __all__ = [
     "Template",
     "TimeBreakdown",
     "Tool",
+    "ToolDescriptionWarning",
     "ToolError",
     "ToolTimeoutError",
     "Toolset",
     "ToolsetError",
+    "Turn",
     "TurnLimitError",
+    "TurnTask",
     "UnknownReferenceError",
     "UnknownToolError",
     "Usage",
+    "UsageLimitExceeded",
+    "UsageLimits",
     "parse_decision",
     "parse_plan",
     "resolve_model",

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,34 +17,46 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import ValidationError
 
+from ._answer_stream import AnswerStream
 from ._approval import ApprovalGate, Approver, validate_approver
 from ._checks import check_choice, check_int, check_number, check_request, check_type
+from ._context import RunContext
 from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
+    ModelCallFinished,
     PlanFinished,
     Purpose,
     Replanned,
     TaskParsed,
 )
 from ._executor import Executor
-from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema
+from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema, tool_call_parameters
 from ._grounding import is_grounded
+from ._history import Turn, history_argument
 from ._joiner import Finish, Replan, parse_decision, template_answer
 from ._journal import Journal, check_store
 from ._json_plan import JsonPlanParser, ToolCallPlanParser
+from ._limits import UsageLimits
 from ._model_call import call_model
+from ._offered import default_offered, offer, offered_names
+from ._outcome import check_finish, may_revise
+from ._output import NO_VALUE, Output, OutputValidationError, output_of
 from ._parser import PlanParser
-from ._pass import Pass, PassRun, RunContext
+from ._pass import Pass, PassContext, PassRun
 from ._plan import Plan, Task, call_key
+from ._policy import Policy, PolicyGate, policy_argument
 from ._prompts import Prompts
+from ._provenance import Lineage
 from ._question import AnswerShape, answer_shape
 from ._result import RunResult
 from ._time import loop_clock
-from ._tool import Tool, tool_map
+from ._tool import Tool, tool_map, validation_message
 from ._toolset import Toolset
 from .models._base import (
     Message,
@@ -53,8 +66,10 @@ from .models._base import (
     TextChunk,
     ToolCallChunk,
     ToolSpec,
+    Usage,
 )
 from .models._resolve import model_argument
+from .passes._cse import default_passes
 
 if TYPE_CHECKING:
     from .select import ToolSelector
@@ -130,13 +145,30 @@ class Agent:
 
     `passes` are plan passes (`parcall.passes`: common subexpressions, dead tasks, fusion,
     critical-path scheduling, result and plan caches), applied to each task as it streams,
-    outermost first.
+    outermost first. The default, None, merges identical calls (same tool, same arguments)
+    of tools marked `idempotent` that do not act: the call runs once and each task gets its
+    result (`CommonSubexpressions`). `passes=()` turns that off; a list replaces it.
 
     `store` (a `parcall.store.SQLiteRunStore`, or a path for one) journals every run as it
     happens — each model call's output, each finished task's value — so that
     `resume(run_id)` continues a run after the process died without calling again a model
     or a tool whose work the journal holds. Tools with `side_effects=True` that were
     running when it died are reported, not repeated.
+
+    `output_type` (also per run) is the type of `result.output`: `str` (the default: the
+    answer as the joiner writes it), or a scalar, a list, a pydantic model, a dataclass —
+    anything pydantic's `TypeAdapter` takes. The joiner writes JSON of its schema in
+    `Finish(...)` (forced by a grammar where the model takes one); an answer that does not
+    validate goes back to the joiner once with the error, then `OutputValidationError`.
+    A plan's `finish($N)` answers with task N's value when it fits the type.
+
+    `usage_limits` (`UsageLimits`) bounds every run's model requests and tokens; a run may
+    give its own. Each run may also be given the earlier turns of a conversation
+    (`message_history`) and `deps` for the tools that take a `RunContext`.
+
+    `policy` is checked before every call with where its arguments come from (see
+    `Tool.trusted`): `"sealed"` (`Sealed()`) lets no call act on what an untrusted result
+    said unless `approve` allows it. `result.derived_from` says what the answer came from.
     """
 
     def __init__(
@@ -160,8 +192,11 @@ class Agent:
         toolsets: Sequence[Toolset] = (),
         tool_selector: ToolSelector | None = None,
         select_k: int = 5,
-        passes: Sequence[Pass] = (),
+        passes: Sequence[Pass] | None = None,
         store: RunStore | str | os.PathLike[str] | None = None,
+        output_type: Any = str,
+        usage_limits: UsageLimits | None = None,
+        policy: Policy | Literal["sealed"] | None = None,
     ) -> None:
         check_int("Agent", "max_replans", max_replans, minimum=0)
         check_int("Agent", "max_concurrency", max_concurrency, minimum=1, optional=True)
@@ -176,7 +211,7 @@ class Agent:
         check_type("Agent", "follow_up", follow_up, bool, "True or False")
         check_choice("Agent", "join_thought", join_thought, get_args(JoinThought))
         self.model = model_argument("Agent", model)
-        self.tools = tool_map(tools)
+        self.tools = tool_map(tools, "Agent")
         self.max_replans = max_replans
         self.max_concurrency = max_concurrency
         self.prompts = prompts or Prompts()
@@ -204,36 +239,61 @@ class Agent:
             raise ValueError("select_k must be at least 1")
         self.tool_selector = tool_selector
         self.select_k = select_k
-        for p in passes:
+        for p in passes or ():
             if not callable(getattr(p, "start", None)):
                 raise TypeError(f"passes: {p!r} is not a pass (it has no start(run) method)")
-        self.passes = tuple(passes)
+        self.passes = None if passes is None else tuple(passes)
         if isinstance(store, (str, os.PathLike)):
             from .store._runs import SQLiteRunStore
 
             store = SQLiteRunStore(store)
         self.store = check_store(store)
+        self.output = output_of(output_type, "Agent")
+        check_type(
+            "Agent", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits"
+        )
+        self.usage_limits = usage_limits
+        self.policy = policy_argument(policy)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
+        self.offered_tools: tuple[Tool, ...] = default_offered()
+        """Offered to the planner when the run's tools have none of the name: the built-in
+        `calculator`, so arithmetic over results is computed. `()` offers none."""
 
     async def run(
-        self, request: str, *, run_id: str | None = None, meta: Mapping[str, Any] | None = None
+        self,
+        request: str,
+        *,
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
+        output_type: Any = None,
+        run_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Answer `request`. Raises `ReplanLimitError` (with the partial result) if the joiner
-        still wants to replan after `max_replans`, and model errors as they come; an empty
-        `request` is a `ValueError`.
+        still wants to replan after `max_replans`, `UsageLimitExceeded` past a usage limit,
+        and model errors as they come; an empty `request` is a `ValueError`.
+
+        `message_history` is the conversation so far (`result.all_messages()` of the last
+        run): the planner reads it above the request. `deps` is given to tools that take a
+        `RunContext`; `usage_limits` replaces the agent's for this run.
 
         With a `store`, the run is journaled under `run_id` (default: a new random id, in
-        `result.run_id`) with `meta`, anything JSON you want kept with it."""
+        `result.run_id`) with `meta`, anything JSON you want kept with it.
+
+        `output_type` replaces the agent's for this run (see `Agent(output_type=...)`)."""
         check_request(request)
-        return await _Run(self, request, emit=None, start=_Start(run_id, meta)).execute()
+        output = self._output(output_type)
+        start = _start(run_id, meta, False, message_history, deps, usage_limits)
+        return await _Run(self, request, emit=None, start=start, output=output).execute()
 
     async def resume(self, run_id: str) -> RunResult:
         """Continue the journaled run `run_id` (see `store`): what the journal holds is not
         done again, the rest runs. A run that had finished gives the same result again,
         with no model or tool call."""
         journal = await Journal.resume(self._journal_store(), run_id)  # read once, used as is
-        start = _Start(run_id, resume=True, journal=journal)
+        start = _Start(run_id, resume=True, journal=journal, history=journal.history)
         return await _Run(self, journal.run.request, emit=None, start=start).execute()
 
     def run_sync(
@@ -241,11 +301,29 @@ class Agent:
         request: str,
         *,
         backend: str = "asyncio",
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        output_type: Any = None,
     ) -> RunResult:
         """`run` for code without an event loop."""
-        return anyio.run(lambda: self.run(request, run_id=run_id, meta=meta), backend=backend)
+        history = history_argument(message_history)  # a mistake fails before the loop starts
+        self._output(output_type)
+
+        async def go() -> RunResult:
+            return await self.run(
+                request,
+                message_history=history,
+                deps=deps,
+                usage_limits=usage_limits,
+                output_type=output_type,
+                run_id=run_id,
+                meta=meta,
+            )
+
+        return anyio.run(go, backend=backend)
 
     def resume_sync(self, run_id: str, *, backend: str = "asyncio") -> RunResult:
         """`resume` for code without an event loop."""
@@ -255,17 +333,27 @@ class Agent:
         self,
         request: str,
         *,
+        message_history: Sequence[Turn | Mapping[str, Any]] | None = None,
+        deps: Any = None,
+        usage_limits: UsageLimits | None = None,
         run_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         resume: bool = False,
+        output_type: Any = None,
     ) -> RunStream:
         """Run with events: `async with agent.stream(q) as run: async for event in run: ...`;
         `run.result` holds the `RunResult` once the events end. `resume=True` continues the
-        journaled run `run_id`, whose request must be `request`."""
+        journaled run `run_id`, whose request (and history) must be `request` (and
+        `message_history`)."""
         check_request(request)
         if resume and run_id is None:
             raise ValueError("resume=True needs the run_id of the run to continue")
-        return RunStream(self, request, _Start(run_id, meta, resume))
+        output = self._output(output_type)
+        start = _start(run_id, meta, resume, message_history, deps, usage_limits)
+        return RunStream(self, request, start, output)
+
+    def _output(self, output_type: Any) -> Output:
+        return self.output if output_type is None else output_of(output_type, "run")
 
     def _journal_store(self) -> RunStore:
         if self.store is None:
@@ -275,13 +363,18 @@ class Agent:
     def _system_prompt(self, tools: Iterable[Tool] | None = None) -> str:
         # Built once per (prompts, format, tools): 1,000 concurrent runs should not rebuild
         # it each; with a selector, runs that were shown the same tools share one prompt.
-        shown = tuple(self.tools.values()) if tools is None else tuple(tools)
+        if tools is None:  # what a run shows with no selector: the tools and those offered
+            tools = offer(self.tools, self.offered_tools).values()
+        shown = tuple(tools)
         key = (self.prompts, self.plan_format, shown)
         prompt = self._systems.get(key)
         if prompt is None:
             if len(self._systems) >= 256:
                 self._systems.clear()
-            prompt = self._systems[key] = self.prompts.system(shown, self.plan_format)
+            offered = offered_names(shown, self.tools, self.offered_tools)
+            prompt = self._systems[key] = self.prompts.system(
+                shown, self.plan_format, offered=offered
+            )
         return prompt
 
     async def _select(
@@ -318,10 +411,13 @@ class RunStream:
     Leaving the block before the run ends cancels the run and every tool call in it.
     """
 
-    def __init__(self, agent: Agent, request: str, start: _Start | None = None) -> None:
+    def __init__(
+        self, agent: Agent, request: str, start: _Start | None = None, output: Output | None = None
+    ) -> None:
         self._agent = agent
         self._request = request
         self._start = start
+        self._output = output
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._tg: TaskGroup | None = None
@@ -348,7 +444,11 @@ class RunStream:
         with send:
             try:
                 self._result = await _Run(
-                    self._agent, self._request, emit=send.send_nowait, start=self._start
+                    self._agent,
+                    self._request,
+                    emit=send.send_nowait,
+                    start=self._start,
+                    output=self._output,
                 ).execute()
             except Exception as exc:  # handed to the consumer at the end of the events
                 self._error = exc
@@ -384,13 +484,31 @@ class RunStream:
 
 @dataclass(frozen=True, slots=True)
 class _Start:
-    """How a run begins in the journal: as `run_id` (None: a new id), or resumed."""
+    """How a run begins: in the journal as `run_id` (None: a new id), or resumed; with the
+    conversation before it, its deps and its usage limits (None: the agent's)."""
 
     run_id: str | None = None
     meta: Mapping[str, Any] | None = None
     resume: bool = False
     journal: Journal | None = None
     """The journal already read by `Agent.resume`."""
+    history: tuple[Turn, ...] = ()
+    deps: Any = None
+    limits: UsageLimits | None = None
+
+
+def _start(
+    run_id: str | None,
+    meta: Mapping[str, Any] | None,
+    resume: bool,
+    message_history: Sequence[Turn | Mapping[str, Any]] | None,
+    deps: Any,
+    usage_limits: UsageLimits | None,
+) -> _Start:
+    """A run's start from a caller's arguments, checked."""
+    check_type("run", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits")
+    history = history_argument(message_history)
+    return _Start(run_id, meta, resume, history=history, deps=deps, limits=usage_limits)
 
 
 class _Run:
@@ -402,6 +520,7 @@ class _Run:
         request: str,
         emit: Callable[[Event], None] | None,
         start: _Start | None = None,
+        output: Output | None = None,
     ) -> None:
         self.agent = agent
         self.request = request
@@ -416,7 +535,10 @@ class _Run:
         self._time = anyio.current_time
         self._grammar = agent.constrained and agent.plan_format == "text"
         self._shape = answer_shape(request)
-        self._answers = _allowed_answers(self._shape)
+        self.output = output or agent.output
+        self._value: Any = None  # a typed answer's value
+        self._retried = False  # a typed answer gets one retry per run
+        self._answers = _allowed_answers(self._shape) if self.output.text else ()
         self._thought: Thought = {
             "always": "short",
             "restate": "restate",
@@ -425,12 +547,22 @@ class _Run:
         }[agent.join_thought]
         self.tools = agent.tools  # the tools shown to the planner; a selector narrows them
         self.messages: list[Message] = []
+        self.history = self._start.history
+        self.limits = self._start.limits or agent.usage_limits
+        self.usage = Usage()  # of the model calls so far, and how many there were
+        self.requests = 0
+        self.run_id = self._start.run_id or uuid.uuid4().hex
+        self.lineage = Lineage(self.tools)
 
     def now(self) -> float:
         return self._time() - self._t0
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+        if isinstance(event, ModelCallFinished):
+            self.usage = self.usage + event.usage
+            self.requests += 1
+        self.lineage.see(event)
         if self._emit_out is not None:
             self._emit_out(event)
 
@@ -445,9 +577,14 @@ class _Run:
             )
             if self.journal.run.request != self.request:
                 raise ValueError(f"run {start.run_id!r} in the journal asked something else")
+            if self.history and self.history != self.journal.history:
+                raise ValueError(f"run {start.run_id!r} in the journal had another history")
+            self.history = self.journal.history
         else:
             store = self.agent._journal_store()
-            self.journal = await Journal.begin(store, self.request, start.run_id, start.meta)
+            self.journal = await Journal.begin(
+                store, self.request, self.run_id, start.meta, self.history
+            )
         try:
             result = await self._toolsets()
         except Exception as exc:
@@ -474,14 +611,20 @@ class _Run:
         self._t0 = self._time()
         error: Exception | None = None
         answer: str | None = None
-        self.tools = await self.agent._select(self.request, pool=self.tools)
+        pool = self.tools
+        picked = await self.agent._select(self.request, pool=pool)
+        self.tools = offer(picked, self.agent.offered_tools)
+        self.lineage.tools = self.tools
         self.messages = [
             Message("system", self.agent._system_prompt(self.tools.values())),
-            Message("user", self.agent.prompts.question(self.request)),
+            Message("user", self.agent.prompts.question(self.request, self.history)),
         ]
         limiter = self.agent._global_limiter()
-        if self.agent.passes or self.journal is not None:
-            context = RunContext(
+        passes = self.agent.passes
+        if passes is None:  # of every tool of the run: a replan may show more than the first
+            passes = default_passes(pool.values())
+        if passes or self.journal is not None:
+            context = PassContext(
                 self.request,
                 self.messages[0].content,
                 self.agent.plan_format,
@@ -490,21 +633,32 @@ class _Run:
                 self.now,
                 limiter,
             )
-            self.passes = [p.start(context) for p in self.agent.passes]
+            self.passes = [p.start(context) for p in passes]
             if self.journal is not None:  # outermost: a journaled value skips every pass
                 self.passes.insert(0, self.journal.task_pass(context))
             context.passes = tuple(self.passes)
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            approve = self.agent.approve
+            approve, policy = self.agent.approve, self.agent.policy
+            gate = (
+                ApprovalGate(
+                    approve, self.request, self.tools, self.lineage.arguments if policy else None
+                )
+                if approve
+                else None
+            )
             executor = Executor(
                 tg,
                 self.tools,
                 emit=self.emit,
                 clock=self.now,
                 limiter=limiter,
-                gate=ApprovalGate(approve, self.request, self.tools) if approve else None,
+                gate=gate,
                 passes=self.passes,
+                context=self._tool_context,
+                policy=PolicyGate(policy, self.lineage, self.emit, self.now, gate)
+                if policy
+                else None,
             )
             try:
                 answer = await self._rounds(executor)
@@ -520,6 +674,11 @@ class _Run:
         assert answer is not None
         return self.result(executor, answer)
 
+    def _tool_context(self, tool: str, task: int, attempt: int) -> RunContext[Any]:
+        """What a tool that takes a `RunContext` is given for one attempt of one task."""
+        usage, requests, deps = self.usage, self.requests, self._start.deps
+        return RunContext(deps, usage, requests, self.run_id, self.request, tool, task, attempt)
+
     def result(self, executor: Executor, answer: str) -> RunResult:
         return RunResult(
             request=self.request,
@@ -528,7 +687,10 @@ class _Run:
             observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
             events=tuple(self.events),
             duration=self.now(),
-            run_id=None if self.journal is None else self.journal.run_id,
+            run_id=self.run_id,  # the journal's, with a store
+            output=answer if self.output.text else self._value,
+            message_history=self.history,
+            derived_from=self.lineage.answer,
         )
 
     async def _rounds(self, executor: Executor) -> str:
@@ -537,6 +699,7 @@ class _Run:
         seen: set[str] = set()
         scripted: str | None = None
         followed = False
+        checked = False  # an invented number sent back once
         carried: tuple[Task, ...] = ()  # a follow-up's join shows the round before it too
         while True:
             plan, error = await self._plan(executor, round_no, scripted)
@@ -566,7 +729,11 @@ class _Run:
                 self.emit(Replanned(round_no, reason, self.now()))
                 continue
             answer = template_answer(plan, error, executor.observations)
+            if answer is not None and not self.output.text:
+                self._value = self.output.from_template(plan, answer, executor.observations)
+                answer = None if self._value is NO_VALUE else self.output.dump(self._value)
             if answer is not None:
+                self.emit(AnswerDelta(answer, self.now()))
                 self.emit(JoinDecided(round_no, "finish", answer, None, self.now(), "template"))
                 self.emit(Answered(answer, self.now()))
                 return answer
@@ -577,27 +744,55 @@ class _Run:
                 error,
                 can_replan=can_replan,
                 thought=self._thought,
+                form=None if self.output.text else self.output.form,
             )
             carried = ()
+            # A typed answer under structured outputs: the joiner replies in JSON.
+            structured = self.agent.constrained and not self._grammar and not self.output.text
+            if structured:
+                thought = self._thought != "none"
+                join_prompt += "\n" + self.output.structured_reply(
+                    can_replan=can_replan, thought=thought
+                )
             self.messages.append(Message("user", join_prompt))
             extras: dict[str, Any] = (
                 {
                     "grammar": join_grammar(
-                        can_replan=can_replan, answers=self._answers, thought=self._thought
+                        can_replan=can_replan,
+                        answers=self._answers,
+                        thought=self._thought,
+                        answer_rules=None if self.output.text else self.output.grammar(),
                     )
                 }
                 if self._grammar
                 else {}
             )
+            if structured:
+                extras["json_schema"] = self.output.join_schema(
+                    can_replan=can_replan, thought=thought
+                )
             if self.agent.prompt_layout == "separate":
                 extras["messages"] = self._separate_join_messages(join_prompt)
-            text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
+            deltas = AnswerStream(
+                lambda piece: self.emit(AnswerDelta(piece, self.now())),
+                live=self.output.text
+                and not (self.agent.grounded or self.agent.follow_up)
+                and not may_revise(
+                    executor.observations, self.plans, calculator="calculator" in self.tools
+                ),
+            )
+            text = await self._complete(
+                "join", round_no, self.agent.max_join_tokens, deltas.on_chunk, extras
+            )
             self.messages.append(Message("assistant", text))
-            decision = parse_decision(text)
+            decision = self._decision(text, extras)
+            if isinstance(decision, Finish) and not self.output.text:
+                decision = await self._typed(decision, round_no, extras)
             if (
                 isinstance(decision, Finish)
                 and can_replan
                 and self.agent.grounded
+                and self.output.text  # a typed answer is JSON, not words a result holds
                 and executor.observations
                 and not is_grounded(decision.answer, self._evidence(executor))
             ):
@@ -606,9 +801,21 @@ class _Run:
                     f"no result mentions {decision.answer!r}; search for what is missing",
                     decision.thought,
                 )
+            if isinstance(decision, Finish):
+                # The answer states a number no result holds: replan once for it (a task
+                # failed, or a sum was worked out in the head), else mark it unknown.
+                decision = check_finish(
+                    decision,
+                    self.request,
+                    executor.observations,
+                    self.plans,
+                    can_replan=can_replan and not checked,
+                    calculator="calculator" in self.tools,
+                )
+                checked = checked or isinstance(decision, Replan)
             follow = (
                 self._follow_up(decision.answer, executor)
-                if isinstance(decision, Finish) and can_replan and not followed
+                if isinstance(decision, Finish) and can_replan and not followed and self.output.text
                 else None
             )
             if isinstance(decision, Finish) and follow is not None:
@@ -630,6 +837,7 @@ class _Run:
                 )
                 continue
             if isinstance(decision, Finish):
+                deltas.finish(decision.answer)
                 self.emit(
                     JoinDecided(round_no, "finish", decision.answer, decision.thought, self.now())
                 )
@@ -658,6 +866,37 @@ class _Run:
                     replan = f"{replan}\n{prompts.more_tools(added)}"
             self.messages.append(Message("user", replan))
             self.emit(Replanned(round_no, decision.reason, self.now()))
+
+    async def _typed(
+        self, decision: Finish, round_no: int, extras: dict[str, Any]
+    ) -> Finish | Replan:
+        """A typed answer, validated (its value in `_value`, its text the value's JSON); the
+        first that fails goes back to the joiner with the error, a second raises."""
+        try:
+            self._value = self.output.parse(decision.answer)
+        except ValidationError as exc:
+            if self._retried:
+                raise OutputValidationError(
+                    f"the answer does not fit {_type_name(self.output.output_type)}, also "
+                    f"when asked again: {validation_message(exc)}",
+                    decision.answer,
+                ) from None
+            self._retried = True
+            retry = Message("user", self.output.retry_request(decision.answer, exc))
+            self.messages.append(retry)
+            if "messages" in extras:  # the separate layout: the joiner's own conversation
+                answered = Message("assistant", decision.answer)
+                extras = {**extras, "messages": (*extras["messages"], answered, retry)}
+            text = await self._complete("join", round_no, self.agent.max_join_tokens, None, extras)
+            self.messages.append(Message("assistant", text))
+            again = self._decision(text, extras)
+            return (
+                again if isinstance(again, Replan) else await self._typed(again, round_no, extras)
+            )
+        return Finish(self.output.dump(self._value), decision.thought)
+
+    def _decision(self, text: str, extras: Mapping[str, Any]) -> Finish | Replan:
+        return self.output.decision(text) if "json_schema" in extras else parse_decision(text)
 
     def _follow_up(self, answer: str, executor: Executor) -> str | None:
         """The call that looks up `answer` (`search(query="...")`), or None: follow-ups are
@@ -693,7 +932,11 @@ class _Run:
         plans = "\n".join(p.text.strip() for p in self.plans)
         return (
             Message("system", prompts.join_system()),
-            Message("user", f"{prompts.question(self.request)}\n\nPlan:\n{plans}\n\n{join_prompt}"),
+            Message(
+                "user",
+                f"{prompts.question(self.request, self.history)}\n\n"
+                f"Plan:\n{plans}\n\n{join_prompt}",
+            ),
         )
 
     def _prefill_messages(self, plan: Plan) -> tuple[Message, ...]:
@@ -728,7 +971,8 @@ class _Run:
         if fmt == "tools":
             parser = ToolCallPlanParser(self.tools, known=executor.indices)
             extras["tools"] = tuple(
-                ToolSpec(t.name, t.description, t.json_schema()) for t in self.tools.values()
+                ToolSpec(t.name, t.description, tool_call_parameters(t))
+                for t in self.tools.values()
             )
         elif fmt == "json":
             parser = JsonPlanParser(self.tools, known=executor.indices)
@@ -767,6 +1011,8 @@ class _Run:
                 if isinstance(parser, ToolCallPlanParser):
                     if isinstance(chunk, ToolCallChunk):
                         parser.feed(chunk)
+                    else:
+                        parser.feed_text(chunk.text)
                 elif isinstance(chunk, TextChunk):
                     parser.feed(chunk.text)
             finally:
@@ -836,6 +1082,8 @@ class _Run:
             seen.append(chunk)
             return on_chunk is not None and on_chunk(chunk)
 
+        if self.limits is not None:
+            self.limits.check_before_request(self.requests)
         output = await call_model(
             self.agent.model,
             request,
@@ -847,7 +1095,13 @@ class _Run:
         )
         if journal is not None:
             await journal.record(request, seen)
+        if self.limits is not None:
+            self.limits.check_tokens(self.usage)
         return output
+
+
+def _type_name(output_type: Any) -> str:
+    return getattr(output_type, "__name__", None) or repr(output_type)
 
 
 def _one_text_argument(tools: Mapping[str, Tool], name: str) -> bool:

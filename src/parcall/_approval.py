@@ -19,9 +19,10 @@ from typing import Any, Literal, cast
 
 import anyio
 
-from ._errors import ActionRejectedError, ParcallError
+from ._errors import ActionRejectedError, DryRunError, ParcallError
 from ._observation import format_value, resolve
 from ._plan import Task, iter_refs
+from ._provenance import Provenance
 from ._tool import Tool
 
 __all__ = [
@@ -49,6 +50,10 @@ class PlannedCall:
     acts: bool
     asked: bool
     kind: Literal["planned_call"] = "planned_call"
+    concern: str | None = None
+    """Why the agent's policy would not run this call without approval (None: it would)."""
+    provenance: Mapping[str, Provenance] = field(default_factory=dict)
+    """Where each argument comes from (under a policy; see `Agent(policy=...)`)."""
 
     def describe(self) -> str:
         """`2. send(to='bob@example.com', body=$1)`, as plans are shown elsewhere."""
@@ -81,10 +86,13 @@ class Approve:
 @dataclass(frozen=True, slots=True)
 class Reject:
     """Do not run them; `reason` is what the joiner is told. `tasks` rejects only those
-    (the other calls asked about are approved); None rejects every one."""
+    (the other calls asked about are approved); None rejects every one. `dry_run=True`
+    means the calls were only to be shown: the run's status is then `"dry_run"`, not
+    `"refused"`."""
 
     reason: str = "not approved"
     tasks: frozenset[int] | None = None
+    dry_run: bool = False
     kind: Literal["reject"] = "reject"
 
 
@@ -97,13 +105,24 @@ Approver = Callable[[ApprovalRequest], "Decision | bool | Awaitable[Decision | b
 class ApprovalGate:
     """One run's gate: asks `approve` for acting tasks and remembers each decision."""
 
-    def __init__(self, approve: Approver, request: str, tools: Mapping[str, Tool]) -> None:
+    def __init__(
+        self,
+        approve: Approver,
+        request: str,
+        tools: Mapping[str, Tool],
+        provenance: Callable[[Task], Mapping[str, Provenance]] | None = None,
+    ) -> None:
         self._approve = approve
         self._request = request
         self._tools = tools
+        self._provenance = provenance
         self._lock = anyio.Lock()
         # Per task: the argument edits to apply, or the reason it may not run.
         self._decided: dict[int, Mapping[str, Any] | str] = {}
+        # Per task: the policy's concern, and those an answer was given with in view.
+        self._concerns: dict[int, str] = {}
+        self._shown: dict[int, str | None] = {}
+        self._shown_only: set[int] = set()  # rejected by a dry run
 
     async def review(
         self,
@@ -111,14 +130,22 @@ class ApprovalGate:
         arguments: dict[str, Any],
         plan: Mapping[int, Task],
         values: Mapping[int, Any],
+        concern: str | None = None,
     ) -> dict[str, Any]:
-        """The arguments to call `task` with (edited, maybe); raises `ActionRejectedError`."""
+        """The arguments to call `task` with (edited, maybe); raises `ActionRejectedError`.
+
+        `concern` is why the agent's policy would not run the call unasked: it is shown to
+        the approver, and an answer given without it in view does not count."""
         async with self._lock:  # one question at a time; a decision may cover later tasks
+            if concern is not None:
+                self._concerns[task.idx] = concern
+                if self._shown.get(task.idx) != concern:
+                    self._decided.pop(task.idx, None)
             if task.idx not in self._decided:
                 await self._ask(task, arguments, plan, values)
         verdict = self._decided[task.idx]
         if isinstance(verdict, str):
-            raise ActionRejectedError(verdict)
+            raise (DryRunError if task.idx in self._shown_only else ActionRejectedError)(verdict)
         return {**arguments, **verdict}
 
     async def _ask(
@@ -132,12 +159,18 @@ class ApprovalGate:
         for idx in sorted(plan):
             task = plan[idx]
             acts = self._acts(task.tool)
+            concern = self._concerns.get(idx)
             args = arguments if idx == ready.idx else _resolve_known(task.args, values)
+            ask = (acts or concern is not None) and idx not in self._decided
+            sources = {} if self._provenance is None else dict(self._provenance(task))
             calls.append(
-                PlannedCall(idx, task.tool, dict(args), acts, acts and idx not in self._decided)
+                PlannedCall(
+                    idx, task.tool, dict(args), acts, ask, concern=concern, provenance=sources
+                )
             )
         request = ApprovalRequest(self._request, tuple(calls))
         asked = [c.idx for c in request.asked]
+        self._shown.update((c.idx, c.concern) for c in request.asked)
         try:
             decision = _decision(await self._call(request))
             if isinstance(decision, Approve):
@@ -153,6 +186,8 @@ class ApprovalGate:
             if isinstance(decision, Reject):
                 if decision.tasks is None or idx in decision.tasks:
                     self._decided[idx] = f"rejected: {decision.reason}"
+                    if decision.dry_run:
+                        self._shown_only.add(idx)
                     continue
                 self._decided[idx] = {}
             else:

@@ -8,6 +8,7 @@ __all__ = [
     "ActionRejectedError",
     "CyclicPlanError",
     "DependencyFailedError",
+    "DryRunError",
     "DuplicateTaskError",
     "ForwardReferenceError",
     "InvalidArgumentsError",
@@ -15,6 +16,7 @@ __all__ = [
     "ParcallError",
     "PlanError",
     "PlanSyntaxError",
+    "PolicyDeniedError",
     "ReplanLimitError",
     "ScriptExhaustedError",
     "ToolError",
@@ -23,6 +25,7 @@ __all__ = [
     "TurnLimitError",
     "UnknownReferenceError",
     "UnknownToolError",
+    "UsageLimitExceeded",
 ]
 
 
@@ -123,6 +126,11 @@ class TurnLimitError(ParcallError):
         self.result = result
 
 
+class UsageLimitExceeded(ParcallError):
+    """A run went past one of its `UsageLimits` (requests or tokens); `result` keeps the run
+    so far (its usage in `result.usage`)."""
+
+
 class ScriptExhaustedError(ParcallError):
     """A `ScriptedModel` was called more times than it has outputs."""
 
@@ -130,6 +138,16 @@ class ScriptExhaustedError(ParcallError):
 class ActionRejectedError(ToolError):
     """A task of a tool with side effects that `approve` rejected (or could not approve);
     the tool was never called."""
+
+
+class PolicyDeniedError(ActionRejectedError):
+    """A task the agent's policy did not allow (see `Agent(policy=...)`); the tool was
+    never called, and the joiner is told why."""
+
+
+class DryRunError(ActionRejectedError):
+    """A task of a tool with side effects that a dry run showed and did not make
+    (`Reject(dry_run=True)`, `parcall run --dry-run`)."""
 
 
 class ToolsetError(ParcallError):

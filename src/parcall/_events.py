@@ -14,6 +14,7 @@ from ._plan import Plan, Task
 from .models._base import Usage
 
 __all__ = [
+    "AnswerDelta",
     "Answered",
     "Event",
     "JoinDecided",
@@ -21,6 +22,7 @@ __all__ = [
     "ModelCallStarted",
     "PassApplied",
     "PlanFinished",
+    "PolicyDenied",
     "Purpose",
     "Replanned",
     "TaskFailed",
@@ -140,6 +142,36 @@ class Replanned:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    """A piece of the answer as the joiner writes it (only what is inside `Finish(...)`).
+
+    The pieces of a run joined are its `answer`. They come before `JoinDecided` and never
+    for a replan: an answer that may still be turned down (a typed answer not yet
+    validated, `grounded`, `follow_up`) is held back and comes as one piece once accepted.
+    """
+
+    text: str
+    time: float
+    kind: Literal["answer_delta"] = "answer_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDenied:
+    """The agent's policy did not let task `idx` run (and no approver let it): `reason`
+    says why, `sources` are the untrusted results its call was derived from."""
+
+    idx: int
+    tool: str
+    policy: str
+    reason: str
+    sources: tuple[str, ...]
+    time: float
+    asked: bool = False
+    """Whether the approver was asked (and rejected the call)."""
+    kind: Literal["policy_denied"] = "policy_denied"
+
+
+@dataclass(frozen=True, slots=True)
 class Answered:
     answer: str
     time: float
@@ -157,5 +189,7 @@ Event = (
     | PlanFinished
     | JoinDecided
     | Replanned
+    | AnswerDelta
+    | PolicyDenied
     | Answered
 )

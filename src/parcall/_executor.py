@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pydantic import ValidationError
 
+from ._context import ContextFactory, RunContext
 from ._errors import DependencyFailedError, ParcallError, ToolError, ToolTimeoutError
 from ._events import Event, TaskFailed, TaskFinished, TaskStarted
 from ._observation import Observation, format_value, resolve
@@ -23,8 +24,9 @@ from ._pass import Call, PassRun, Proceed
 from ._plan import Task
 from ._sync_calls import SyncCalls
 from ._tool import Tool, validation_message
+from .models._base import Usage
 
-__all__ = ["ActionGate", "Executor"]
+__all__ = ["ActionGate", "CallGate", "Executor"]
 
 _NO_LIMIT = contextlib.nullcontext()
 
@@ -58,6 +60,21 @@ class ActionGate(Protocol):
         ...
 
 
+class CallGate(Protocol):
+    """Consulted before every task runs (the agent's policy, see `_policy`)."""
+
+    async def review(
+        self,
+        task: Task,
+        tool: Tool,
+        arguments: dict[str, Any],
+        plan: Mapping[int, Task],
+        values: Mapping[int, Any],
+    ) -> dict[str, Any]:
+        """The arguments to run with; raise a `ParcallError` to refuse."""
+        ...
+
+
 class Executor:
     def __init__(
         self,
@@ -70,6 +87,8 @@ class Executor:
         format_arg: Callable[[Any], str] = format_value,
         gate: ActionGate | None = None,
         passes: Sequence[PassRun] = (),
+        context: ContextFactory | None = None,
+        policy: CallGate | None = None,
     ) -> None:
         self._tg = task_group
         self._tools = tools
@@ -78,7 +97,9 @@ class Executor:
         self._limiter = limiter
         self._format_arg = format_arg
         self._gate = gate
+        self._policy = policy
         self._passes = tuple(passes)
+        self._context = context
         self._scheduler = next((p for p in self._passes if p.schedules), None)
         self.tasks: dict[int, Task] = {}
         self.observations: dict[int, Observation] = {}
@@ -168,7 +189,12 @@ class Executor:
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
-            if self._gate is not None and tool.side_effects:
+            if self._policy is not None:  # the policy asks the approver where it must
+                reviewed = await self._policy.review(
+                    task, tool, arguments, self.tasks, self._values
+                )
+                arguments = tool.validate(reviewed)
+            elif self._gate is not None and tool.side_effects:
                 reviewed = await self._gate.review(task, arguments, self.tasks, self._values)
                 arguments = tool.validate(reviewed)
         except ValidationError as exc:
@@ -209,7 +235,7 @@ class Executor:
                 started = now if started is None else started
                 self._emit(TaskStarted(task.idx, task.tool, arguments, attempt, now))
                 try:
-                    value = await self._call(tool, arguments)
+                    value = await self._call(tool, arguments, self._ctx(tool, task, attempt))
                 except Exception as exc:  # a tool's failure is an observation, not a crash
                     error = exc
                     continue
@@ -237,23 +263,34 @@ class Executor:
             return self._scheduler.slot(call)
         return self._capacity(tool)
 
-    async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+    def _ctx(self, tool: Tool, task: Task, attempt: int) -> RunContext[Any] | None:
+        if not tool.takes_ctx:
+            return None
+        if self._context is None:  # an executor outside an agent's run: no deps, no usage
+            return RunContext(None, Usage(), 0, "", "", tool.name, task.idx, attempt)
+        return self._context(tool.name, task.idx, attempt)
+
+    async def _call(
+        self, tool: Tool, arguments: dict[str, Any], ctx: RunContext[Any] | None
+    ) -> Any:
         if tool.timeout is None:
-            return await self._invoke(tool, arguments)
+            return await self._invoke(tool, arguments, ctx)
         with anyio.move_on_after(tool.timeout) as scope:
-            return await self._invoke(tool, arguments)
+            return await self._invoke(tool, arguments, ctx)
         if scope.cancelled_caught:
             raise ToolTimeoutError(f"{tool.name} did not finish within {tool.timeout:g} s")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _invoke(self, tool: Tool, arguments: dict[str, Any]) -> Awaitable[Any]:
+    def _invoke(
+        self, tool: Tool, arguments: dict[str, Any], ctx: RunContext[Any] | None
+    ) -> Awaitable[Any]:
         if tool.is_async or tool.inline:
-            return tool.call(arguments)
+            return tool.call(arguments, ctx)
         # Sync calls share worker threads: a thread hand-off per call cost more than the
         # rest of the engine's work for the task.
         if self._sync is None:
             self._sync = SyncCalls(self._tg)
-        return self._sync.call(tool.function, arguments)
+        return self._sync.call(tool.bound(ctx), arguments)
 
     def _limited(self, tool: Tool) -> bool:
         return self._limiter is not None or tool.max_concurrency is not None

@@ -11,6 +11,7 @@ from ._errors import ParcallError
 __all__ = ["EXTRAS", "MissingExtraError", "require"]
 
 EXTRAS: dict[str, tuple[str, str]] = {
+    "agentdojo": ("agentdojo", "agentdojo"),
     "llama_cpp": ("llama", "llama-cpp-python"),
     "matplotlib": ("bench", "matplotlib"),
     "psycopg": ("postgres", "psycopg"),

@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from ._tool import Tool
 
-__all__ = ["JOIN_THOUGHTS", "Thought", "join_grammar", "plan_grammar", "plan_json_schema"]
+__all__ = [
+    "JOIN_THOUGHTS",
+    "Thought",
+    "join_grammar",
+    "plan_grammar",
+    "plan_json_schema",
+    "tool_call_parameters",
+]
 
 Thought = Literal["short", "restate", "none"]
 """What the joiner writes before its action: a short thought, one that first restates the
@@ -154,6 +161,25 @@ def plan_json_schema(tools: Iterable[Tool], *, max_tasks: int = MAX_TASKS) -> di
     }
 
 
+def tool_call_parameters(tool: Tool) -> dict[str, Any]:
+    """The tool's JSON schema for native tool calls, where every argument may also be a
+    reference `"$N"` to an earlier call's result. A server that constrains calls to the
+    schema (llama.cpp's) could otherwise not write `"$1"` for a number."""
+    schema = tool.json_schema()
+    props = schema.get("properties", {})
+    schema["properties"] = {name: _or_ref(prop) for name, prop in props.items()}
+    return schema
+
+
+def _or_ref(prop: dict[str, Any]) -> dict[str, Any]:
+    if prop.get("type") == "string":
+        return prop  # "$N" is a string already
+    described: dict[str, Any] = {k: prop[k] for k in ("title", "description") if k in prop}
+    inner = {k: v for k, v in prop.items() if k not in ("title", "description", "default")}
+    ref = {"type": "string", "pattern": r"^\$[0-9]+$"}
+    return {**described, "anyOf": [inner, ref]}
+
+
 def _with_ref(prop: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
     prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
     if prop.get("type") == "string":
@@ -170,6 +196,7 @@ def join_grammar(
     can_replan: bool = True,
     answers: Iterable[str] = (),
     thought: Thought = "short",
+    answer_rules: str | None = None,
 ) -> str:
     """A GBNF grammar for the joiner: a `Thought: ` line as `JOIN_THOUGHTS[thought]` says
     (none for `"none"`), then `Action: Finish(...)` or `Action: Replan(...)`, each bounded.
@@ -177,12 +204,17 @@ def join_grammar(
     answer. `answers`, when given, are the only texts `Finish(...)` may hold (yes/no, or the
     options a question names). A free answer or reason may not start with a space, `.` or
     `<`: a small model otherwise copies the prompt's placeholders (`Finish(...)`,
-    `Finish(<only the answer ...>)`) instead of answering."""
+    `Finish(<only the answer ...>)`) instead of answering. `answer_rules` (GBNF defining
+    the rule `answer`, see `schema_grammar`) is what `Finish(...)` holds instead."""
     choices = [a for a in dict.fromkeys(answers) if a and "\n" not in a]
     answer = f"({' | '.join(_quote(a) for a in choices)})" if choices else "line"
+    if answer_rules is not None:
+        answer = "answer"
     finish = f'"Finish(" {answer} ")"'
     actions = f'({finish} | "Replan(" line ")")' if can_replan else finish
     line = f"line ::= [^\\n.< ] [^\\n]{{0,{max_chars - 1}}}\n"
+    if answer_rules is not None:
+        line += answer_rules + "\n"
     if thought == "none":
         return f'root ::= "Action: " {actions}\n{line}'
     start, chars = JOIN_THOUGHTS[thought]

@@ -21,13 +21,14 @@ import json
 import pickle
 import time
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from ._errors import ParcallError, ToolError
 from ._events import PassApplied
+from ._history import Turn, dump_turns, history_argument
 from ._observation import Observation
-from ._pass import Call, PassRun, Proceed, RunContext
+from ._pass import Call, PassContext, PassRun, Proceed
 from ._tool import JournalMode
 from .models._base import ModelRequest, TextChunk, ToolCallChunk
 from .passes._key import call_key, dump_value, load_value
@@ -72,11 +73,27 @@ class Journal:
     def run_id(self) -> str:
         return self.run.id
 
+    @property
+    def history(self) -> tuple[Turn, ...]:
+        """The conversation the run was given (`message_history`)."""
+        return history_argument(self.run.history)
+
     @classmethod
     async def begin(
-        cls, store: RunStore, request: str, run_id: str | None, meta: Mapping[str, Any] | None
+        cls,
+        store: RunStore,
+        request: str,
+        run_id: str | None,
+        meta: Mapping[str, Any] | None,
+        history: Sequence[Turn] = (),
     ) -> Journal:
-        run = StoredRun(run_id or uuid.uuid4().hex, request, time.time(), meta=dict(meta or {}))
+        run = StoredRun(
+            run_id or uuid.uuid4().hex,
+            request,
+            time.time(),
+            meta=dict(meta or {}),
+            history=tuple(dump_turns(history)),
+        )
         await _guard(store.begin(run), "start")
         return cls(store, run)
 
@@ -109,7 +126,7 @@ class Journal:
 
     # --- tasks ----------------------------------------------------------------------------
 
-    def task_pass(self, run: RunContext) -> PassRun:
+    def task_pass(self, run: PassContext) -> PassRun:
         return _JournalRun(self, run)
 
     async def finish(self, status: RunStatus, answer: str | None, error: str | None) -> None:
@@ -119,7 +136,7 @@ class Journal:
 class _JournalRun(PassRun):
     """The outermost pass: answers a call from the journal, or journals what it returns."""
 
-    def __init__(self, journal: Journal, run: RunContext) -> None:
+    def __init__(self, journal: Journal, run: PassContext) -> None:
         self._journal = journal
         self._run = run
 

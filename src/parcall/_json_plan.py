@@ -13,6 +13,7 @@ The answer template of text plans (`finish("A is $3")`) is, in a JSON plan, a to
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -107,12 +108,20 @@ class _TaskBuilder:
         return max(self.known, default=0) + 1
 
 
+_TEXT_CALL = re.compile(r'\{\s*"name"\s*:')
+
+
 class ToolCallPlanParser(_TaskBuilder):
     """Native tool calls: the k-th call of the response is task `first + k`.
 
     A call is complete when the next call begins or the stream ends, so each one is
     dispatched while the model is still writing the rest. `line` in errors is the call's
     position (1-based) in the response.
+
+    A small model may write its calls as text instead, as JSON objects
+    `{"name": ..., "arguments": {...}}` (Qwen2.5 copies its chat template's doubled braces
+    and leaves out the `<tool_call>` tags, so the server does not recognise them): while no
+    native call has arrived, such objects in the text (`feed_text`) are calls too.
     """
 
     def __init__(self, tools: Mapping[str, Tool], *, known: Collection[int] = ()) -> None:
@@ -123,14 +132,37 @@ class ToolCallPlanParser(_TaskBuilder):
         self._name = ""
         self._args: list[str] = []
         self._text: list[str] = []
+        self._native = False
+        self._content = ""
+        self._scanned = 0
 
     @property
     def text(self) -> str:
         return "".join(self._text)
 
+    def feed_text(self, text: str) -> None:
+        """Text the model wrote beside (or instead of) native calls."""
+        if self.joined or self.closed or self._native:
+            return
+        self._content += text
+        decoder = json.JSONDecoder()
+        while (start := _TEXT_CALL.search(self._content, self._scanned)) is not None:
+            try:
+                call, end = decoder.raw_decode(self._content, start.start())
+            except ValueError:
+                return  # not complete yet (or not JSON: `close` says so)
+            self._scanned = end
+            name, args = call.get("name"), call.get("arguments", {})
+            if isinstance(name, str):
+                raw = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+                self._take(name, raw)
+            if self.joined:
+                return
+
     def feed(self, chunk: ToolCallChunk) -> None:
         if self.joined or self.closed:
             return
+        self._native = True
         if self._current is not None and chunk.index != self._current:
             self._finish()
         if self._current is None or chunk.index != self._current:
@@ -144,22 +176,32 @@ class ToolCallPlanParser(_TaskBuilder):
             self.closed = True
             if self._current is not None:
                 self._finish()
+            elif not self._native and not self.joined:
+                rest = _TEXT_CALL.search(self._content, self._scanned)
+                if rest is not None:
+                    raise PlanSyntaxError(
+                        "a tool call written as text is not complete JSON",
+                        line=self._calls + 1,
+                        text=self._content[rest.start() :][:MAX_LINE_CHARS],
+                    )
             self.deferred.end()
 
     def _finish(self) -> None:
+        self._current = None
+        self._take(self._name, "".join(self._args))
+
+    def _take(self, name: str, raw: str) -> None:
         self._calls += 1
         position = self._calls
-        raw = "".join(self._args)
-        text = f"{self._name}({raw})"
+        text = f"{name}({raw})"
         self._text.append(f"{self._first + position - 1}. {text}\n")
-        self._current = None
         try:
             args = json.loads(raw) if raw.strip() else {}
         except ValueError as exc:
             raise PlanSyntaxError(
                 f"tool call arguments are not JSON: {exc}", line=position, text=text
             ) from None
-        self.add(self._first + position - 1, self._name, args, line=position, text=text)
+        self.add(self._first + position - 1, name, args, line=position, text=text)
 
 
 class JsonPlanParser(_TaskBuilder):

@@ -25,11 +25,11 @@ from ._observation import Observation
 from ._plan import Plan, Task
 from ._tool import Tool
 
-__all__ = ["Call", "Pass", "PassRun", "Proceed", "RunContext"]
+__all__ = ["Call", "Pass", "PassContext", "PassRun", "Proceed"]
 
 
 @dataclass(eq=False)
-class RunContext:
+class PassContext:
     """What a pass may know about the run it serves."""
 
     request: str
@@ -96,6 +96,6 @@ class Pass(Protocol):
 
     name: str
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         """The pass's part in a new run."""
         ...

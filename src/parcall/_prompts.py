@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._grammar import Thought
+from ._history import Turn, render_turns
 from ._observation import Observation
+from ._outcome import missing_notice
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
 from ._question import answer_shape
@@ -239,8 +241,18 @@ class Prompts:
     """Lines of a result that an earlier result of the same join already shows are left
     out (`search` then `lookup` of one name often return the same sentences)."""
     question_prefix: str = field(default="Question: ")
+    history_intro: str = (
+        "Earlier in this conversation (Q: a question, its calls → their results, A: the answer):"
+    )
+    """Heads the earlier turns shown above the question (`run(q, message_history=...)`)."""
+    history_chars: int = 300
+    """An earlier turn's results are cut to this many characters each."""
 
-    def system(self, tools: Iterable[Tool], plan_format: str = "text") -> str:
+    def system(
+        self, tools: Iterable[Tool], plan_format: str = "text", *, offered: Iterable[str] = ()
+    ) -> str:
+        """The planner's system prompt for `tools`; those named in `offered` (added by the
+        agent, not the user's) do not make an example fit on their own."""
         template = {
             "json": self.planner_system_json,
             "tools": self.planner_system_tools,
@@ -251,7 +263,7 @@ class Prompts:
             tools="\n".join(_describe(t) for t in tools),
             examples="\n\n".join(
                 f"Question: {e.question}\n{render(e.plan)}"
-                for e in usable_examples(self.examples, {t.name for t in tools})
+                for e in usable_examples(self.examples, {t.name for t in tools}, set(offered))
             ),
             first=1,
         )
@@ -263,8 +275,11 @@ class Prompts:
             return self.joiner_system
         return f"{self.joiner_system}\n\n{self.join_rules}"
 
-    def question(self, request: str) -> str:
-        return f"{self.question_prefix}{request}"
+    def question(self, request: str, history: Sequence[Turn] = ()) -> str:
+        asked = f"{self.question_prefix}{request}"
+        if not history:
+            return asked
+        return f"{render_turns(history, self.history_intro, self.history_chars)}\n\n{asked}"
 
     def join(
         self,
@@ -275,7 +290,10 @@ class Prompts:
         *,
         can_replan: bool,
         thought: Thought = "short",
+        form: str | None = None,
     ) -> str:
+        """`form`: what `Finish(...)` holds, if not what the question asks for (a typed
+        answer's JSON shape)."""
         lines = ["Results:"]
         shown: list[str] = []
         for task in tasks:
@@ -286,21 +304,24 @@ class Prompts:
             lines.append(f"{task.describe()}\n   → {new}")
         if not tasks:
             lines.append("(no task was run)")
+        missing = missing_notice(tasks, observations, can_replan=can_replan)
+        if missing:
+            lines.append(missing)
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
-        instructions = self._join_instructions(question, thought)
+        instructions = self._join_instructions(question, thought, form)
         lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
         return "\n".join(lines)
 
-    def _join_instructions(self, question: str, thought: Thought) -> str:
+    def _join_instructions(self, question: str, thought: Thought, form: str | None) -> str:
         if self.join_rules:  # the actions are in the system prompt: only what differs
             ask = {
                 "short": self.join_ask,
                 "restate": self.join_ask_restate,
                 "none": self.join_ask_direct,
             }[thought].replace("{question}", question)
-            form = answer_form(question)
+            form = form or answer_form(question)
             return ask if form == SPAN_FORM else f"{ask}\nThe answer is {form}."
         template = {
             "short": self.join_instructions,
@@ -308,7 +329,7 @@ class Prompts:
             "none": self.join_instructions_direct,
         }[thought]
         return template.replace("{question}", question).replace(
-            "{answer_form}", answer_form(question)
+            "{answer_form}", form or answer_form(question)
         )
 
     def join_prefix(self, tasks: Sequence[Task]) -> str:
@@ -326,11 +347,18 @@ class Prompts:
 _PLAN_CALL = re.compile(r"^\s*\d+\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", re.MULTILINE)
 
 
-def usable_examples(examples: Sequence[Example], tools: set[str]) -> list[Example]:
+def usable_examples(
+    examples: Sequence[Example], tools: set[str], offered: set[str] | None = None
+) -> list[Example]:
     """The examples whose plans use only tools the planner has (a small model copies tool
-    names from examples), and of two examples for one question the one that uses more of
-    them; all examples when none fits, since the format is still worth showing."""
-    fitting = [e for e in examples if set(_PLAN_CALL.findall(e.plan)) <= tools]
+    names from examples) and not only `offered` ones, and of two examples for one question
+    the one that uses more of them; all examples when none fits, since the format is still
+    worth showing."""
+    fitting = [
+        e
+        for e in examples
+        if (used := set(_PLAN_CALL.findall(e.plan))) <= tools and (not offered or used - offered)
+    ]
     best: dict[str, Example] = {}
     for example in fitting:
         kept = best.get(example.question)

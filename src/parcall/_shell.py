@@ -2,6 +2,10 @@
 
 A new `parcall run` loads the model and reads the system prompt again (or restores it);
 the shell does that once, and every later question only costs its own tokens.
+
+The questions make one conversation: each run is given the earlier turns
+(`message_history`), so a question may refer to an earlier one ("and the other one?").
+`new` starts a new conversation.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import typer
 from rich.console import Console
 
 from ._agent import Agent
+from ._cli_outcome import print_outcome
 from ._errors import ParcallError
+from ._history import Turn
 from ._result import RunResult
 from ._timing import time_breakdown
 from ._view import RunView, load_model, show_run
@@ -23,6 +29,7 @@ from ._view import RunView, load_model, show_run
 __all__ = ["repl", "shell"]
 
 QUIT = frozenset({"exit", "quit", ":q"})
+NEW = frozenset({"new", ":new"})
 
 
 async def repl(
@@ -35,7 +42,9 @@ async def repl(
 ) -> list[RunResult]:
     """Answer each question as it comes, until `exit`/`quit` or the end of input.
 
-    A failed run is reported and the loop goes on; the first run's time includes `load_s`.
+    Each question sees the turns before it (since the start or the last `new`). A failed run
+    is reported, is left out of the conversation, and the loop goes on; the first run's time
+    includes `load_s`.
     """
     results: list[RunResult] = []
     try:
@@ -57,15 +66,20 @@ async def _answer_each(
     live: bool,
 ) -> None:
     model = getattr(agent.model, "name", "model")
+    history: list[Turn] = []
     async for line in questions:
         question = line.strip()
         if not question:
             continue
         if question.lower() in QUIT:
             return
+        if question.lower() in NEW:
+            history.clear()
+            console.print("[dim]a new conversation[/dim]")
+            continue
         view = RunView(console, question, model, live=live)
         try:
-            result = await show_run(agent, question, view)
+            result = await show_run(agent, question, view, message_history=history)
         except ParcallError as exc:
             console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
             continue
@@ -74,7 +88,10 @@ async def _answer_each(
         load = load_s if not results else 0.0
         timing = time_breakdown(result.events, result.observations, result.duration, load=load)
         console.print(f"[dim]time: {timing.describe()}[/dim]")
+        if result.status != "answered":
+            print_outcome(console, result)
         results.append(result)
+        history = result.all_messages()
 
 
 async def _typed_lines(prompt: Callable[[], str]) -> AsyncIterator[str]:
@@ -112,7 +129,10 @@ def shell(
 
     async def go() -> None:
         load_s = await load_model(backend, console)
-        console.print(f"[dim]{backend.name} is ready; type a question, or `exit`.[/dim]")
+        console.print(
+            f"[dim]{backend.name} is ready; type a question, `new` for a new conversation, "
+            "or `exit`.[/dim]"
+        )
         await repl(agent, _typed_lines(lambda: console.input("[bold cyan]? [/]")), console,
                    load_s=load_s)  # fmt: skip
 

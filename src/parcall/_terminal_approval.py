@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 from rich.table import Table
 
@@ -19,12 +20,15 @@ from ._plan import Plan
 
 __all__ = ["DryRun", "TerminalApprover"]
 
+QUESTION = escape("Run them? [y]es, [n]o, [e]dit arguments")
+"""The approval question, its brackets escaped: rich would read `[y]` as markup and drop it."""
+
 
 def _table(calls: Iterable[PlannedCall], title: str) -> Table:
     table = Table("#", "call", "acts", title=title, title_justify="left", box=None)
     for call in calls:
         mark = "[bold red]asks[/bold red]" if call.asked else ("yes" if call.acts else "")
-        table.add_row(str(call.idx), call.describe().split(". ", 1)[1], mark)
+        table.add_row(str(call.idx), escape(call.describe().split(". ", 1)[1]), mark)
     return table
 
 
@@ -48,8 +52,9 @@ class TerminalApprover:
     def _ask(self, request: ApprovalRequest) -> Approve | Reject:
         console = self._console
         console.print(_table(request.calls, "These calls act on the world:"))
+        _show_concerns(console, request.asked)
         answer = Prompt.ask(
-            "Run them? [y]es, [n]o, [e]dit arguments",
+            QUESTION,
             choices=["y", "n", "e"],
             default="n",
             console=console,
@@ -63,10 +68,23 @@ class TerminalApprover:
         for call in request.asked:
             for name, value in call.args.items():
                 shown = json.dumps(value, default=str)
-                text = Prompt.ask(f"{call.idx}. {call.tool} {name}", default=shown, console=console)
+                text = Prompt.ask(
+                    escape(f"{call.idx}. {call.tool} {name}"), default=shown, console=console
+                )
                 if text != shown:
                     edits.setdefault(call.idx, {})[name] = _literal(text)
         return Approve(edits=edits)
+
+
+def _show_concerns(console: Console, calls: Iterable[PlannedCall]) -> None:
+    """Why the agent's policy would not run a call unasked, and where its arguments came
+    from (see `Agent(policy=...)`)."""
+    for call in calls:
+        if call.concern is None:
+            continue
+        console.print(f"[bold red]{call.idx}. policy:[/bold red] {call.concern}", markup=True)
+        for name, provenance in call.provenance.items():
+            console.print(f"   {name} ← {provenance.describe()}", markup=False, highlight=False)
 
 
 def _literal(text: str) -> Any:
@@ -89,7 +107,7 @@ class DryRun:
     async def __call__(self, request: ApprovalRequest) -> Reject:
         self.calls.update((c.idx, c) for c in request.asked)
         self.acting.update(c.tool for c in request.calls if c.acts)
-        return Reject(self.reason)
+        return Reject(self.reason, dry_run=True)
 
     def report(self, console: Console, plans: Sequence[Plan]) -> None:
         """Print each plan and the calls that act: as they would be made, or as planned

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import os
 import re
+import sys
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -22,11 +27,12 @@ import anyio
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from ._checks import check_int, check_number, check_type
+from ._context import RunContext, takes_context
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["JournalMode", "Tool", "ToolPolicy", "tool", "tool_map"]
+__all__ = ["JournalMode", "Tool", "ToolDescriptionWarning", "ToolPolicy", "tool", "tool_map"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 JournalMode = Literal["auto", "json", "pickle", "never"]
@@ -41,6 +47,7 @@ class ToolPolicy(TypedDict, total=False):
     retries: int
     retry_delay: float
     side_effects: bool
+    trusted: bool
     feeds: Iterable[str]
     idempotent: bool
     batch: Callable[[list[dict[str, Any]]], Any] | None
@@ -59,6 +66,11 @@ def _policy(policy: ToolPolicy) -> dict[str, Any]:
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class ToolDescriptionWarning(UserWarning):
+    """A tool was made from a function with no docstring and no `description`: the model
+    sees only its name and arguments and has to guess what it does."""
+
+
 @dataclass(frozen=True, eq=False)
 class Tool:
     """A callable the planner may use, with its argument schema and policy.
@@ -68,7 +80,9 @@ class Tool:
     of this tool across every run that uses it; `timeout` bounds one attempt; a failing call
     is retried `retries` times, waiting `retry_delay * 2**attempt` seconds in between.
     `side_effects=True` marks a tool that acts on the world (sends, books, deletes): an
-    agent given an `approve` callable asks it before such a task runs.
+    agent given an `approve` callable asks it before such a task runs. `trusted=False` says
+    the tool's output may hold text written by strangers (e-mails, web pages, files): an
+    agent with a policy (`Agent(policy="sealed")`) then tracks what is derived from it.
 
     `feeds` names tools that usually take this tool's result as input: a tool selector that
     picks this tool picks those too (`parcall.select`).
@@ -80,6 +94,10 @@ class Tool:
     same time may be fused into one batch call. `inline=True` runs a *sync* function in the
     event loop's thread instead of a worker thread: only for CPU-trivial functions that
     never block (it saves a thread hand-off per call; a slow one stalls every run).
+
+    A function whose first parameter is annotated `RunContext` (`ctx: RunContext[D]`) is
+    given the run's context with each call (`ctx.deps`, `ctx.usage`, `ctx.run_id`); that
+    parameter is not in the schema or the signature the model sees.
 
     `journal` is how a durable run (`Agent(store=...)`) keeps this tool's results: `"auto"`
     as JSON when it reads back equal, else pickled; `"json"` or `"pickle"` only that way;
@@ -96,6 +114,7 @@ class Tool:
     retries: int = 0
     retry_delay: float = 0.5
     side_effects: bool = False
+    trusted: bool = True
     feeds: tuple[str, ...] = ()
     idempotent: bool = False
     batch: Callable[[list[dict[str, Any]]], Any] | None = None
@@ -104,11 +123,15 @@ class Tool:
     _limiter: list[anyio.CapacityLimiter] = field(default_factory=list, repr=False)
     _field_adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
     _is_async: list[bool] = field(default_factory=list, repr=False)
+    _takes_ctx: list[bool] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         check_type("Tool", "name", self.name, str, "a string")
         if not _NAME.match(self.name):
-            raise ValueError(f"tool name {self.name!r} is not an identifier")
+            raise ValueError(
+                f"tool name {self.name!r} is not an identifier "
+                "(letters, digits and _, not starting with a digit)"
+            )
         owner = f"tool {self.name!r}"
         check_type(owner, "description", self.description, str, "a string")
         _check_function(owner, self.function)
@@ -119,6 +142,12 @@ class Tool:
         if not isinstance(self.feeds, tuple) or not all(isinstance(f, str) for f in self.feeds):
             raise TypeError(f"tool {self.name!r}: feeds must be a tuple of tool names")
         self._is_async.append(inspect.iscoroutinefunction(self.function))
+        first = next(iter(_parameters(self.function)), None)
+        self._takes_ctx.append(
+            first is not None
+            and first not in self.args_model.model_fields
+            and takes_context(self.function, _hints(self.function))
+        )
         if self.batch is not None and not callable(self.batch):
             raise TypeError(f"tool {self.name!r}: batch must be a function of a list of calls")
         check_type(owner, "journal", self.journal, str, "'auto', 'json', 'pickle' or 'never'")
@@ -141,14 +170,22 @@ class Tool:
     ) -> Tool:
         _check_function("Tool.from_function", function)
         summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
-        tool_name = name or function.__name__
-        return cls(
+        tool_name = name or _function_name(function)
+        made = cls(
             name=tool_name,
             description=description if description is not None else summary,
             function=function,
             args_model=_args_model(function, tool_name, arg_docs),
             **_policy(policy),
         )
+        if description is None and not summary:
+            warnings.warn(
+                f"tool {tool_name!r} has no description, so the model sees only its name and "
+                "arguments: give the function a docstring, or tool(description=...)",
+                ToolDescriptionWarning,
+                stacklevel=_outside_parcall(),
+            )
+        return made
 
     @classmethod
     def from_schema(
@@ -185,6 +222,11 @@ class Tool:
     def is_async(self) -> bool:
         return self._is_async[0]
 
+    @property
+    def takes_ctx(self) -> bool:
+        """Whether the function's first parameter is a `RunContext` (given by the run)."""
+        return self._takes_ctx[0]
+
     def json_schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments, as chat APIs' native tool calling expects."""
         schema = self.args_model.model_json_schema()
@@ -219,20 +261,31 @@ class Tool:
         values: dict[str, Any] = model.__dict__
         return values
 
-    async def call(self, arguments: Mapping[str, Any]) -> Any:
+    async def call(self, arguments: Mapping[str, Any], ctx: RunContext[Any] | None = None) -> Any:
         """Call the function with validated arguments; sync functions run in a worker thread.
+        `ctx` is given to a function that takes a `RunContext` (and to no other).
 
         A sync function is abandoned (left to finish in its thread) when the call is
         cancelled or times out: Python cannot stop a thread, but the run does not wait for it.
         """
         kwargs = dict(arguments)
+        function = self.bound(ctx)
         if self.is_async:
-            return await cast(Callable[..., Awaitable[Any]], self.function)(**kwargs)
+            return await cast(Callable[..., Awaitable[Any]], function)(**kwargs)
         if self.inline:
-            return self.function(**kwargs)
-        return await anyio.to_thread.run_sync(
-            lambda: self.function(**kwargs), abandon_on_cancel=True
-        )
+            return function(**kwargs)
+        return await anyio.to_thread.run_sync(lambda: function(**kwargs), abandon_on_cancel=True)
+
+    def bound(self, ctx: RunContext[Any] | None) -> Callable[..., Any]:
+        """The function to call with the arguments as keywords: with `ctx` in front for a
+        tool that takes a `RunContext`."""
+        if not self.takes_ctx:
+            return self.function
+        if ctx is None:
+            raise TypeError(
+                f"tool {self.name!r} takes a RunContext: run it in an agent, or call it with ctx="
+            )
+        return functools.partial(self.function, ctx)
 
     def limiter(self) -> anyio.CapacityLimiter | None:
         if self.max_concurrency is None:
@@ -242,10 +295,20 @@ class Tool:
         return self._limiter[0]
 
 
-def tool_map(tools: Iterable[Tool | Callable[..., Any]]) -> dict[str, Tool]:
-    """Tools by name; plain functions are wrapped with `Tool.from_function`."""
+def tool_map(tools: Iterable[Tool | Callable[..., Any]], owner: str = "") -> dict[str, Tool]:
+    """Tools by name; plain functions are wrapped with `Tool.from_function`. What is not a
+    list of tools and functions is a TypeError naming `tools` (and the `owner`, e.g. Agent)."""
+    where = f"{owner}: tools" if owner else "tools"
+    items = _tool_list(where, tools)
     found: dict[str, Tool] = {}
-    for item in tools:
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            raise TypeError(
+                f"{where}[{i}] is the string {item!r}, and a string is not a tool: "
+                "give the function (or Tool) itself, without quotes"
+            )
+        if not isinstance(item, Tool) and not callable(item):
+            raise TypeError(f"{where}[{i}] is {_shown(item)}, neither a Tool nor a function")
         wrapped = item if isinstance(item, Tool) else Tool.from_function(item)
         if wrapped.name in found:
             raise ValueError(f"two tools are named {wrapped.name!r}")
@@ -272,6 +335,7 @@ def tool(
 ) -> Tool | Callable[[F], Tool]:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(timeout=5, retries=2)`;
     `@tool(side_effects=True)` for one that acts (see `Agent(approve=...)`);
+    `@tool(trusted=False)` for one whose output strangers may write (see `Agent(policy=...)`);
     `@tool(idempotent=True)`, `@tool(batch=search_many)`, `@tool(inline=True)` (see `Tool`)."""
 
     def wrap(fn: F) -> Tool:
@@ -285,6 +349,54 @@ def tool(
     return wrap(function) if function is not None else wrap
 
 
+def _tool_list(where: str, tools: Any) -> list[Any]:
+    """`tools` as a list, or a TypeError saying how to write it."""
+    fix = "give a list of tools or functions, e.g. tools=[search, add]"
+    if isinstance(tools, Tool) or (callable(tools) and not isinstance(tools, type)):
+        name = tools.name if isinstance(tools, Tool) else getattr(tools, "__name__", "f")
+        what = "Tool" if isinstance(tools, Tool) else "function"
+        raise TypeError(
+            f"{where} must be a list, not a single {what} ({name!r}): write tools=[{name}]"
+        )
+    if isinstance(tools, str):
+        raise TypeError(
+            f"{where} must be a list of tools or functions, not the string {tools!r}: "
+            f"a string is not a tool; {fix}"
+        )
+    if isinstance(tools, (bytes, Mapping)) or not isinstance(tools, Iterable):
+        raise TypeError(f"{where} must be a list of tools or functions, not {_shown(tools)}: {fix}")
+    return list(tools)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{text[:60]}… ({type(value).__name__})" if len(text) > 60 else text
+
+
+def _function_name(function: Callable[..., Any]) -> str:
+    """The function's name as a tool name; naming how to give one when it is not usable
+    (a lambda, a `functools.partial`)."""
+    name = getattr(function, "__name__", None)
+    if isinstance(name, str) and _NAME.match(name):
+        return name
+    what = f"its name {name!r} is not an identifier" if name else "it has no name"
+    raise ValueError(
+        f"cannot name a tool after {function!r}: {what}; give one with "
+        "tool(name=...) or Tool.from_function(function, name=...)"
+    )
+
+
+def _outside_parcall() -> int:
+    """The `stacklevel` of the first frame outside the parcall package (a warning then
+    points at the user's line, however deep inside parcall it was raised)."""
+    package = os.path.dirname(__file__) + os.sep
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _check_function(owner: str, function: Any) -> None:
     if not callable(function):
         raise TypeError(f"{owner}: function must be callable, not {type(function).__name__}")
@@ -293,6 +405,13 @@ def _check_function(owner: str, function: Any) -> None:
 def _names(feeds: Iterable[str]) -> tuple[str, ...]:
     # A bare string would otherwise become a tuple of its letters.
     return (feeds,) if isinstance(feeds, str) else tuple(feeds)
+
+
+def _parameters(function: Callable[..., Any]) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return []
 
 
 def _hints(function: Callable[..., Any]) -> dict[str, Any]:
@@ -307,7 +426,10 @@ def _args_model(
 ) -> type[BaseModel]:
     hints = _hints(function)
     fields: dict[str, Any] = {}
-    for param in inspect.signature(function).parameters.values():
+    params = list(inspect.signature(function).parameters.values())
+    if params and takes_context(function, hints):
+        params = params[1:]  # the run gives it; the model never writes it
+    for param in params:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {tool_name!r}: *args/**kwargs cannot be described to a model")
         annotation = hints.get(param.name, Any)

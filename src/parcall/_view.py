@@ -16,12 +16,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ._events import (
+    AnswerDelta,
     Answered,
     Event,
     JoinDecided,
     ModelCallFinished,
     ModelCallStarted,
     PlanFinished,
+    PolicyDenied,
     Replanned,
     TaskFailed,
     TaskFinished,
@@ -36,7 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = ["RunView", "answered_by", "first_task_started", "load_model", "show_run"]
 
-_STYLE = {"queued": "dim", "running": "yellow", "done": "green", "failed": "red"}
+_STYLE = {
+    "queued": "dim",
+    "running": "yellow",
+    "done": "green",
+    "failed": "red",
+    "denied": "bold red",
+}
 
 
 @dataclass
@@ -108,7 +116,8 @@ class RunView:
         elif isinstance(event, (TaskFinished, TaskFailed)):
             obs = event.observation
             row = self._rows.setdefault(obs.idx, _Row(obs.tool))
-            row.state = "done" if obs.ok else "failed"
+            denied = obs.error_type == "PolicyDeniedError"
+            row.state = "done" if obs.ok else ("denied" if denied else "failed")
             row.finished = obs.finished_at
             row.started = obs.started_at
             row.note = truncate(" ".join(obs.show(200).split()), 60)
@@ -127,10 +136,7 @@ class RunView:
                         f"tasks {', '.join(map(str, early))} started while the plan was "
                         "still streaming"
                     )
-            self._note(
-                f"{event.purpose}: {event.time - event.started:.2f} s, "
-                f"{u.input_tokens} in / {u.output_tokens} out tokens"
-            )
+            self._note(f"{event.purpose}: {event.time - event.started:.2f} s, {u.describe()}")
             self._status = "running tasks …" if event.purpose == "plan" else self._status
         elif isinstance(event, JoinDecided) and event.decision == "replan":
             self._status = f"replanning: {truncate(event.text, 80)}"
@@ -140,6 +146,16 @@ class RunView:
             self._note(f"replan {event.round}: {truncate(event.reason, 80)}")
         elif isinstance(event, PlanFinished) and event.error is not None:
             self._note(f"plan error (round {event.round}): {truncate(event.error, 200)}", "red")
+        elif isinstance(event, AnswerDelta):  # the answer as it is written
+            self._answer = (self._answer or "") + event.text
+        elif isinstance(event, PolicyDenied):
+            row = self._rows.setdefault(event.idx, _Row(event.tool))
+            row.state = "denied"
+            self._note(
+                f"${event.idx} {event.tool} denied by the {event.policy} policy: "
+                f"{truncate(event.reason, 200)}",
+                "red",
+            )
         elif isinstance(event, Answered):
             self._answer = event.answer
             self._status = f"answered in {event.time:.2f} s"
@@ -190,7 +206,7 @@ async def show_run(
     **journal: Any,
 ) -> RunResult:
     """Run `question`, showing its events live (and handing each to `writer`); `journal`
-    goes to `Agent.stream` (run_id, meta, resume)."""
+    goes to `Agent.stream` (run_id, meta, resume, message_history)."""
     async with agent.stream(question, **journal) as events:
         with view:
             async for event in events:

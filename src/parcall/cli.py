@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterable
@@ -18,10 +19,12 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ._agent import Agent, PlanFormat
-from ._cli_options import McpOption, OpenApiOption
+from ._cli_options import McpOption, OpenApiOption, SealedOption
+from ._cli_outcome import EXIT_CODES, print_outcome
 from ._errors import ParcallError
 from ._events import Event
 from ._extras import MissingExtraError
+from ._outcome import outcome_fields
 from ._result import RunResult
 from ._shell import shell
 from ._timing import time_breakdown
@@ -91,25 +94,26 @@ def _load_tools(specs: Iterable[str]) -> list[Tool]:
     for spec in specs:
         module_name, _, attr = spec.partition(":")
         if not module_name or not attr:
-            raise typer.BadParameter(f"{spec!r}: write --tools module:attribute")
+            raise fail(f"--tools {spec!r}: write --tools module:attribute")
         try:
             value: Any = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
-            raise typer.BadParameter(f"cannot load {spec!r}: {exc}") from None
+            raise fail(f"--tools {spec!r}: cannot load it: {exc}") from None
         items = value if isinstance(value, (list, tuple)) else [value]
         if not all(isinstance(i, Tool) or callable(i) for i in items):
-            raise typer.BadParameter(f"{spec!r} is neither a tool nor a function")
+            raise fail(f"--tools {spec!r} is neither a tool nor a function")
         found.extend(items)
     try:
         return list(tool_map(found).values())
     except (TypeError, ValueError) as exc:  # e.g. two tools with one name, or *args
-        raise typer.BadParameter(str(exc)) from None
+        raise fail(f"--tools: {exc}") from None
 
 
 def _chosen_tools(
     tools: list[str] | None, mcp: list[str] | None, openapi: list[str] | None
 ) -> list[Tool]:
-    """`--tools` if given; else none when `--mcp`/`--openapi` bring tools, else the demo ones."""
+    """`--tools` if given; else none when `--mcp`/`--openapi` bring tools, else the demo ones
+    (the toolsets' tools join these: they replace the built-in tools, and add to `--tools`)."""
     from .tools import DEMO_TOOLS
 
     if tools:
@@ -122,8 +126,20 @@ def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
     from .tools.mcp import MCPToolset
     from .tools.openapi import OpenAPIToolset
 
-    found: list[Toolset] = [MCPToolset(spec) for spec in mcp]
-    return found + [OpenAPIToolset(doc) for doc in openapi]
+    found: list[Toolset] = []
+    for spec in mcp:
+        server = MCPToolset(spec)
+        command = server.argv[0]
+        if server.url is None and shutil.which(command) is None:
+            # Found now, before a model loads, instead of when the first run opens it.
+            where = "not an executable file" if os.sep in command else "not on PATH"
+            raise fail(f"--mcp {spec!r}: there is no command {command!r} ({where})")
+        found.append(server)
+    for doc in openapi:
+        if not doc.startswith(("http://", "https://")) and not Path(doc).is_file():
+            raise fail(f"--openapi {doc!r}: there is no such file (give a path or an http(s) URL)")
+        found.append(OpenAPIToolset(doc))
+    return found
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:
@@ -204,7 +220,8 @@ def run(
             "--tools",
             "-t",
             help="module:attr of a tool, function or list (repeatable); "
-            "default: the built-in offline encyclopedia, calculator and dates.",
+            "default: the built-in offline encyclopedia, calculator and dates "
+            "(none when --mcp or --openapi bring tools; those add to --tools).",
         ),
     ] = None,
     plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
@@ -248,6 +265,7 @@ def run(
         typer.Option("--journal", help="The journal for --durable (default: $PARCALL_JOURNAL)."),
     ] = None,
     resume_id: Annotated[str | None, typer.Option("--resume", hidden=True)] = None,
+    sealed: SealedOption = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
 
@@ -282,6 +300,7 @@ def run(
                 "max_replans": max_replans,
                 "mcp": mcp,
                 "openapi": openapi,
+                "sealed": sealed,
             },
         }
     try:
@@ -295,6 +314,7 @@ def run(
             constrained=constrained,
             approve=approve,
             toolsets=toolsets,
+            policy="sealed" if sealed else None,
             store=(journal_path or default_journal_path()) if journal else None,
         )
     except (ParcallError, ValueError, TypeError) as exc:
@@ -341,10 +361,13 @@ def run(
         console.print(f"[dim]time: {timing.describe()}[/dim]")
     if dry is not None:
         dry.report(console, result.plans)
+    if not as_json:
+        print_outcome(console, result)
     if as_json:
         payload = {
             "question": question,
             "answer": result.answer,
+            **outcome_fields(result),
             "answered_by": answered_by(result),
             "duration_s": result.duration,
             "timing_s": event_to_dict(timing),
@@ -355,6 +378,8 @@ def run(
             "observations": [event_to_dict(o) for o in result.observations],
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    if EXIT_CODES[result.status]:  # a script can tell that the answer lacks something
+        raise typer.Exit(EXIT_CODES[result.status])
 
 
 def _log_run(question: str, model: str, events: list[Event], error: Exception | None) -> None:

@@ -10,7 +10,7 @@ from parcall import ScriptedModel
 from parcall.eval import run_eval, split_of
 from parcall.eval._fanoutqa import FanOutQA, answer_text
 
-pytest.importorskip("bm25s", reason="the eval extra: pip install 'parcall[eval]'")
+pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ slow_import = pytest.mark.timeout(240)
 
 
 def needs_scorer() -> None:
-    pytest.importorskip("fanoutqa", reason="the fanoutqa extra: pip install 'parcall[fanoutqa]'")
+    pytest.importorskip("fanoutqa", reason="needs the fanoutqa extra: pip install -e '.[fanoutqa]'")
 
 
 def test_examples_are_the_310_dev_questions_split_by_id(fanout: FanOutQA) -> None:

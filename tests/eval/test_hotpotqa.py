@@ -11,7 +11,7 @@ from parcall import ScriptedModel
 from parcall.eval import load_dataset, run_eval, split_of
 from parcall.eval._hotpotqa import HotpotQA, hotpot_em, hotpot_f1, normalize_answer
 
-pytest.importorskip("bm25s", reason="the eval extra: pip install 'parcall[eval]'")
+pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
 
 
 @pytest.fixture(scope="module")

@@ -254,7 +254,7 @@ def test_list_names_the_datasets() -> None:
 
 
 def test_the_cli_runs_and_resumes(tmp_path: Path) -> None:
-    pytest.importorskip("bm25s")
+    pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
     args = ["eval", "hotpotqa", "--model", "gold", "--limit", "2", "--out", str(tmp_path)]
     first = cli.invoke(app, args)
     assert first.exit_code == 0, first.output
@@ -266,8 +266,8 @@ def test_the_cli_runs_and_resumes(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(240)  # starting a local Ray cluster takes ~10 s, more on a busy machine
 def test_ray_runs_the_same_records_as_the_local_runner(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray", reason="the ray extra: pip install 'parcall[ray]'")
-    pytest.importorskip("bm25s")
+    ray = pytest.importorskip("ray", reason="needs the ray extra: pip install -e '.[ray]'")
+    pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
     run_eval("hotpotqa", model="gold", limit=2, out=tmp_path / "local")
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
@@ -294,8 +294,8 @@ def test_ray_runs_the_same_records_as_the_local_runner(tmp_path: Path) -> None:
 @pytest.mark.llama
 @pytest.mark.timeout(300)  # a planner and a joiner call of a real model, on a busy machine
 def test_the_tiny_model_runs_one_example_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp", reason="pip install 'parcall[llama]'")
-    pytest.importorskip("bm25s")
+    pytest.importorskip("llama_cpp", reason="needs the llama extra: pip install -e '.[llama]'")
+    pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
     if tiny_model_path() is None:
         pytest.skip(TINY_MISSING)
     summary = run_eval("hotpotqa", model="local:tiny", limit=1, out=tmp_path)
@@ -305,7 +305,7 @@ def test_the_tiny_model_runs_one_example_end_to_end(tmp_path: Path) -> None:
 
 
 def test_an_http_model_spec_runs_through_the_cli(tmp_path: Path) -> None:
-    pytest.importorskip("bm25s")
+    pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eval]'")
     from faults._server import MisbehavingServer, stream
 
     plan = '1. search(query="Scott Derrickson")\njoin()\n'

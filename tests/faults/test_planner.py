@@ -113,7 +113,7 @@ async def test_a_bad_task_stops_the_plan_with_a_typed_error_naming_the_line(
     faults.inject("planner.bad_task")
     text = plan('1. search("a")', line, '3. search("b")')
     with pytest.raises(error) as info:
-        parse_plan(text, TOOLS)
+        parse_plan(text, [*TOOLS, *Agent(ScriptedModel([]), TOOLS).offered_tools])
     assert info.value.line == 2
     result, prompt = await run_text(text)
     assert [o.idx for o in result.observations] == [1]  # tasks above the error still ran

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from .._cli_options import SealedOption
 from ._cli_compare import COMPARE_HELP, SUMMARY_HELP, compare_command, summary_command
 
 __all__ = ["eval_app", "eval_command"]
@@ -76,6 +77,7 @@ def eval_command(
         ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the datasets and exit.")] = False,
+    sealed: SealedOption = False,
 ) -> None:
     """Score an agent and a model on a dataset: one JSON line per example in OUT, resumable
     (run again with the same --out), and a summary (summary.json, summary.md)."""
@@ -108,6 +110,7 @@ def eval_command(
             out=out,
             ray=ray,
             n_ctx=n_ctx,
+            sealed=sealed,
         )
     except (ValueError, ImportError) as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -35,6 +35,7 @@ class AgentOptions:
     max_replans: int = 2
     join_thought: JoinThought = "auto"
     tool_latency: float = 0.0
+    sealed: bool = False
 
 
 def build_agent(
@@ -43,14 +44,17 @@ def build_agent(
     """The agent under test; the baselines take the same model and tools (and no plan
     format: they write one call or one batch per turn)."""
     if options.agent == "parcall":
-        return Agent(
+        agent = Agent(
             model,
             tools,
             max_replans=options.max_replans,
             plan_format=options.plan_format,
             constrained=options.constrained,
             join_thought=options.join_thought,
+            policy="sealed" if options.sealed else None,
         )
+        agent.offered_tools = ()  # a dataset's tools are the ones under test, as for baselines
+        return agent
     if options.agent == "react":
         return ReActAgent(model, tools)
     if options.agent == "parallel":

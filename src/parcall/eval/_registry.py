@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._agentdojo import agentdojo_datasets
 from ._dataset import Dataset
 from ._plan_datasets import PLAN_DATASETS
 
@@ -26,6 +27,7 @@ DATASETS: dict[str, Callable[[], Dataset]] = {
     "hotpotqa": _hotpotqa,
     "fanoutqa": _fanoutqa,
     **PLAN_DATASETS,
+    **agentdojo_datasets(),
 }
 """Every known dataset; a factory builds it with its default settings (imports are lazy,
 so listing names loads nothing)."""

@@ -58,6 +58,8 @@ class EvalConfig:
     ray: str | None = None
     n_ctx: int | None = None
     """Context size of an in-process (llama.cpp) model; None: the backend's default."""
+    sealed: bool = False
+    """The parcall agent runs under the sealed policy (`Agent(policy="sealed")`)."""
 
     def __post_init__(self) -> None:
         if self.agent not in AGENTS:
@@ -90,6 +92,7 @@ class EvalConfig:
             max_replans=self.max_replans,
             join_thought=self.join_thought,
             tool_latency=self.tool_latency,
+            sealed=self.sealed,
         )
 
     @property
@@ -107,6 +110,8 @@ class EvalConfig:
                 parts.append(f"replans-{self.max_replans}")
             if self.join_thought != "auto":
                 parts.append(f"thought-{self.join_thought}")
+            if self.sealed:
+                parts.append("sealed")
         if self.tool_latency > 0:
             parts.append(f"latency-{self.tool_latency:g}s")
         return ".".join(parts)
@@ -120,6 +125,8 @@ class EvalConfig:
             args += ["--max-replans", str(self.max_replans)]
             if self.join_thought != "auto":
                 args += ["--join-thought", self.join_thought]
+            if self.sealed:
+                args.append("--sealed")
         args += ["--split", self.split]
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
@@ -141,6 +148,10 @@ def model_slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-.") or "model"
 
 
+SCRIPTED = ("gold", "gullible")
+"""Model specs a dataset plays itself: its reference script, its worst-case model."""
+
+
 def has_gold(dataset: Dataset) -> bool:
     return callable(getattr(dataset, "gold_script", None))
 
@@ -160,12 +171,17 @@ class ModelSource:
         self.to_load: list[Model] = []
         """In-process models made for workers, to load before the first example (so a model
         that cannot load stops the run instead of failing every example)."""
-        if isinstance(spec, str) and spec != "gold" and not is_local_spec(spec):
+        if isinstance(spec, str) and spec not in SCRIPTED and not is_local_spec(spec):
             self._shared = resolve_model(spec)  # a bad spec fails here, before any loading
         if spec == "gold" and not has_gold(dataset):
             raise ValueError(
                 f"dataset {getattr(dataset, 'name', '?')!r} has no gold script; "
                 "--model gold needs a dataset with gold_script()"
+            )
+        if spec == "gullible" and not callable(getattr(dataset, "gullible_model", None)):
+            raise ValueError(
+                f"dataset {getattr(dataset, 'name', '?')!r} has no gullible model; "
+                "--model gullible is for the AgentDojo datasets"
             )
 
     def new_worker(self) -> Callable[[Example], Model]:
@@ -173,6 +189,9 @@ class ModelSource:
         if spec == "gold":
             script: Callable[[Example], list[str]] = self.dataset.gold_script  # type: ignore[attr-defined]
             return lambda example: ScriptedModel(script(example), name="gold")
+        if spec == "gullible":
+            gullible: Callable[[Example], Model] = self.dataset.gullible_model  # type: ignore[attr-defined]
+            return gullible
         if isinstance(spec, str):
             if self._shared is not None:
                 shared = self._shared
@@ -431,6 +450,7 @@ def run_eval(
     ray: str | None = None,
     progress: bool = False,
     model_name: str | None = None,
+    sealed: bool = False,
 ) -> dict[str, Any]:
     """Evaluate `agent` with `model` on a dataset split; returns the summary row.
 
@@ -457,5 +477,6 @@ def run_eval(
         out=out,
         ray=ray,
         model_name=model_name,
+        sealed=sealed,
     )
     return anyio.run(lambda: arun_eval(dataset, progress=progress, **options))

@@ -8,6 +8,7 @@ __all__ = [
     "ModelAuthError",
     "ModelCapabilityError",
     "ModelConnectionError",
+    "ModelContextLengthError",
     "ModelError",
     "ModelNotFoundError",
     "ModelRateLimitError",
@@ -46,6 +47,18 @@ class ModelStatusError(ModelError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+class ModelContextLengthError(ModelStatusError):
+    """The prompt does not fit the model's context. From a server, `status_code` is the
+    status it answered with (400); from a model in this process it is 0 (nothing was sent).
+    `limit` is the context's size in tokens when it is known."""
+
+    def __init__(
+        self, message: str, *, status_code: int = 0, body: str = "", limit: int | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body)
+        self.limit = limit
 
 
 class ModelAuthError(ModelStatusError):

@@ -42,7 +42,7 @@ from ._base import (
     UsageChunk,
     prompt_text,
 )
-from ._errors import ModelCapabilityError, ModelError
+from ._errors import ModelCapabilityError, ModelContextLengthError, ModelError
 from ._llama_sampling import LazyGrammarSampler
 from ._local import DEFAULT_LOCAL_MODEL, check_local_name, resolve_local
 from ._state import (
@@ -72,6 +72,10 @@ class LlamaCppNotInstalledError(MissingExtraError):
 
 class LlamaCppError(ModelError):
     """llama.cpp failed while evaluating (the message carries its error)."""
+
+
+class LlamaCppContextError(LlamaCppError, ModelContextLengthError):
+    """The prompt does not fit the context (`limit` tokens)."""
 
 
 def _import_llama_cpp() -> Any:
@@ -365,9 +369,10 @@ class LlamaCpp:
         tokens: list[int] = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         room = self._n_ctx - len(tokens)
         if room < 1:
-            raise LlamaCppError(
+            raise LlamaCppContextError(
                 f"the prompt has {len(tokens)} tokens but the context holds {self._n_ctx}; "
-                "raise n_ctx or shorten the prompt"
+                "raise n_ctx or shorten the prompt",
+                limit=self._n_ctx,
             )
         max_tokens = min(request.max_tokens or room, room)
         vocab = llama_cpp.llama_model_get_vocab(llm.model)

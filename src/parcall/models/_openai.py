@@ -11,6 +11,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
@@ -34,6 +35,7 @@ from ._errors import (
     ModelAuthError,
     ModelCapabilityError,
     ModelConnectionError,
+    ModelContextLengthError,
     ModelNotFoundError,
     ModelRateLimitError,
     ModelResponseError,
@@ -49,6 +51,12 @@ DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _EXCERPT = 200
+_CONTEXT_LENGTH = re.compile(
+    r"context_length_exceeded|exceed_context_size|maximum context length|context size",
+    re.IGNORECASE,
+)
+"""How OpenAI, llama.cpp's server and vLLM say a prompt does not fit the context."""
+_CONTEXT_LIMIT = re.compile(r'maximum context length is (\d+)|"n_ctx"\s*:\s*(\d+)')
 
 # Looked up at call time so tests can replace it and assert the waits without wall time.
 _sleep = anyio.sleep
@@ -89,7 +97,7 @@ class OpenAICompatible:
     `stream()` yields `TextChunk`s for `delta.content`, `ToolCallChunk`s for each
     `delta.tool_calls[]` fragment, and finally one `UsageChunk`. Usage comes from the server's
     `usage` object (requested with `stream_options.include_usage`); a server that sends none
-    is reported as zero tokens, not estimated.
+    gets `Usage(reported=False)` (zero counts that mean "unknown"), not an estimate.
 
     Failures before the first chunk (429, 500, 502, 503, 504, connection errors) are retried
     up to `max_retries` times with exponential backoff and jitter, honouring `Retry-After`
@@ -129,8 +137,9 @@ class OpenAICompatible:
             base_url: the API root; `/chat/completions` is appended.
             api_key: sent as a bearer token; if omitted, read from `api_key_env`. Local
                 servers usually need none, and then no `Authorization` header is sent.
-            temperature, stop, max_tokens: defaults for requests that do not set them
-                (stop sequences from the request are added to these).
+            temperature: the default for requests that do not set one.
+            stop: default stop sequences (a request's own are added to these).
+            max_tokens: the default for requests that do not set one.
             max_tokens_field: the body field for `max_tokens` (`max_completion_tokens` for
                 OpenAI's reasoning models).
             extra_body: merged into every request body last, so it can override anything.
@@ -140,8 +149,8 @@ class OpenAICompatible:
             transport: a transport for the client this object creates (e.g.
                 `httpx.MockTransport` in tests). Ignored when `client` is given.
             max_retries: retries after the first attempt, for retryable failures.
-            retry_base_delay, retry_max_delay: backoff is `base * 2**attempt` with jitter,
-                capped at `retry_max_delay`, which also caps a server's `Retry-After`.
+            retry_base_delay: backoff is `retry_base_delay * 2**attempt`, with jitter.
+            retry_max_delay: caps the backoff, and a server's `Retry-After` too.
             supports_grammar: send `request.grammar` as a `grammar` body field (llama.cpp's
                 server accepts it). Without it a request with a grammar is refused.
             include_usage: ask for token usage in the stream (`stream_options`); turn off for
@@ -238,6 +247,8 @@ class OpenAICompatible:
                 }
                 for t in request.tools
             ]
+            # A plan is several calls in one reply; servers default to one (llama.cpp's).
+            body["parallel_tool_calls"] = True
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
@@ -353,6 +364,14 @@ class OpenAICompatible:
                 body=body,
                 retry_after=_retry_after(response),
             )
+        if status == 400 and _CONTEXT_LENGTH.search(body):
+            limit = _CONTEXT_LIMIT.search(body)
+            return ModelContextLengthError(
+                f"{where}: the prompt does not fit the model's context: {detail}",
+                status_code=status,
+                body=body,
+                limit=int(limit.group(1) or limit.group(2)) if limit else None,
+            )
         if status >= 500:
             return ModelServerError(
                 f"{where}: server error after {self.max_retries + 1} attempt(s): {detail}",
@@ -440,7 +459,7 @@ class _SSEDecoder:
 
 @dataclass(slots=True)
 class _StreamState:
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: Usage(reported=False))
     finish_reason: str | None = None
     done: bool = False
     _pending: list[ModelChunk] = field(default_factory=list)
@@ -553,7 +572,8 @@ def _whole_completion_chunks(text: str, response: httpx.Response) -> list[ModelC
         choices = [{"delta": c.get("message")} if isinstance(c, dict) else c for c in choices]
     chunks = _delta_chunks({"choices": choices}, text, response)
     usage = payload.get("usage")
-    chunks.append(UsageChunk(Usage() if usage is None else _usage(usage, text, response)))
+    unreported = Usage(reported=False)
+    chunks.append(UsageChunk(unreported if usage is None else _usage(usage, text, response)))
     return chunks
 
 

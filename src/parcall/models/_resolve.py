@@ -12,7 +12,12 @@ __all__ = ["SPECS", "is_local_spec", "model_argument", "resolve_model"]
 
 
 def is_local_spec(spec: str) -> bool:
-    """`local`, `local:NAME` or a `.gguf` path: an embedded llama.cpp model."""
+    """`local`, `local:NAME` or a `.gguf` path: an embedded llama.cpp model.
+
+    An http(s) spec is a server, even when its model name (after `#`) ends in `.gguf`, as
+    llama.cpp's server names a model by its file path."""
+    if spec.startswith(("http://", "https://")):
+        return False
     return spec == "local" or spec.startswith("local:") or spec.lower().endswith(".gguf")
 
 

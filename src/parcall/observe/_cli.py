@@ -241,7 +241,16 @@ def runs_resume(
     run(question=stored.request, resume_id=run_id, journal_path=path, **options)
 
 
-_RUN_OPTIONS = ("model", "tools", "plan_format", "constrained", "max_replans", "mcp", "openapi")
+_RUN_OPTIONS = (
+    "model",
+    "tools",
+    "plan_format",
+    "constrained",
+    "max_replans",
+    "mcp",
+    "openapi",
+    "sealed",
+)
 """What `parcall run --durable` keeps with a run, to build the same agent again."""
 
 

@@ -74,6 +74,7 @@ class _Run:
     decisions: dict[int, tuple[str, str, float]] = field(default_factory=dict)
     answer: str | None = None
     duration: float = 0.0
+    denials: list[Mapping[str, Any]] = field(default_factory=list)
 
     @property
     def rounds(self) -> list[int]:
@@ -125,6 +126,8 @@ def _read(rows: Sequence[Mapping[str, Any]]) -> _Run:
             run.decisions[int(row["round"])] = (str(row["decision"]), str(row["text"]), at)
         elif kind == "answered":
             run.answer = str(row["answer"])
+        elif kind == "policy_denied":
+            run.denials.append(row)
     return run
 
 
@@ -155,6 +158,7 @@ def render_page(
         _dag(run),
         "<h2>Tasks</h2>",
         _task_table(run),
+        _denials(run),
         "<h2>Model calls</h2>",
         _call_table(run),
         "</body></html>",
@@ -459,6 +463,22 @@ def _task_table(run: _Run) -> str:
         f"<p>Plan of round {r} broke: {_e(msg)}</p>" for r, msg in sorted(run.plan_errors.items())
     )
     return f"<table id='tasks'>{head}{''.join(rows)}</table>{errors}"
+
+
+def _denials(run: _Run) -> str:
+    """The calls the agent's policy denied, and why (nothing when it denied none)."""
+    if not run.denials:
+        return ""
+    head = "<tr><th>#</th><th>tool</th><th>why</th><th>derived from</th><th>approver</th></tr>"
+    rows = [
+        f"<tr class='denied' data-task='{_e(d.get('idx'))}'><td>{_e(d.get('idx'))}</td>"
+        f"<td>{_e(d.get('tool'))}</td>"
+        f"<td>denied by the {_e(d.get('policy'))} policy: {_e(d.get('reason'))}</td>"
+        f"<td>{_e(', '.join(map(str, d.get('sources') or ())))}</td>"
+        f"<td>{'rejected' if d.get('asked') else 'not asked'}</td></tr>"
+        for d in run.denials
+    ]
+    return f"<h2>Policy</h2><table id='policy'>{head}{''.join(rows)}</table>"
 
 
 def _call_table(run: _Run) -> str:

@@ -6,7 +6,7 @@ import hashlib
 
 from .._events import PassApplied
 from .._observation import Observation
-from .._pass import Call, PassRun, Proceed, RunContext
+from .._pass import Call, PassContext, PassRun, Proceed
 from .._plan import Plan
 from ..store._base import MemoryStore, Store, check_ttl
 from ._key import dump_value, idempotent_key, load_value
@@ -14,7 +14,7 @@ from ._key import dump_value, idempotent_key, load_value
 __all__ = ["PlanCache", "ResultCache"]
 
 
-async def _get(store: Store, key: str, run: RunContext, pass_name: str) -> str | None:
+async def _get(store: Store, key: str, run: PassContext, pass_name: str) -> str | None:
     """A cached text, or None; a store that fails (Redis down) is a miss, not a failed run."""
     try:
         return await store.get(key)
@@ -23,7 +23,7 @@ async def _get(store: Store, key: str, run: RunContext, pass_name: str) -> str |
         return None
 
 
-async def _set(store: Store, key: str, value: str, ttl: float | None, run: RunContext) -> None:
+async def _set(store: Store, key: str, value: str, ttl: float | None, run: PassContext) -> None:
     try:
         await store.set(key, value, ttl)
     except Exception as exc:
@@ -55,23 +55,24 @@ class ResultCache(_Cache):
 
     A call is served from the cache when the same tool was called with equal arguments;
     only successful results that are plain JSON data are stored (a value that would not
-    read back equal, such as a tuple or an object, is simply not cached).
+    read back equal, such as a tuple or an object, is simply not cached). A tool that takes
+    a `RunContext` is never cached: its result may depend on the run's `deps` (whose user).
     """
 
     name = "result_cache"
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _ResultCacheRun(self, run)
 
 
 class _ResultCacheRun(PassRun):
-    def __init__(self, cache: ResultCache, run: RunContext) -> None:
+    def __init__(self, cache: ResultCache, run: PassContext) -> None:
         self._cache = cache
         self._run = run
 
     async def call(self, call: Call, proceed: Proceed) -> Observation:
         key = idempotent_key(call)
-        if key is None:
+        if key is None or call.tool.takes_ctx:
             return await proceed(call)
         cache = self._cache
         key = f"result:{cache.namespace}:{key}"
@@ -112,16 +113,16 @@ class PlanCache(_Cache):
 
     name = "plan_cache"
 
-    def key(self, run: RunContext) -> str:
+    def key(self, run: PassContext) -> str:
         text = "\x00".join((self.namespace, run.plan_format, run.system, run.request))
         return f"plan:{hashlib.sha256(text.encode()).hexdigest()}"
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _PlanCacheRun(self, run)
 
 
 class _PlanCacheRun(PassRun):
-    def __init__(self, cache: PlanCache, run: RunContext) -> None:
+    def __init__(self, cache: PlanCache, run: PassContext) -> None:
         self._cache = cache
         self._run = run
         self._hit = False

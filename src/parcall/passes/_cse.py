@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import anyio
 
 from .._events import PassApplied
 from .._observation import Observation
-from .._pass import Call, PassRun, Proceed, RunContext
-from ._key import idempotent_key
+from .._pass import Call, Pass, PassContext, PassRun, Proceed
+from .._tool import Tool
+from ._key import idempotent_key, mergeable
 
-__all__ = ["CommonSubexpressions"]
+__all__ = ["CommonSubexpressions", "default_passes"]
 
 
 class _Shared:
@@ -26,19 +28,20 @@ class CommonSubexpressions:
     arguments) of a tool marked `idempotent` takes the earlier call's result instead of
     running. It waits for the earlier call if that is still running.
 
-    Conservative by construction: tools not marked idempotent are never merged; arguments
-    that are not plain data never match; and if the earlier call failed, the later one runs
-    on its own (as it would have without the pass).
+    Conservative by construction: tools not marked idempotent, and tools with
+    `side_effects=True`, are never merged; arguments that are not plain data never match;
+    and if the earlier call failed, the later one runs on its own (as it would have without
+    the pass). An `Agent` runs this pass unless given `passes` of its own (`passes=()`: none).
     """
 
     name = "cse"
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _CseRun(run)
 
 
 class _CseRun(PassRun):
-    def __init__(self, run: RunContext) -> None:
+    def __init__(self, run: PassContext) -> None:
         self._run = run
         self._calls: dict[str, _Shared] = {}
 
@@ -78,3 +81,12 @@ class _CseRun(PassRun):
             finished_at=self._run.clock(),
             attempts=0,
         )
+
+
+_MERGE = CommonSubexpressions()
+
+
+def default_passes(tools: Iterable[Tool]) -> tuple[Pass, ...]:
+    """What an `Agent` given no `passes` runs: `CommonSubexpressions` when a tool of the run
+    may be merged, else nothing (its calls then go straight to the tools)."""
+    return (_MERGE,) if any(mergeable(t) for t in tools) else ()

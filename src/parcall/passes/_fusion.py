@@ -10,7 +10,7 @@ import anyio
 from .._errors import ToolTimeoutError
 from .._events import PassApplied, TaskStarted
 from .._observation import Observation
-from .._pass import Call, PassRun, Proceed, RunContext
+from .._pass import Call, PassContext, PassRun, Proceed
 from .._tool import Tool
 
 __all__ = ["Fusion"]
@@ -39,7 +39,7 @@ class Fusion:
         self.batches = 0
         self.fused_calls = 0
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _FusionRun(self, run)
 
 
@@ -52,7 +52,7 @@ class _Batch:
 
 
 class _FusionRun(PassRun):
-    def __init__(self, fusion: Fusion, run: RunContext) -> None:
+    def __init__(self, fusion: Fusion, run: PassContext) -> None:
         self._fusion = fusion
         self._run = run
         self._open: dict[str, _Batch] = {}

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._pass import Call
+from .._tool import Tool
 
-__all__ = ["call_key", "dump_value", "idempotent_key", "load_value"]
+__all__ = ["call_key", "dump_value", "idempotent_key", "load_value", "mergeable"]
 
 
 class _Opaque(Exception):
@@ -30,9 +31,15 @@ def call_key(tool: str, arguments: Mapping[str, Any]) -> str | None:
     return f"{tool}:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
+def mergeable(tool: Tool) -> bool:
+    """Whether calls of `tool` may be shared or cached: it is marked idempotent and does not
+    act on the world (a call of a tool with `side_effects=True` is always made)."""
+    return tool.idempotent and not tool.side_effects
+
+
 def idempotent_key(call: Call) -> str | None:
-    """The call's key if its tool is marked idempotent (else None: never merge or cache it)."""
-    return call_key(call.tool.name, call.arguments) if call.tool.idempotent else None
+    """The call's key if its tool is `mergeable` (else None: never merge or cache it)."""
+    return call_key(call.tool.name, call.arguments) if mergeable(call.tool) else None
 
 
 def _tagged(value: Any) -> Any:

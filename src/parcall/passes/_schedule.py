@@ -15,7 +15,7 @@ from typing import Any
 
 from .._events import PassApplied
 from .._observation import Observation
-from .._pass import Call, PassRun, RunContext
+from .._pass import Call, PassContext, PassRun
 from .._plan import Task
 from ._cse import _CseRun
 from ._priority import PriorityLimiter, Waiter
@@ -46,7 +46,7 @@ class _Scheduler:
 class _SchedulerRun(PassRun):
     schedules = True
 
-    def __init__(self, scheduler: _Scheduler, run: RunContext) -> None:
+    def __init__(self, scheduler: _Scheduler, run: PassContext) -> None:
         self._scheduler = scheduler
         self._run = run
         self._waiters: dict[int, list[tuple[PriorityLimiter, Waiter]]] = {}
@@ -186,12 +186,12 @@ class CriticalPath(_Scheduler):
         old = self.latency.get(tool)
         self.latency[tool] = seconds if old is None else old + self.smoothing * (seconds - old)
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _CriticalPathRun(self, run)
 
 
 class _CriticalPathRun(_SchedulerRun):
-    def __init__(self, scheduler: CriticalPath, run: RunContext) -> None:
+    def __init__(self, scheduler: CriticalPath, run: PassContext) -> None:
         super().__init__(scheduler, run)
         self._cp = scheduler
         self.remaining: dict[int, float] = {}
@@ -234,12 +234,12 @@ class DeadTasks(_Scheduler):
 
     name = "dead_tasks"
 
-    def start(self, run: RunContext) -> PassRun:
+    def start(self, run: PassContext) -> PassRun:
         return _DeadTasksRun(self, run)
 
 
 class _DeadTasksRun(_SchedulerRun):
-    def __init__(self, scheduler: DeadTasks, run: RunContext) -> None:
+    def __init__(self, scheduler: DeadTasks, run: PassContext) -> None:
         super().__init__(scheduler, run)
         self._used: set[int] = set()
 

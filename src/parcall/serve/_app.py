@@ -23,8 +23,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 
 from .._agent import Agent
-from .._events import Event
+from .._events import AnswerDelta, Event
+from .._history import Turn, dump_turns
 from .._tool import validation_message
+from ..models._errors import ModelContextLengthError
 from ._protocol import (
     ChatCompletionRequest,
     Ids,
@@ -32,9 +34,11 @@ from ._protocol import (
     chunk,
     completion,
     error_body,
+    history_of,
     question_of,
     usage_of,
 )
+from ._response_format import output_type_of
 
 try:
     from starlette.applications import Starlette
@@ -113,6 +117,19 @@ def _error(status: int, message: str, *, kind: str, code: str) -> JSONResponse:
 
 def _bad_request(message: str, code: str = "invalid_request") -> JSONResponse:
     return _error(400, message, kind="invalid_request_error", code=code)
+
+
+def _run_failed(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and error body of a failed run: 400 when the prompt does not fit the
+    model's context (the client can shorten it), else 500."""
+    if isinstance(exc, ModelContextLengthError):
+        limit = f" ({exc.limit} tokens)" if exc.limit else ""
+        message = f"the request does not fit the model's context{limit}: {exc}"
+        return 400, error_body(
+            message, kind="invalid_request_error", code="context_length_exceeded"
+        )
+    message = f"the run failed: {type(exc).__name__}: {exc}"
+    return 500, error_body(message, kind="server_error", code="run_failed")
 
 
 class _RunResponse(StreamingResponse):
@@ -250,6 +267,8 @@ def create_app(
         try:
             parsed = ChatCompletionRequest.model_validate(payload)
             question = question_of(parsed)
+            output_type = output_type_of(parsed.response_format)
+            history = history_of(parsed)
         except ValidationError as exc:
             return _bad_request(f"invalid request: {validation_message(exc)}")
         except ValueError as exc:
@@ -270,7 +289,7 @@ def create_app(
                 code="server_busy",
             )
         try:
-            journal = await journal_of(request, question)
+            journal = await journal_of(request, question, history)
         except ValueError as exc:
             state.release()
             return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
@@ -283,12 +302,13 @@ def create_app(
                 code="journal_unavailable",
             )
         headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
+        options = {**journal, "output_type": output_type, "message_history": history}
         ids = Ids(name)
         started_ns = time.time_ns()
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
             return _RunResponse(
-                lambda out: stream_run(out, ids, question, include_usage, journal),
+                lambda out: stream_run(out, ids, question, include_usage, options),
                 state.release,
                 headers,
             )
@@ -296,24 +316,22 @@ def create_app(
         try:
             async with state.slot():
                 started_ns = time.time_ns()
-                async with agent.stream(question, **journal) as run:
+                async with agent.stream(question, **options) as run:
                     async for event in run:
                         seen.append(event)
                 result = run.result
         except Exception as exc:  # the run failed: the client hears why
             await report(question, started_ns, seen, exc)
-            return _error(
-                500,
-                f"the run failed: {type(exc).__name__}: {exc}",
-                kind="server_error",
-                code="run_failed",
-            )
+            status, failure = _run_failed(exc)
+            return JSONResponse(failure, status_code=status)
         finally:
             state.release()
         await report(question, started_ns, result.events, None)
         return JSONResponse(completion(ids, result), headers=headers)
 
-    async def journal_of(request: Request, question: str) -> dict[str, Any]:
+    async def journal_of(
+        request: Request, question: str, history: Sequence[Turn]
+    ) -> dict[str, Any]:
         """How the run is journaled (see `Agent(store=...)`): none without a store; under
         the client's `Idempotency-Key` if it sent one — resumed if the journal has it, so a
         retry after a replica died continues the run instead of starting it again."""
@@ -328,7 +346,7 @@ def create_app(
         stored = await store.get(key)
         if stored is None:
             return {"run_id": key}
-        if stored.request != question:
+        if stored.request != question or list(stored.history) != dump_turns(history):
             raise ValueError(f"Idempotency-Key {key!r} was used for another request")
         return {"run_id": key, "resume": True}
 
@@ -337,33 +355,37 @@ def create_app(
         ids: Ids,
         question: str,
         include_usage: bool,
-        journal: Mapping[str, Any],
+        options: Mapping[str, Any],
     ) -> None:
         def sse(data: dict[str, Any]) -> str:
             return f"data: {json.dumps(data, default=str)}\n\n"
 
         async with out:
             seen: list[Event] = []
+            sent = ""
             started_ns = time.time_ns()
             try:
                 async with state.slot():
                     await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
                     started_ns = time.time_ns()
-                    async with agent.stream(question, **journal) as run:
+                    async with agent.stream(question, **options) as run:
                         async for event in run:
                             seen.append(event)
-                            if events:
+                            if isinstance(event, AnswerDelta):  # the answer as it is written
+                                sent += event.text
+                                await out.send(sse(chunk(ids, {"content": event.text})))
+                            elif events:
                                 await out.send(sse(chunk(ids, event=event)))
                     result = run.result
             except Exception as exc:  # told to the client in the stream, as OpenAI does
                 await report(question, started_ns, seen, exc)
-                message = f"the run failed: {type(exc).__name__}: {exc}"
-                await out.send(sse(error_body(message, kind="server_error", code="run_failed")))
+                await out.send(sse(_run_failed(exc)[1]))
                 await out.send("data: [DONE]\n\n")
                 return
-            for piece in answer_pieces(result.answer):
+            rest = result.answer[len(sent) :] if result.answer.startswith(sent) else ""
+            for piece in answer_pieces(rest) if rest else ():
                 await out.send(sse(chunk(ids, {"content": piece})))
-            await out.send(sse(chunk(ids, finish="stop")))
+            await out.send(sse(chunk(ids, finish="stop", outcome=result)))
             if include_usage:
                 await out.send(sse(chunk(ids, usage=usage_of(result))))
             await out.send("data: [DONE]\n\n")

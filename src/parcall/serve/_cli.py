@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 
-from .._cli_options import McpOption, OpenApiOption
+from .._cli_options import McpOption, OpenApiOption, SealedOption
 
 if TYPE_CHECKING:
     from .._events import Event
@@ -34,14 +34,15 @@ def serve_command(
             "--tools",
             "-t",
             help="module:attr of a tool, function or list (repeatable); "
-            "default: the built-in encyclopedia, calculator and dates.",
+            "default: the built-in encyclopedia, calculator and dates "
+            "(none when --mcp or --openapi bring tools; those add to --tools).",
         ),
     ] = None,
     mcp: McpOption = None,
     openapi: OpenApiOption = None,
     name: Annotated[str, typer.Option(help="The model name clients ask for.")] = "parcall",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0-65535; 0: any free one).")] = 8000,
     api_key_env: Annotated[
         str,
         typer.Option(
@@ -73,18 +74,24 @@ def serve_command(
             "--otel", help="OpenTelemetry spans of every run (global provider; parcall[otel])."
         ),
     ] = False,
+    sealed: SealedOption = False,
 ) -> None:
     """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
-    GET /v1/models, GET /health."""
+    GET /v1/models, GET /health.
+
+    Exits with 2 on a bad option (a port outside 0-65535, an unknown model spec) and with 1
+    when the port cannot be listened on (in use), before anything is served."""
     from .._agent import Agent, PlanFormat
     from .._errors import ParcallError
-    from ..cli import _chosen_tools, _toolsets
+    from ..cli import _chosen_tools, _toolsets, fail
     from ..models._resolve import is_local_spec, resolve_model
 
     console = Console(stderr=True)
+    if not 0 <= port <= 65535:
+        raise fail(f"--port must be between 0 and 65535, not {port}")
     try:
         from ._app import Limits, create_app
-        from ._server import serve
+        from ._server import listen, serve
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -100,6 +107,7 @@ def serve_command(
             constrained=is_local_spec(model),
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
+            policy="sealed" if sealed else None,
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -128,13 +136,19 @@ def serve_command(
     except ImportError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    try:  # bound before it is announced: a port in use is an error, not a false "serving"
+        sock = listen(host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    port = sock.getsockname()[1]
     console.print(
         f"serving {name!r} ({getattr(backend, 'name', model)}, {len(chosen)} tools"
         + (f" and {len(agent.toolsets)} toolsets opened per run" if agent.toolsets else "")
         + ") on "
         f"http://{host}:{port}/v1" + (" — API key required" if api_key else "")
     )
-    serve(app, host=host, port=port, shutdown_timeout=shutdown_timeout)
+    with sock:
+        serve(app, host=host, port=port, shutdown_timeout=shutdown_timeout, sock=sock)
 
 
 def _journal(where: str) -> RunStore:

@@ -9,8 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .._history import Turn
+from .._outcome import outcome_fields
 from .._result import RunResult
 from .._trace import event_to_dict
+from ._response_format import ResponseFormat
 
 __all__ = [
     "ChatCompletionRequest",
@@ -19,6 +22,7 @@ __all__ = [
     "chunk",
     "completion",
     "error_body",
+    "history_of",
     "question_of",
 ]
 
@@ -65,6 +69,7 @@ class ChatCompletionRequest(BaseModel):
     stream_options: StreamOptions | None = None
     n: int = 1
     tools: list[Any] | None = None
+    response_format: ResponseFormat | None = None
 
     @field_validator("n")
     @classmethod
@@ -82,8 +87,9 @@ class ChatCompletionRequest(BaseModel):
 
 
 def question_of(request: ChatCompletionRequest) -> str:
-    """The agent's request: the last user message, with any instructions and earlier turns
-    before it. `ValueError` if the last message is not the user's."""
+    """The agent's request: the last user message, with any instructions (system and
+    developer messages) before it; the earlier turns are `history_of`. `ValueError` if the
+    last message is not the user's."""
     messages = request.messages
     if messages[-1].role != "user":
         raise ValueError(f"the last message must be the user's, not {messages[-1].role!r}")
@@ -91,15 +97,26 @@ def question_of(request: ChatCompletionRequest) -> str:
     if not question.strip():
         raise ValueError("the last user message is empty")
     instructions = [m.text() for m in messages[:-1] if m.role in ("system", "developer")]
-    turns = [f"{m.role}: {m.text()}" for m in messages[:-1] if m.role in ("user", "assistant")]
-    parts = []
-    if instructions:
-        parts.append("Instructions:\n" + "\n".join(instructions))
-    if turns:
-        parts.append("Conversation so far:\n" + "\n".join(turns))
-    if not parts:
+    if not instructions:
         return question
-    return "\n\n".join([*parts, f"Question: {question}"])
+    return "\n\n".join(["Instructions:\n" + "\n".join(instructions), f"Question: {question}"])
+
+
+def history_of(request: ChatCompletionRequest) -> tuple[Turn, ...]:
+    """The earlier user/assistant messages as the agent's `message_history`: each assistant
+    message closes a turn whose request is the user messages before it (an assistant message
+    with none, such as a greeting, is a turn with an empty request)."""
+    turns: list[Turn] = []
+    asked: list[str] = []
+    for message in request.messages[:-1]:
+        if message.role == "user":
+            asked.append(message.text())
+        elif message.role == "assistant":
+            turns.append(Turn(request="\n".join(asked), answer=message.text()))
+            asked = []
+    if asked:  # user messages with no answer yet: a turn still waiting for one
+        turns.append(Turn(request="\n".join(asked), answer=""))
+    return tuple(turns)
 
 
 def error_body(message: str, *, kind: str, code: str, param: str | None = None) -> dict[str, Any]:
@@ -126,8 +143,11 @@ def usage_of(result: RunResult) -> dict[str, int]:
 
 
 def summary_of(result: RunResult) -> dict[str, Any]:
-    """The `parcall` extension of a whole response: the run's shape, not its full trace."""
+    """The `parcall` extension of a whole response: the run's status (`answered`,
+    `partial`, `refused`, `dry_run`) and the tasks it lacks, and its shape, not its full
+    trace."""
     return {
+        **outcome_fields(result),
         "duration_s": result.duration,
         "replans": result.replans,
         "tasks": [
@@ -168,6 +188,7 @@ def chunk(
     finish: str | None = None,
     event: object | None = None,
     usage: dict[str, int] | None = None,
+    outcome: RunResult | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": ids.id,
@@ -182,6 +203,8 @@ def chunk(
         body[EVENT_FIELD] = event_to_dict(event, value_chars=VALUE_CHARS)
     if usage is not None:
         body["usage"] = usage
+    if outcome is not None:  # the last chunk says how the run ended
+        body["parcall"] = outcome_fields(outcome)
     return body
 
 

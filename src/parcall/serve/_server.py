@@ -17,7 +17,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("parcall serve needs uvicorn: pip install 'parcall[serve]'") from None
 
-__all__ = ["running_server", "serve"]
+__all__ = ["listen", "running_server", "serve"]
 
 
 def _config(app: Any, host: str, port: int, shutdown_timeout: float, **extra: Any) -> Any:
@@ -31,6 +31,21 @@ def _config(app: Any, host: str, port: int, shutdown_timeout: float, **extra: An
     )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (an IPv6 host has a `:`), as uvicorn binds one; raises
+    `OSError` (the port is in use, the host is not this machine's) before anything is served."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(
     app: Any,
     *,
@@ -38,9 +53,11 @@ def serve(
     port: int = 8000,
     shutdown_timeout: float = 30.0,
     log_level: str = "info",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve until interrupted."""
-    uvicorn.Server(_config(app, host, port, shutdown_timeout, log_level=log_level)).run()
+    """Serve until interrupted, on `sock` if given (see `listen`), else on `host:port`."""
+    server = uvicorn.Server(_config(app, host, port, shutdown_timeout, log_level=log_level))
+    server.run(sockets=None if sock is None else [sock])
 
 
 @contextmanager

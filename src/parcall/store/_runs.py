@@ -57,6 +57,8 @@ class StoredRun:
     answer: str | None = None
     error: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    history: tuple[dict[str, Any], ...] = ()
+    """The conversation the run was given (`message_history`), as JSON-ready turns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,9 @@ CREATE TABLE IF NOT EXISTS journal_tasks (
 """The tables, for SQLite (`REAL`, `BLOB`) and PostgreSQL (`DOUBLE PRECISION`, `BYTEA`)."""
 
 _RUN_COLUMNS = "id, request, started, status, answer, error, meta"
+HISTORY_KEY = "parcall:message_history"
+"""The key of the `meta` column under which a run's history is kept (no new column: journals
+written before conversations existed read as they are)."""
 
 
 class SqlRunStore:
@@ -156,7 +161,7 @@ class SqlRunStore:
             run.status,
             run.answer,
             run.error,
-            json.dumps(run.meta),
+            json.dumps({**run.meta, HISTORY_KEY: list(run.history)} if run.history else run.meta),
             time.time(),
         )
 
@@ -267,4 +272,6 @@ class SQLiteRunStore(SqlRunStore):
 
 def _run(row: Sequence[Any]) -> StoredRun:
     id_, request, started, status, answer, error, meta = row
-    return StoredRun(id_, request, started, status, answer, error, json.loads(meta))
+    kept = json.loads(meta)
+    history = tuple(kept.pop(HISTORY_KEY, ()))
+    return StoredRun(id_, request, started, status, answer, error, kept, history)

@@ -44,11 +44,12 @@ __all__ = [
     "today",
 ]
 
-search = Tool.from_function(_search, max_concurrency=8)
-lookup = Tool.from_function(_lookup, max_concurrency=8)
-calculator = Tool.from_function(_calculator)
-date_diff = Tool.from_function(_date_diff)
-today = Tool.from_function(_today)
-convert_units = Tool.from_function(_convert_units)
+# Each answers from its arguments alone (idempotent): a plan's identical calls run once.
+search = Tool.from_function(_search, max_concurrency=8, idempotent=True)
+lookup = Tool.from_function(_lookup, max_concurrency=8, idempotent=True)
+calculator = Tool.from_function(_calculator, idempotent=True)
+date_diff = Tool.from_function(_date_diff, idempotent=True)
+today = Tool.from_function(_today, idempotent=True)
+convert_units = Tool.from_function(_convert_units, idempotent=True)
 
 DEMO_TOOLS: tuple[Tool, ...] = (search, calculator, date_diff)

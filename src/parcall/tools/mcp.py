@@ -59,7 +59,11 @@ class MCPToolset:
     stderr goes to `errlog`. `timeout` bounds each call (None: no bound); `prefix` is put
     before every tool name. `side_effects` says which tools act (the approval gate asks
     before those run): None follows the server's hints (a tool acts unless it is marked
-    read-only), True or False covers all, a set of names marks exactly those.
+    read-only), True or False covers all, a set of names marks exactly those. `trusted`
+    says whether the tools' outputs are trusted (see `Agent(policy=...)`); by default they
+    are not: a server returns text that others may have written. `idempotent` says the
+    same of which tools may have identical calls in a run made once: None follows the hints
+    (`readOnlyHint` or `idempotentHint`); tools that act are never merged.
     """
 
     def __init__(
@@ -74,6 +78,8 @@ class MCPToolset:
         max_concurrency: int | None = None,
         prefix: str = "",
         side_effects: bool | Container[str] | None = None,
+        trusted: bool = False,
+        idempotent: bool | Container[str] | None = None,
     ) -> None:
         argv = shlex.split(target) if isinstance(target, str) else list(target)
         if not argv or not all(isinstance(a, str) and a for a in argv):
@@ -96,6 +102,8 @@ class MCPToolset:
         self.max_concurrency = max_concurrency
         self.prefix = prefix
         self.side_effects = side_effects
+        self.trusted = trusted
+        self.idempotent = idempotent
 
     def __repr__(self) -> str:
         return f"MCPToolset({self.label!r})"
@@ -167,6 +175,14 @@ class MCPToolset:
         hints = spec.annotations
         return not (hints is not None and hints.read_only_hint is True)
 
+    def _idempotent(self, spec: MCPTool) -> bool:
+        if isinstance(self.idempotent, bool):
+            return self.idempotent
+        if self.idempotent is not None:
+            return spec.name in self.idempotent
+        hints = spec.annotations
+        return hints is not None and (hints.read_only_hint is True or hints.idempotent_hint is True)
+
     def _tool(self, session: _Session, spec: MCPTool) -> Tool:
         schema: Mapping[str, Any] = spec.input_schema or {"type": "object"}
         required = set(schema.get("required") or ())
@@ -184,6 +200,8 @@ class MCPToolset:
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             side_effects=self._acts(spec),
+            trusted=self.trusted,
+            idempotent=self._idempotent(spec),
         )
 
 

@@ -8,8 +8,9 @@ async with openapi_tools("https://api.example.com/openapi.json", headers=auth) a
 An operation's path, query and header parameters and its JSON body's properties become the
 tool's arguments (a body that is not an object, or whose names clash, is one `body`
 argument); `operationId` names the tool (else method and path). Every tool of a document
-shares one `httpx.AsyncClient`, closed with the block. GET, HEAD and OPTIONS read; other
-methods act (see `Agent(approve=...)`) unless `side_effects` says otherwise. A response
+shares one `httpx.AsyncClient`, closed with the block. GET, HEAD and OPTIONS read, and are
+`idempotent` (a plan's identical reads are made once); other methods act (see
+`Agent(approve=...)`) unless `side_effects` says otherwise. A response
 with an error status is a `ToolError` naming the status; JSON responses come back as data,
 others as text. `$ref`s inside the document are resolved (`pip install 'parcall[openapi]'`).
 """
@@ -51,7 +52,10 @@ class OpenAPIToolset:
     fetch when opened. `base_url` defaults to the document's first server (relative to the
     document's URL). `headers` go with every request; `operations` keeps only those
     operationIds/tool names; `prefix` is put before every tool name; `side_effects` is
-    None (by method), a bool, or a set of names.
+    None (by method), a bool, or a set of names. `trusted` says whether the responses are
+    trusted (see `Agent(policy=...)`); by default they are not. So is `idempotent` (None:
+    GET, HEAD and OPTIONS operations are idempotent, so identical calls of them in a run are
+    made once).
     `transport` replaces the network (e.g. `httpx.MockTransport` in tests).
     """
 
@@ -66,6 +70,8 @@ class OpenAPIToolset:
         max_concurrency: int | None = None,
         prefix: str = "",
         side_effects: bool | Container[str] | None = None,
+        trusted: bool = False,
+        idempotent: bool | Container[str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if timeout is not None and timeout <= 0:
@@ -78,6 +84,8 @@ class OpenAPIToolset:
         self.max_concurrency = max_concurrency
         self.prefix = prefix
         self.side_effects = side_effects
+        self.trusted = trusted
+        self.idempotent = idempotent
         self.transport = transport
 
     @asynccontextmanager
@@ -148,6 +156,13 @@ class OpenAPIToolset:
             return name in self.side_effects
         return method not in _READS
 
+    def _idempotent(self, name: str, method: str) -> bool:
+        if isinstance(self.idempotent, bool):
+            return self.idempotent
+        if self.idempotent is not None:
+            return name in self.idempotent
+        return method in _READS
+
     def _tool(
         self,
         name: str,
@@ -203,6 +218,8 @@ class OpenAPIToolset:
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             side_effects=self._acts(name, method),
+            trusted=self.trusted,
+            idempotent=self._idempotent(name, method),
         )
 
 
