@@ -17,7 +17,7 @@ from parcall import (
 )
 from parcall._parallel_calls import ParallelToolCallAgent
 from parcall._react import ReActAgent
-from parcall._turns import TurnLimitError
+from parcall._turns import LAST_TURN, TurnLimitError
 
 pytestmark = pytest.mark.anyio
 
@@ -101,7 +101,7 @@ async def test_react_does_not_run_a_call_again_and_says_so(gate: Gate) -> None:
     )
     result = await ReActAgent(model, [tracked(gate)]).run("q")
     assert gate.started == ["a", "b"]
-    assert "this call was made before (result 1 is above)" in model.prompts[2]
+    assert "you made this call before and its result (1) is above" in model.prompts[2]
     assert result.answer == "done"
 
 
@@ -168,9 +168,23 @@ async def test_parallel_calls_still_calling_at_the_limit_raise(gate: Gate) -> No
     assert gate.started == ["a"]
 
 
-def test_turn_agents_default_to_ten_turns() -> None:
-    assert ReActAgent(ScriptedModel([]), []).max_turns == 10
-    assert ParallelToolCallAgent(ScriptedModel([]), []).max_turns == 10
+def test_turn_agents_default_to_six_turns() -> None:
+    assert ReActAgent(ScriptedModel([]), []).max_turns == 6
+    assert ParallelToolCallAgent(ScriptedModel([]), []).max_turns == 6
+
+
+async def test_the_results_before_the_last_turn_ask_for_the_answer(gate: Gate) -> None:
+    model = ScriptedModel(['Action: fetch("a")', 'Action: fetch("b")', FINISH])
+    result = await ReActAgent(model, [tracked(gate)], max_turns=3).run("q")
+    assert result.answer == "done"
+    assert "last tool call" not in model.prompts[1]
+    assert model.prompts[2].rstrip().endswith(LAST_TURN)
+
+
+async def test_parallel_calls_are_told_when_their_next_turn_is_the_last(gate: Gate) -> None:
+    model = ScriptedModel(['1. fetch("a")', FINISH])
+    await ParallelToolCallAgent(model, [tracked(gate)], max_turns=2).run("q")
+    assert model.prompts[1].rstrip().endswith(LAST_TURN)
 
 
 async def test_parallel_calls_run_a_batch_at_once_then_the_next_batch(gate: Gate) -> None:

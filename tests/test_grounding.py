@@ -76,9 +76,8 @@ def test_the_joiner_is_asked_for_yes_or_no_only_on_yes_no_questions(
 ) -> None:
     from parcall import Prompts
 
-    finish = next(
-        line
-        for line in Prompts().join(question, [], {}, None, can_replan=True).splitlines()
-        if line.startswith("Action: Finish(")
-    )
+    asked = Prompts().join(question, [], {}, None, can_replan=True)
+    assert ("The answer is yes or no." in asked) is yes_no
+    whole = Prompts(join_rules="").join(question, [], {}, None, can_replan=True)
+    finish = next(line for line in whole.splitlines() if line.startswith("Action: Finish("))
     assert (finish == "Action: Finish(<yes or no>)") is yes_no

@@ -931,7 +931,7 @@ class _Run:
         prompts = self.agent.prompts
         plans = "\n".join(p.text.strip() for p in self.plans)
         return (
-            Message("system", prompts.joiner_system),
+            Message("system", prompts.join_system()),
             Message(
                 "user",
                 f"{prompts.question(self.request, self.history)}\n\n"

@@ -10,22 +10,29 @@ from ._errors import PlanError
 from ._observation import Observation
 from ._parser import _BARE_CALL, _TASK, build_task
 from ._plan import Task
-from ._turns import Turn, TurnAgent, final_turn, next_index, read_finish
+from ._turns import (
+    ANSWER_FORMAT,
+    ARGUMENTS,
+    Turn,
+    TurnAgent,
+    final_turn,
+    next_index,
+    read_finish,
+)
 
 __all__ = ["PARALLEL_EXAMPLES", "PARALLEL_SYSTEM", "ParallelToolCallAgent"]
 
-PARALLEL_SYSTEM = """\
+PARALLEL_SYSTEM = f"""\
 You answer questions with tools. Each reply is one batch of tool calls, one per line:
 N. tool(arg=value, ...)
 numbered on from the calls before. The calls of a batch run at the same time, so a call \
 cannot use the result of another call in its batch: make it in a later batch, once you have \
 seen that result. You are shown the results of each batch. When they answer the question, reply
-Thought: <one line>
-Action: Finish(<the final answer, short and direct>)
-Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
+{ANSWER_FORMAT}
+{ARGUMENTS}
 
 Tools:
-{tools}{examples}"""
+{{tools}}{{examples}}"""
 
 PARALLEL_EXAMPLES: tuple[str, ...] = (
     """\

@@ -20,6 +20,7 @@ from ._outcome import missing_notice
 from ._parser import parse_call
 from ._plan import Ref, Task, Template
 from ._question import answer_shape
+from ._repeats import unseen_lines
 from ._tool import Tool
 
 __all__ = ["DEFAULT_EXAMPLES", "Example", "Prompts"]
@@ -156,6 +157,29 @@ Answer the question "{{question}}" from these results. Reply with one line. If t
 state the answer:
 {_JOIN_ACTIONS}"""
 
+JOIN_RULES = """\
+When you are shown the results of your plan, answer the question from them with
+Action: Finish(<only the answer, as the results write it: a name, a number, a date, a place, \
+or yes or no>)
+or, if the results name someone or something (a person, a place, a work) whose fact is \
+still missing:
+Action: Replan(search <that name>)"""
+
+JOIN_ASK = """\
+Answer the question "{question}" from these results. Reply with two lines. First, in a few \
+words:
+Thought: The results say <the facts that answer it, or what is missing>.
+Then the action."""
+
+JOIN_ASK_RESTATE = """\
+Answer the question "{question}" from these results. Reply with two lines. First:
+Thought: The question asks for <what it asks for>. The results say <the facts that answer \
+it, or what is missing>.
+Then the action."""
+
+JOIN_ASK_DIRECT = """\
+Answer the question "{question}" from these results. Reply with one line: the action."""
+
 YES_NO_FORM = "yes or no"
 SPAN_FORM = "only the answer, as the results write it: a name, a number, a date or a place"
 
@@ -198,6 +222,14 @@ class Prompts:
     """What the joiner is asked when it writes only its action (`Agent(join_thought=...)`)."""
     join_instructions_restate: str = JOIN_INSTRUCTIONS_RESTATE
     """What the joiner is asked when its thought first restates the question."""
+    join_rules: str = JOIN_RULES
+    """What the joiner does with results, said once in the system prompt, where a prefix
+    cache keeps it: each round then adds only its results and the short `join_ask*`. Empty:
+    each round's results are followed by the whole `join_instructions*`."""
+    join_ask: str = JOIN_ASK
+    """After the results, with `join_rules`: the question, and the short thought to write."""
+    join_ask_restate: str = JOIN_ASK_RESTATE
+    join_ask_direct: str = JOIN_ASK_DIRECT
     joiner_system: str = JOINER_SYSTEM
     no_replan: str = NO_REPLAN
     replan_request: str = REPLAN_REQUEST
@@ -205,6 +237,9 @@ class Prompts:
     """Appended to a replan request when a tool selector shows tools the planner lacked."""
     observation_chars: int = 2000
     """Observations longer than this are truncated (with a marker) in what the model sees."""
+    results_once: bool = True
+    """Lines of a result that an earlier result of the same join already shows are left
+    out (`search` then `lookup` of one name often return the same sentences)."""
     question_prefix: str = field(default="Question: ")
     history_intro: str = (
         "Earlier in this conversation (Q: a question, its calls → their results, A: the answer):"
@@ -224,7 +259,7 @@ class Prompts:
         }.get(plan_format, self.planner_system)
         render = _example_as_json if plan_format == "json" else (lambda plan: plan)
         tools = list(tools)
-        return template.format(
+        planner = template.format(
             tools="\n".join(_describe(t) for t in tools),
             examples="\n\n".join(
                 f"Question: {e.question}\n{render(e.plan)}"
@@ -232,6 +267,13 @@ class Prompts:
             ),
             first=1,
         )
+        return f"{planner}\n\n{self.join_rules}" if self.join_rules else planner
+
+    def join_system(self) -> str:
+        """The joiner's own system prompt (`Agent(prompt_layout="separate")`)."""
+        if not self.join_rules:
+            return self.joiner_system
+        return f"{self.joiner_system}\n\n{self.join_rules}"
 
     def question(self, request: str, history: Sequence[Turn] = ()) -> str:
         asked = f"{self.question_prefix}{request}"
@@ -253,9 +295,13 @@ class Prompts:
         """`form`: what `Finish(...)` holds, if not what the question asks for (a typed
         answer's JSON shape)."""
         lines = ["Results:"]
+        shown: list[str] = []
         for task in tasks:
             obs = observations[task.idx]
-            lines.append(f"{task.describe()}\n   → {obs.show(self.observation_chars)}")
+            text = obs.show(self.observation_chars)
+            new = unseen_lines(text, shown) if self.results_once else text
+            shown.append(text)
+            lines.append(f"{task.describe()}\n   → {new}")
         if not tasks:
             lines.append("(no task was run)")
         missing = missing_notice(tasks, observations, can_replan=can_replan)
@@ -264,16 +310,27 @@ class Prompts:
         if plan_error:
             lines.append(f"The plan could not be used in full: {plan_error}")
         lines.append("")
+        instructions = self._join_instructions(question, thought, form)
+        lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
+        return "\n".join(lines)
+
+    def _join_instructions(self, question: str, thought: Thought, form: str | None) -> str:
+        if self.join_rules:  # the actions are in the system prompt: only what differs
+            ask = {
+                "short": self.join_ask,
+                "restate": self.join_ask_restate,
+                "none": self.join_ask_direct,
+            }[thought].replace("{question}", question)
+            form = form or answer_form(question)
+            return ask if form == SPAN_FORM else f"{ask}\nThe answer is {form}."
         template = {
             "short": self.join_instructions,
             "restate": self.join_instructions_restate,
             "none": self.join_instructions_direct,
         }[thought]
-        instructions = template.replace("{question}", question).replace(
+        return template.replace("{question}", question).replace(
             "{answer_form}", form or answer_form(question)
         )
-        lines.append(instructions if can_replan else f"{instructions}\n{self.no_replan}")
-        return "\n".join(lines)
 
     def join_prefix(self, tasks: Sequence[Task]) -> str:
         """The beginning of `join(...)` for these tasks that does not depend on results, for

@@ -9,22 +9,22 @@ from collections.abc import Sequence
 from ._observation import Observation
 from ._parser import _balance, build_task
 from ._plan import Task
-from ._turns import Turn, TurnAgent, final_turn, next_index
+from ._turns import ANSWER_FORMAT, ARGUMENTS, Turn, TurnAgent, final_turn, next_index
 
 __all__ = ["REACT_EXAMPLES", "REACT_SYSTEM", "ReActAgent"]
 
-REACT_SYSTEM = """\
-You answer questions with tools, one tool call at a time. Reply with
+REACT_SYSTEM = f"""\
+You answer questions with tools, one tool call at a time. Reply with one Thought line and \
+one Action line:
 Thought: <one line of reasoning>
 Action: tool(arg=value, ...)
 and stop there: you will be shown `Observation: <the result>`. Repeat until the results \
 answer the question, then reply
-Thought: <one line>
-Action: Finish(<the final answer, short and direct>)
-Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}.
+{ANSWER_FORMAT}
+{ARGUMENTS}
 
 Tools:
-{tools}{examples}"""
+{{tools}}{{examples}}"""
 
 REACT_EXAMPLES: tuple[str, ...] = (
     """\

@@ -36,12 +36,23 @@ from ._tool import Tool, tool_map
 from .models._base import Message, Model, ModelRequest
 from .models._resolve import model_argument
 
-__all__ = ["FINAL_ASK", "Turn", "TurnAgent", "TurnLimitError"]
+__all__ = ["ANSWER_FORMAT", "FINAL_ASK", "LAST_TURN", "Turn", "TurnAgent", "TurnLimitError"]
 
-FINAL_ASK = (
-    "You have no tool calls left. Answer now from what you have, with\n"
-    "Thought: <one line>\nAction: Finish(<the final answer, short and direct>)"
-)
+ANSWER_FORMAT = """\
+Thought: <one line>
+Action: Finish(<the final answer>)
+The final answer is short: a name, a date, a number, or yes/no, never a sentence."""
+"""How every baseline is told to answer (its system prompt and the asks below share it)."""
+
+ARGUMENTS = """\
+Arguments are literals: "strings", numbers, true/false, null, [lists], {{"dicts": ...}}."""
+"""The argument syntax, as a system prompt template (braces doubled for `str.format`)."""
+
+LAST_TURN = f"This was your last tool call. Answer now from what you have, with\n{ANSWER_FORMAT}"
+"""Added to the results shown before the last turn, as the ReAct paper's prompts do: a small
+model otherwise searches on to the turn limit."""
+
+FINAL_ASK = f"You have no tool calls left. Answer now from what you have, with\n{ANSWER_FORMAT}"
 
 
 _EXAMPLE_CALL = re.compile(r"^(?:Action: |\d+\. )([A-Za-z_]\w*)\(", re.MULTILINE)
@@ -100,10 +111,10 @@ class TurnAgent:
         model: Model | str,
         tools: Sequence[Tool | Callable[..., Any]],
         *,
-        max_turns: int = 10,
+        max_turns: int = 6,
         max_concurrency: int | None = None,
         temperature: float | None = 0.0,
-        max_turn_tokens: int | None = 512,
+        max_turn_tokens: int | None = 256,
         observation_chars: int = 2000,
     ) -> None:
         owner = type(self).__name__
@@ -257,6 +268,8 @@ class _TurnRun:
                 shown = f"Observation: ERROR ({turn.error}). Write a valid action."
             else:
                 shown = self.agent.observe(turn.tasks, executor.observations)
+            if turn_no == self.agent.max_turns - 2:
+                shown = f"{shown}\n{LAST_TURN}"
             self.messages.append(Message("user", shown))
         return await self._final_answer(executor)
 
@@ -267,8 +280,8 @@ class _TurnRun:
             earlier = self.calls.get(call_key(task))
             if earlier is not None:
                 return Turn(
-                    error=f"this call was made before (result {earlier} is above): use that "
-                    "result and answer with Finish(...), or call with other arguments",
+                    error=f"you made this call before and its result ({earlier}) is above: "
+                    "answer from it with Finish(...), or make another call",
                     thought=turn.thought,
                 )
         self.calls.update((call_key(t), t.idx) for t in turn.tasks)
