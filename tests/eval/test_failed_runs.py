@@ -29,7 +29,7 @@ def test_a_react_run_that_made_the_right_calls_then_hit_the_turn_limit_scores_th
     turns = [
         'Action: spotify_play(artist="Taylor Swift", duration=20)',
         'Action: spotify_play(artist="Maroon 5", duration=15)',
-        *["Thought: I am still thinking."] * 8,  # never a Finish: the turn limit ends it
+        *["Thought: I am still thinking."] * 4,  # never a Finish: the turn limit (6) ends it
         'Action: spotify_play(artist="Adele", duration=5)',  # asked to answer, calls again
     ]
     model = ScriptedModel(turns)
