@@ -97,7 +97,9 @@ async def run_agent(
     if agent in ("parcall", "parcall-finish"):
         return await Agent(model, tools, max_replans=len(wl.rounds)).run(wl.question)
     if agent == "parallel":
-        return await ParallelToolCallAgent(model, tools).run(wl.question)
+        # As many turns as the workload's script takes (a deep DAG needs more than six).
+        turns = max(len(script.outputs) + 1, 6)
+        return await ParallelToolCallAgent(model, tools, max_turns=turns).run(wl.question)
     return await ReActAgent(model, tools, max_turns=len(wl.tasks) + 2).run(wl.question)
 
 
