@@ -75,9 +75,10 @@ def test_the_joiner_is_asked_for_yes_or_no_only_on_yes_no_questions(
     question: str, yes_no: bool
 ) -> None:
     from parcall import Prompts
+    from parcall._prompts import JOIN_RULES
 
-    asked = Prompts().join(question, [], {}, None, can_replan=True)
+    asked = Prompts(join_rules=JOIN_RULES).join(question, [], {}, None, can_replan=True)
     assert ("The answer is yes or no." in asked) is yes_no
-    whole = Prompts(join_rules="").join(question, [], {}, None, can_replan=True)
+    whole = Prompts().join(question, [], {}, None, can_replan=True)
     finish = next(line for line in whole.splitlines() if line.startswith("Action: Finish("))
     assert (finish == "Action: Finish(<yes or no>)") is yes_no

@@ -96,8 +96,8 @@ async def test_the_joiner_is_told_the_shape_compactly() -> None:
     await Agent(model, [make_search()], output_type=Heights).run("Which is taller?")
     prompt = joins(model)[0].messages[-1].content
     assert (
-        'The answer is JSON of the form {"tallest": string, "metres": number '
-        "/* its height in metres */}." in prompt
+        'Finish(<JSON of the form {"tallest": string, "metres": number '
+        "/* its height in metres */}>)" in prompt
     )
 
 

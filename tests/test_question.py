@@ -7,7 +7,7 @@ import pytest
 from conftest import make_search, plan
 from parcall import Agent, ScriptedModel
 from parcall._grammar import Thought, join_grammar
-from parcall._prompts import Prompts
+from parcall._prompts import JOIN_RULES, Prompts
 from parcall._question import AnswerShape, answer_shape
 
 
@@ -66,9 +66,9 @@ def test_other_questions_are_open(question: str) -> None:
 
 def test_the_join_prompt_names_the_options_and_the_grammar_allows_only_them() -> None:
     question = "Who is older, Annie Morton or Terry Richardson?"
-    prompt = Prompts().join(question, [], {}, None, can_replan=True)
+    prompt = Prompts(join_rules=JOIN_RULES).join(question, [], {}, None, can_replan=True)
     assert "The answer is Annie Morton or Terry Richardson." in prompt
-    whole = Prompts(join_rules="").join(question, [], {}, None, can_replan=True)
+    whole = Prompts().join(question, [], {}, None, can_replan=True)
     assert "Finish(<Annie Morton or Terry Richardson>)" in whole
     grammar = join_grammar(answers=("Annie Morton", "Terry Richardson"))
     assert '"Finish(" ("Annie Morton" | "Terry Richardson") ")"' in grammar
@@ -78,9 +78,9 @@ def test_the_join_prompt_names_the_options_and_the_grammar_allows_only_them() ->
 
 
 def test_an_open_question_keeps_a_free_answer_line() -> None:
-    prompt = Prompts(join_rules="").join("Where was Ed Wood born?", [], {}, None, can_replan=True)
+    prompt = Prompts().join("Where was Ed Wood born?", [], {}, None, can_replan=True)
     assert "Finish(<only the answer" in prompt
-    assert "The answer is" not in Prompts().join(
+    assert "The answer is" not in Prompts(join_rules=JOIN_RULES).join(
         "Where was Ed Wood born?", [], {}, None, can_replan=True
     )
     assert '"Finish(" line ")"' in join_grammar()
@@ -142,7 +142,7 @@ def test_a_free_answer_may_not_start_like_a_placeholder(thought: Thought) -> Non
 
 
 def test_the_join_rules_are_in_the_system_prompt_and_each_round_adds_only_its_ask() -> None:
-    prompts = Prompts()
+    prompts = Prompts(join_rules=JOIN_RULES)
     search = make_search({})
     assert prompts.system([search]).endswith(prompts.join_rules)
     asked = prompts.join("Where was Ed Wood born?", [], {}, None, can_replan=True)
@@ -162,9 +162,10 @@ def test_the_join_rules_are_in_the_system_prompt_and_each_round_adds_only_its_as
 async def test_the_joiner_reads_its_rules_from_the_cached_prefix_in_either_layout() -> None:
     for layout in ("extend", "separate"):
         model = ScriptedModel([plan('search(query="Ed Wood")'), "Action: Finish(Poughkeepsie)"])
-        agent = Agent(model, [make_search({})], prompt_layout=layout)
+        prompts = Prompts(join_rules=JOIN_RULES)
+        agent = Agent(model, [make_search({})], prompts=prompts, prompt_layout=layout)
         result = await agent.run("Where was Ed Wood born?")
         assert result.answer == "Poughkeepsie"
         join = model.requests[-1].messages
-        assert join[0].role == "system" and join[0].content.endswith(Prompts().join_rules)
+        assert join[0].role == "system" and join[0].content.endswith(JOIN_RULES)
         assert "Action: Replan(" not in join[-1].content

@@ -42,7 +42,7 @@ def _observed(idx: int, value: str) -> Observation:
 def test_the_join_prompt_shows_a_repeated_result_once_unless_told_otherwise() -> None:
     tasks = [Task(1, "search", {"query": "1"}), Task(2, "lookup", {"term": "2"})]
     observations = {1: _observed(1, PARAGRAPH), 2: _observed(2, PARAGRAPH)}
-    once = Prompts().join("Q?", tasks, observations, None, can_replan=True)
+    once = Prompts(results_once=True).join("Q?", tasks, observations, None, can_replan=True)
     assert once.count("18th-century") == 1 and SHOWN_ABOVE in once
-    both = Prompts(results_once=False).join("Q?", tasks, observations, None, can_replan=True)
+    both = Prompts().join("Q?", tasks, observations, None, can_replan=True)
     assert both.count("18th-century") == 2

@@ -222,10 +222,12 @@ class Prompts:
     """What the joiner is asked when it writes only its action (`Agent(join_thought=...)`)."""
     join_instructions_restate: str = JOIN_INSTRUCTIONS_RESTATE
     """What the joiner is asked when its thought first restates the question."""
-    join_rules: str = JOIN_RULES
+    join_rules: str = ""
     """What the joiner does with results, said once in the system prompt, where a prefix
-    cache keeps it: each round then adds only its results and the short `join_ask*`. Empty:
-    each round's results are followed by the whole `join_instructions*`."""
+    cache keeps it (e.g. `JOIN_RULES`): each round then adds only its results and the short
+    `join_ask*`. Empty (the default): each round's results are followed by the whole
+    `join_instructions*`. Off by default: on the HotpotQA dev split with `local` it read
+    fewer tokens but lost 4 answers and gained none (bench/results/eval/round-5/dev)."""
     join_ask: str = JOIN_ASK
     """After the results, with `join_rules`: the question, and the short thought to write."""
     join_ask_restate: str = JOIN_ASK_RESTATE
@@ -237,9 +239,10 @@ class Prompts:
     """Appended to a replan request when a tool selector shows tools the planner lacked."""
     observation_chars: int = 2000
     """Observations longer than this are truncated (with a marker) in what the model sees."""
-    results_once: bool = True
+    results_once: bool = False
     """Lines of a result that an earlier result of the same join already shows are left
-    out (`search` then `lookup` of one name often return the same sentences)."""
+    out (`search` then `lookup` of one name often return the same sentences). Off by
+    default until it is measured on its own (it was measured only with `join_rules`)."""
     question_prefix: str = field(default="Question: ")
     history_intro: str = (
         "Earlier in this conversation (Q: a question, its calls → their results, A: the answer):"
