@@ -7,35 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio
 import pytest
 from typer.testing import CliRunner
 
 from conftest import plan
 from parcall import Agent, ScriptedModel, tool
 from parcall import cli as cli_module
+from test_outcomes import add, shipping_cost, weight_kg
 
-WEIGHTS = {"kettle": 1.2, "lamp": 2.75, "rug": 4.45}
 SENT: list[str] = []
-
-
-@tool
-async def weight_kg(item: str) -> float:
-    """The weight of an item in kilograms."""
-    await anyio.sleep(0.01)
-    return WEIGHTS[item]
-
-
-@tool
-def add(a: float, b: float) -> float:
-    """Add two numbers."""
-    return a + b
-
-
-@tool
-def shipping_cost(weight_kg: float) -> float:
-    """The cost in euros of shipping a parcel of this weight."""
-    raise RuntimeError("shipping API is down (HTTP 503)")
 
 
 @tool
