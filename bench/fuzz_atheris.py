@@ -40,7 +40,7 @@ def harness(target: str) -> Any:
 
         from faults.test_parser_fuzz import TOOLS
         from parcall import ParcallError, PlanError, PlanParser, parse_decision
-        from parcall._json_plan import JsonPlanParser, ToolCallPlanParser
+        from parcall._planner.json_plan import JsonPlanParser, ToolCallPlanParser
         from parcall.models import ModelError
         from parcall.models._base import ToolCallChunk
         from parcall.models._openai import _SSEDecoder, _StreamState

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 
 from parcall import LlamaCpp, Prompts
-from parcall._grammar import join_grammar, plan_grammar
+from parcall._planner.grammar import join_grammar, plan_grammar
 from parcall.models import Message, ModelRequest
 from parcall.tools import DEMO_TOOLS
 

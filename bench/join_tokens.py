@@ -22,10 +22,10 @@ import json
 import statistics
 from pathlib import Path
 
-from parcall._observation import Observation
-from parcall._plan import Task
-from parcall._prompts import Prompts
-from parcall._question import answer_shape
+from parcall._core.observation import Observation
+from parcall._core.plan import Task
+from parcall._join.question import answer_shape
+from parcall._planner.prompts import Prompts
 from parcall.eval._hotpotqa import HotpotQA
 from parcall.models._local import resolve_local
 

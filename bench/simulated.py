@@ -8,7 +8,7 @@ refreshes the published ones.
 
 import sys
 
-from parcall.cli import app
+from parcall.cli._app import app
 
 if __name__ == "__main__":
     app(["bench", "simulated", *sys.argv[1:]])

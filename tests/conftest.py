@@ -8,7 +8,7 @@ from pathlib import Path
 
 # anyio's submodules load on first use, and pytest rewrites a module (ast.parse) as it
 # loads. Loaded inside a test while a server thread parses a plan, that can fail on CPython
-# 3.11, whose parser is not safe for two threads at once (see parcall._pyast): load them now.
+# 3.11, whose parser is not safe for two threads at once (see parcall._core.pyast): load them now.
 import anyio
 import anyio.from_thread
 import anyio.lowlevel

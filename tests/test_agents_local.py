@@ -15,7 +15,7 @@ import pytest
 
 from conftest import TINY_MISSING, tiny_model_path
 from parcall import Agent, RunContext, Turn, UsageLimitExceeded, UsageLimits, tool
-from parcall._grammar import plan_grammar
+from parcall._planner.grammar import plan_grammar
 from parcall.models import LlamaCpp, ModelRequest
 
 pytestmark = [pytest.mark.anyio, pytest.mark.llama]

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from parcall import ApprovalRequest, Approve, PlannedCall, Reject
-from parcall._terminal_approval import TerminalApprover
+from parcall.cli._approval import TerminalApprover
 
 CALL = PlannedCall(2, "send", {"to": "bob@example.com"}, acts=True, asked=True)
 

@@ -15,9 +15,9 @@ from parcall import (
     Tool,
     tool,
 )
-from parcall._parallel_calls import ParallelToolCallAgent
-from parcall._react import ReActAgent
-from parcall._turns import LAST_TURN, TurnLimitError
+from parcall.baselines._parallel_calls import ParallelToolCallAgent
+from parcall.baselines._react import ReActAgent
+from parcall.baselines._turns import LAST_TURN, TurnLimitError
 
 pytestmark = pytest.mark.anyio
 

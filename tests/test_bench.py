@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from parcall._trace import event_to_dict
+from parcall._core.trace import event_to_dict
 from parcall.bench import (
     ModelTiming,
     Round,

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import FINISH, plan
 from parcall import ApprovalRequest, Approve, PlannedCall, Reject, ScriptedModel, tool
-from parcall import cli as cli_module
-from parcall._terminal_approval import TerminalApprover
+from parcall.cli import _app as cli_module
+from parcall.cli._approval import TerminalApprover
 
 SENT: list[str] = []
 
@@ -102,7 +102,7 @@ def answering(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
         questions.append(prompt)
         return answers.pop(0)
 
-    monkeypatch.setattr("parcall._terminal_approval.Prompt.ask", ask)
+    monkeypatch.setattr("parcall.cli._approval.Prompt.ask", ask)
     return questions
 
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from parcall import ScriptedModel
-from parcall import cli as cli_module
-from parcall.cli import app
+from parcall.cli import _app as cli_module
+from parcall.cli._app import app
 
 NO_MODEL = "http://127.0.0.1:9/v1#none"  # a spec that resolves without connecting
 

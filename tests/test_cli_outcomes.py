@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import plan
 from parcall import Agent, ScriptedModel, tool
-from parcall import cli as cli_module
+from parcall.cli import _app as cli_module
 from test_outcomes import add, shipping_cost, weight_kg
 
 SENT: list[str] = []

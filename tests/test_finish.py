@@ -19,7 +19,7 @@ from parcall import (
     parse_plan,
     tool,
 )
-from parcall._grammar import plan_grammar, plan_json_schema
+from parcall._planner.grammar import plan_grammar, plan_json_schema
 from parcall.models import Message, ToolCallChunk
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import make_search, plan
 from parcall import Agent, ScriptedModel
-from parcall._grounding import is_grounded
+from parcall._join.grounding import is_grounded
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ def test_the_joiner_is_asked_for_yes_or_no_only_on_yes_no_questions(
     question: str, yes_no: bool
 ) -> None:
     from parcall import Prompts
-    from parcall._prompts import JOIN_RULES
+    from parcall._planner.prompts import JOIN_RULES
 
     asked = Prompts(join_rules=JOIN_RULES).join(question, [], {}, None, can_replan=True)
     assert ("The answer is yes or no." in asked) is yes_no

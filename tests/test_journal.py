@@ -12,7 +12,7 @@ import pytest
 
 from conftest import plan
 from parcall import Agent, ParcallError, PlanFinished, ScriptedModel, tool
-from parcall._tool import JournalMode
+from parcall._core.tool import JournalMode
 from parcall.store import SQLiteRunStore
 
 pytestmark = pytest.mark.anyio

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import FINISH, plan
 from parcall import Agent, ScriptedModel, tool
-from parcall._parser import parse_plan, template
-from parcall._plan import Ref, Template
+from parcall._core.plan import Ref, Template
+from parcall._planner.text import parse_plan, template
 
 pytestmark = pytest.mark.anyio
 

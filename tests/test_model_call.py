@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FINISH, make_search
 from parcall import Agent, ModelCallFinished
-from parcall._model_call import DRAIN_AFTER_DONE
+from parcall._run.model_call import DRAIN_AFTER_DONE
 from parcall.models import STOP, ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
 
 pytestmark = pytest.mark.anyio

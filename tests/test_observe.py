@@ -26,8 +26,8 @@ from parcall import (
     Tool,
     tool,
 )
-from parcall._trace import write_trace
-from parcall.cli import app
+from parcall._core.trace import write_trace
+from parcall.cli._app import app
 from parcall.observe import RunLog, SpanRecorder, record_spans, render_page
 from parcall.observe._page import COLORS
 

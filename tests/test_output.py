@@ -23,8 +23,8 @@ from parcall import (
     Replanned,
     ScriptedModel,
 )
-from parcall._json_grammar import schema_grammar
-from parcall._output import describe, output_of
+from parcall._join.output import describe, output_of
+from parcall._planner.json_grammar import schema_grammar
 from parcall.models import TextChunk
 
 pytestmark = pytest.mark.anyio
@@ -398,8 +398,8 @@ def tiny() -> Iterator[Any]:
 @pytest.mark.llama
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_tiny_models_answer_is_a_valid_instance_under_the_grammar(tiny: Any) -> None:
-    from parcall._grammar import join_grammar
-    from parcall._joiner import Finish, parse_decision
+    from parcall._join.decision import Finish, parse_decision
+    from parcall._planner.grammar import join_grammar
     from parcall.models import Message
 
     output = output_of(Building, "t")
@@ -419,7 +419,7 @@ async def test_the_tiny_models_answer_is_a_valid_instance_under_the_grammar(tiny
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize("output_type", [int, float, bool, list[str], Pair, Towers])
 async def test_llama_cpp_reads_the_join_grammar_of_every_kind(tiny: Any, output_type: Any) -> None:
-    from parcall._grammar import join_grammar
+    from parcall._planner.grammar import join_grammar
     from parcall.models import Message
 
     rules = output_of(output_type, "t").grammar()
@@ -437,7 +437,7 @@ def test_the_cli_view_shows_the_answer_as_it_grows() -> None:
 
     from rich.console import Console
 
-    from parcall._view import RunView
+    from parcall.cli._view import RunView
 
     out = io.StringIO()
     console = Console(file=out, width=80)
@@ -480,7 +480,7 @@ SCHEMA = {
     ],
 )
 def test_a_structured_dict_names_what_breaks_its_schema(value: object, error: str) -> None:
-    from parcall._json_check import schema_errors
+    from parcall._core.json_check import schema_errors
 
     assert any(error in e for e in schema_errors(value, SCHEMA)), schema_errors(value, SCHEMA)
     good = {"name": "a", "size": 2.0, "tags": ["x"], "unit": "m", "note": None}

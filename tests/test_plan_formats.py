@@ -21,8 +21,8 @@ from parcall import (
     UnknownToolError,
     tool,
 )
-from parcall._grammar import plan_grammar, plan_json_schema
-from parcall._json_plan import JsonPlanParser, ToolCallPlanParser
+from parcall._planner.grammar import plan_grammar, plan_json_schema
+from parcall._planner.json_plan import JsonPlanParser, ToolCallPlanParser
 from parcall.models import (
     ModelChunk,
     ModelRequest,
@@ -249,7 +249,7 @@ async def test_text_format_sends_the_grammar_when_constrained() -> None:
 
 
 def test_on_the_last_round_the_join_grammar_allows_only_an_answer() -> None:
-    from parcall._grammar import join_grammar
+    from parcall._planner.grammar import join_grammar
 
     assert "Replan(" in join_grammar()
     last = join_grammar(can_replan=False)

@@ -21,7 +21,7 @@ from parcall import (
     Tool,
     tool,
 )
-from parcall._trace import event_to_dict
+from parcall._core.trace import event_to_dict
 
 pytestmark = pytest.mark.anyio
 
@@ -249,7 +249,7 @@ CLI_TOOLS = [fetch_contact, notify]
 
 @pytest.fixture
 def cli_model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
-    from parcall import cli as cli_module
+    from parcall.cli import _app as cli_module
 
     CLI_SENT.clear()
     model = ScriptedModel([plan("1. fetch_contact()", "2. notify(to=$1)"), FINISH])
@@ -260,7 +260,7 @@ def cli_model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
 def run_cli(*args: str) -> Any:
     from typer.testing import CliRunner
 
-    from parcall import cli as cli_module
+    from parcall.cli import _app as cli_module
 
     return CliRunner().invoke(
         cli_module.app,
@@ -287,8 +287,8 @@ def test_the_terminal_approver_shows_the_concern_and_provenance() -> None:
 
     from rich.console import Console
 
-    from parcall._approval import PlannedCall
-    from parcall._terminal_approval import _show_concerns
+    from parcall._run.approval import PlannedCall
+    from parcall.cli._approval import _show_concerns
 
     out = io.StringIO()
     source = Source("tool", 1, "fetch_contact", trusted=False)
@@ -310,7 +310,7 @@ def test_the_terminal_approver_shows_the_concern_and_provenance() -> None:
 def test_eval_and_serve_take_sealed() -> None:
     from typer.testing import CliRunner
 
-    from parcall import cli as cli_module
+    from parcall.cli import _app as cli_module
     from parcall.eval._runner import EvalConfig
 
     config = EvalConfig("hotpotqa", sealed=True)

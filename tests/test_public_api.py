@@ -39,8 +39,8 @@ def test_no_eval_or_exec_anywhere_in_the_library() -> None:
 
 
 def test_run_context_is_what_tools_are_given_and_pass_context_what_passes_are() -> None:
-    from parcall._context import RunContext
-    from parcall._pass import PassContext
+    from parcall._core.context import RunContext
+    from parcall._run.plan_pass import PassContext
 
     assert parcall.RunContext is RunContext and "deps" in RunContext.__dataclass_fields__
     assert parcall.PassContext is PassContext and "system" in PassContext.__dataclass_fields__

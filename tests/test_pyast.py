@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from parcall import _pyast
-from parcall._parser import parse_call
+from parcall._core import pyast as _pyast
+from parcall._planner.text import parse_call
 from parcall.tools._calculator import calculator
 
 

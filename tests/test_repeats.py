@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from parcall._observation import Observation
-from parcall._plan import Task
-from parcall._prompts import Prompts
-from parcall._repeats import SHOWN_ABOVE, unseen_lines
+from parcall._core.observation import Observation
+from parcall._core.plan import Task
+from parcall._join.repeats import SHOWN_ABOVE, unseen_lines
+from parcall._planner.prompts import Prompts
 
 PARAGRAPH = (
     "Laleli Mosque: The Laleli Mosque is an 18th-century Ottoman imperial mosque. "

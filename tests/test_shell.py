@@ -10,7 +10,7 @@ from rich.console import Console
 
 from conftest import FINISH, make_search
 from parcall import Agent, ModelError, ModelRequest, ScriptedModel
-from parcall._shell import repl
+from parcall.cli._shell import repl
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FINISH, live_tasks, plan
 from parcall import Agent, ScriptedModel, tool
-from parcall._sync_calls import SyncCalls
+from parcall._run.sync_calls import SyncCalls
 
 pytestmark = pytest.mark.anyio
 

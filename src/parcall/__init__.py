@@ -6,9 +6,8 @@ answers or replans.
 """
 
 from ._agent import Agent, RunStream
-from ._approval import ApprovalRequest, Approve, PlannedCall, Reject
-from ._context import RunContext
-from ._errors import (
+from ._core.context import RunContext
+from ._core.errors import (
     ActionRejectedError,
     CyclicPlanError,
     DependencyFailedError,
@@ -31,7 +30,7 @@ from ._errors import (
     UnknownToolError,
     UsageLimitExceeded,
 )
-from ._events import (
+from ._core.events import (
     AnswerDelta,
     Answered,
     Event,
@@ -47,25 +46,26 @@ from ._events import (
     TaskParsed,
     TaskStarted,
 )
-from ._extras import MissingExtraError
-from ._history import Turn, TurnTask
-from ._joiner import Finish, Replan, parse_decision
-from ._json_check import StructuredDict
-from ._limits import UsageLimits
-from ._observation import Observation
-from ._output import OutputValidationError
-from ._parallel_calls import ParallelToolCallAgent
-from ._parser import PlanParser, parse_plan
-from ._pass import Call, Pass, PassContext, PassRun
-from ._plan import Plan, Ref, Task, Template
-from ._policy import Policy, PolicyCall, Sealed
-from ._prompts import Example, Prompts
-from ._provenance import Provenance, Source
-from ._react import ReActAgent
-from ._result import PlanErrorInfo, RunResult
-from ._timing import TimeBreakdown
-from ._tool import Tool, ToolDescriptionWarning, tool
-from ._toolset import Toolset
+from ._core.extras import MissingExtraError
+from ._core.history import Turn, TurnTask
+from ._core.json_check import StructuredDict
+from ._core.limits import UsageLimits
+from ._core.observation import Observation
+from ._core.plan import Plan, Ref, Task, Template
+from ._core.provenance import Provenance, Source
+from ._core.result import PlanErrorInfo, RunResult
+from ._core.tool import Tool, ToolDescriptionWarning, tool
+from ._core.toolset import Toolset
+from ._join.decision import Finish, Replan, parse_decision
+from ._join.output import OutputValidationError
+from ._planner.prompts import Example, Prompts
+from ._planner.text import PlanParser, parse_plan
+from ._run.approval import ApprovalRequest, Approve, PlannedCall, Reject
+from ._run.plan_pass import Call, Pass, PassContext, PassRun
+from ._run.policy import Policy, PolicyCall, Sealed
+from ._run.timing import TimeBreakdown
+from .baselines._parallel_calls import ParallelToolCallAgent
+from .baselines._react import ReActAgent
 from .models import (
     LlamaCpp,
     Message,

@@ -19,12 +19,11 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import ValidationError
 
-from ._answer_stream import AnswerStream
-from ._approval import ApprovalGate, Approver, validate_approver
-from ._checks import check_choice, check_int, check_number, check_request, check_type
-from ._context import RunContext
-from ._errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
-from ._events import (
+from ._core.checks import check_choice, check_int, check_number, check_request, check_type
+from ._core.clock import loop_clock
+from ._core.context import RunContext
+from ._core.errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
+from ._core.events import (
     AnswerDelta,
     Answered,
     Event,
@@ -35,29 +34,36 @@ from ._events import (
     Replanned,
     TaskParsed,
 )
-from ._executor import Executor
-from ._grammar import Thought, join_grammar, plan_grammar, plan_json_schema, tool_call_parameters
-from ._grounding import is_grounded
-from ._history import Turn, history_argument
-from ._joiner import Finish, Replan, parse_decision, template_answer
-from ._journal import Journal, check_store
-from ._json_plan import JsonPlanParser, ToolCallPlanParser
-from ._limits import UsageLimits
-from ._model_call import call_model
-from ._offered import default_offered, offer, offered_names
-from ._outcome import check_finish, may_revise
-from ._output import NO_VALUE, Output, OutputValidationError, output_of
-from ._parser import PlanParser
-from ._pass import Pass, PassContext, PassRun
-from ._plan import Plan, Task, call_key
-from ._policy import Policy, PolicyGate, policy_argument
-from ._prompts import Prompts
-from ._provenance import Lineage
-from ._question import AnswerShape, answer_shape
-from ._result import RunResult
-from ._time import loop_clock
-from ._tool import Tool, tool_map, validation_message
-from ._toolset import Toolset
+from ._core.history import Turn, history_argument
+from ._core.limits import UsageLimits
+from ._core.outcome import check_finish, may_revise
+from ._core.plan import Plan, Task, call_key
+from ._core.provenance import Lineage
+from ._core.result import RunResult
+from ._core.tool import Tool, tool_map, validation_message
+from ._core.toolset import Toolset
+from ._join.answer_stream import AnswerStream
+from ._join.decision import Finish, Replan, parse_decision, template_answer
+from ._join.grounding import is_grounded
+from ._join.output import NO_VALUE, Output, OutputValidationError, output_of
+from ._join.question import AnswerShape, answer_shape
+from ._planner.grammar import (
+    Thought,
+    join_grammar,
+    plan_grammar,
+    plan_json_schema,
+    tool_call_parameters,
+)
+from ._planner.json_plan import JsonPlanParser, ToolCallPlanParser
+from ._planner.offered import default_offered, offer, offered_names
+from ._planner.prompts import Prompts
+from ._planner.text import PlanParser
+from ._run.approval import ApprovalGate, Approver, validate_approver
+from ._run.executor import Executor
+from ._run.journal import Journal, check_store
+from ._run.model_call import call_model
+from ._run.plan_pass import Pass, PassContext, PassRun
+from ._run.policy import Policy, PolicyGate, policy_argument
 from .models._base import (
     Message,
     Model,

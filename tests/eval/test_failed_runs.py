@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from parcall import RunResult, ScriptedModel
-from parcall._plan import Plan, Task
+from parcall._core.plan import Plan, Task
 from parcall.eval import BfclAst, Example, Nestful, run_example
 from parcall.eval._record import AgentOptions
 

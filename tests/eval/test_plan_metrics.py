@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from parcall._plan import Ref, Task, Template, iter_refs
+from parcall._core.plan import Ref, Task, Template, iter_refs
 from parcall.eval._plan_metrics import plan_scores, same_dag, trace_copies
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import Any, Literal
 
-from .._events import Event, TaskFinished, TaskParsed, TaskStarted
+from .._core.events import Event, TaskFinished, TaskParsed, TaskStarted
 
 __all__ = ["dispatch_delays", "machine_info", "percentile"]
 

@@ -22,11 +22,11 @@ from typing import Any
 import anyio
 
 from .._agent import Agent
-from .._events import Event
-from .._executor import Executor
-from .._parser import parse_plan
-from .._plan import Task
-from .._tool import Tool
+from .._core.events import Event
+from .._core.plan import Task
+from .._core.tool import Tool
+from .._planner.text import parse_plan
+from .._run.executor import Executor
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING
 from ._metrics import dispatch_delays, machine_info, percentile

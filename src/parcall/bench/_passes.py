@@ -18,8 +18,8 @@ from typing import Any
 import anyio
 
 from .._agent import Agent
-from .._pass import Pass
-from .._tool import Tool
+from .._core.tool import Tool
+from .._run.plan_pass import Pass
 from ..models._scripted import ScriptedModel
 from ..passes import CommonSubexpressions, CriticalPath, DeadTasks, Fusion, PlanCache, ResultCache
 from ._metrics import machine_info

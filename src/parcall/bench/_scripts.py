@@ -16,7 +16,7 @@ from typing import Literal
 
 import anyio
 
-from .._tool import Tool
+from .._core.tool import Tool
 from ._critical_path import (
     REFERENCE_TIMING,
     Bound,

@@ -17,11 +17,11 @@ from typing import Any
 import anyio
 
 from .._agent import Agent
-from .._events import ModelCallStarted, TaskStarted
-from .._extras import MissingExtraError
-from .._parallel_calls import ParallelToolCallAgent
-from .._react import ReActAgent
-from .._result import RunResult
+from .._core.events import ModelCallStarted, TaskStarted
+from .._core.extras import MissingExtraError
+from .._core.result import RunResult
+from ..baselines._parallel_calls import ParallelToolCallAgent
+from ..baselines._react import ReActAgent
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING, ModelTiming
 from ._metrics import dispatch_delays, machine_info, percentile

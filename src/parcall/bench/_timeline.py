@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .._events import Event
-from .._extras import require
-from .._observation import truncate
-from .._trace import event_to_dict
+from .._core.events import Event
+from .._core.extras import require
+from .._core.observation import truncate
+from .._core.trace import event_to_dict
 
 __all__ = ["Span", "Timeline", "draw", "timeline_from_events", "write_html", "write_png"]
 
@@ -77,7 +77,7 @@ def timeline_from_events(
     title: str = "",
     marks: Sequence[tuple[str, float]] = (),
 ) -> Timeline:
-    """Spans of one run from its events (typed, or dicts as `parcall._trace` writes them).
+    """Spans of one run from its events (typed, or dicts as `parcall._core.trace` writes them).
 
     Every task that was parsed gets a lane and an outcome bar — succeeded, failed, not run
     (an input failed) or never settled — so the picture shows each task of the plan.

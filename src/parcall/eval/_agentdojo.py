@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from .._errors import ToolError
-from .._extras import require
-from .._result import RunResult
-from .._tool import Tool
+from .._core.errors import ToolError
+from .._core.extras import require
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._dataset import Example, Split
 from ._gullible import Call, GullibleModel, schedule
 

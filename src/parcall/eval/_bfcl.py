@@ -19,12 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
 
-from .._errors import ParcallError
-from .._observation import resolve
-from .._plan import Ref, Task, Template
-from .._pyast import parse_expression
-from .._result import RunResult
-from .._tool import Tool
+from .._core.errors import ParcallError
+from .._core.observation import resolve
+from .._core.plan import Ref, Task, Template
+from .._core.pyast import parse_expression
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._bfcl_checker import ast_match, exec_match, match_calls
 from ._dataset import Example, Split, split_of
 from ._plan_metrics import made_tasks

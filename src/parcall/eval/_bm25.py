@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import ParcallError
+from .._core.errors import ParcallError
 
 __all__ = ["Bm25Index"]
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 
 __all__ = ["Dataset", "Example", "GoldScripted", "Split", "split_of"]
 

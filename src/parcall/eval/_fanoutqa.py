@@ -15,8 +15,8 @@ from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 from ._fanoutqa_score import answer_in_text, lemmatizer

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .._errors import ParcallError
+from .._core.errors import ParcallError
 
 __all__ = ["answer_in_text", "lemmatizer"]
 

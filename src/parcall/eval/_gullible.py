@@ -21,7 +21,7 @@ from typing import Any
 
 from anyio.lowlevel import checkpoint
 
-from .._plan import Task
+from .._core.plan import Task
 from ..models._base import ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk
 from ..models._scripted import count_tokens
 

@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from .._tool import Tool, _hints
+from .._core.tool import Tool, _hints
 
 __all__ = ["with_latency"]
 

@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .._plan import Ref, Task, Template, iter_refs
-from .._result import RunResult
-from .._schema import model_from_schema
-from .._tool import Tool
+from .._core.plan import Ref, Task, Template, iter_refs
+from .._core.result import RunResult
+from .._core.schema import model_from_schema
+from .._core.tool import Tool
 from ._dataset import Example, Split, split_of
 from ._plan_metrics import made_tasks, plan_scores, trace_copies, with_refs
 from ._specs import admit, is_placeholder, param_name, placeholder, read_json, tool_name

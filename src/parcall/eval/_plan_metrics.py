@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._plan import Ref, Task, Template, iter_refs
-from .._result import RunResult
+from .._core.plan import Ref, Task, Template, iter_refs
+from .._core.result import RunResult
 
 __all__ = ["made_tasks", "plan_scores", "same_dag", "trace_copies", "with_refs"]
 

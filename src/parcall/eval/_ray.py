@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._errors import ParcallError
+from .._core.errors import ParcallError
 from ._dataset import Example
 from ._record import run_example
 from ._registry import load_dataset

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._agent import Agent, JoinThought, PlanFormat
-from .._events import JoinDecided
-from .._observation import format_value
-from .._parallel_calls import ParallelToolCallAgent
-from .._react import ReActAgent
-from .._result import RunResult
-from .._tool import Tool
+from .._core.events import JoinDecided
+from .._core.observation import format_value
+from .._core.result import RunResult
+from .._core.tool import Tool
+from ..baselines._parallel_calls import ParallelToolCallAgent
+from ..baselines._react import ReActAgent
 from ..models._base import Model
 from ._dataset import Dataset, Example
 from ._latency import with_latency

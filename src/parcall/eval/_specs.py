@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .._schema import model_from_schema
+from .._core.schema import model_from_schema
 
 __all__ = [
     "admit",

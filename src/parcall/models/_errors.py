@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._errors import ParcallError
+from .._core.errors import ParcallError
 
 __all__ = [
     "ModelAuthError",

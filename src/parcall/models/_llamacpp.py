@@ -30,8 +30,8 @@ from typing import Any, Generic, Literal, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._checks import check_int, check_number, check_type
-from .._extras import MissingExtraError, require
+from .._core.checks import check_int, check_number, check_type
+from .._core.extras import MissingExtraError, require
 from ._base import (
     STOP,
     Message,

@@ -24,7 +24,7 @@ from typing import Literal
 
 import httpx
 
-from .._errors import ParcallError
+from .._core.errors import ParcallError
 from ._errors import ModelError
 
 __all__ = [

@@ -22,7 +22,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 
-from .._checks import check_int, check_number, check_type
+from .._core.checks import check_int, check_number, check_type
 from ._base import (
     ModelChunk,
     ModelRequest,

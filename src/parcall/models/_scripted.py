@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import anyio
 from anyio.lowlevel import checkpoint
 
-from .._checks import check_int, check_number, check_type
-from .._errors import ScriptExhaustedError
+from .._core.checks import check_int, check_number, check_type
+from .._core.errors import ScriptExhaustedError
 from ._base import ModelChunk, ModelRequest, TextChunk, Usage, UsageChunk, prompt_text
 
 __all__ = ["ScriptedModel", "count_tokens", "split_tokens"]

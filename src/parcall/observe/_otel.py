@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._events import (
+from .._core.events import (
     Answered,
     Event,
     JoinDecided,
@@ -36,7 +36,7 @@ from .._events import (
     TaskParsed,
     TaskStarted,
 )
-from .._observation import Observation, format_value
+from .._core.observation import Observation, format_value
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._events import Event
-from .._trace import event_to_dict
+from .._core.events import Event
+from .._core.trace import event_to_dict
 
 __all__ = ["COLORS", "render_page", "write_page"]
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._events import Event
-from .._paths import data_file
-from .._result import RunResult
-from .._trace import event_to_dict
+from .._core.events import Event
+from .._core.paths import data_file
+from .._core.result import RunResult
+from .._core.trace import event_to_dict
 
 __all__ = ["LoggedRun", "RunLog", "default_log_path"]
 

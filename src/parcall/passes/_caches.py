@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from .._events import PassApplied
-from .._observation import Observation
-from .._pass import Call, PassContext, PassRun, Proceed
-from .._plan import Plan
+from .._core.events import PassApplied
+from .._core.observation import Observation
+from .._core.plan import Plan
+from .._run.plan_pass import Call, PassContext, PassRun, Proceed
 from ..store._base import MemoryStore, Store, check_ttl
 from ._key import dump_value, idempotent_key, load_value
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 import anyio
 
-from .._events import PassApplied
-from .._observation import Observation
-from .._pass import Call, Pass, PassContext, PassRun, Proceed
-from .._tool import Tool
+from .._core.events import PassApplied
+from .._core.observation import Observation
+from .._core.tool import Tool
+from .._run.plan_pass import Call, Pass, PassContext, PassRun, Proceed
 from ._key import idempotent_key, mergeable
 
 __all__ = ["CommonSubexpressions", "default_passes"]

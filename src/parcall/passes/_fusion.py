@@ -7,11 +7,11 @@ from typing import Any
 
 import anyio
 
-from .._errors import ToolTimeoutError
-from .._events import PassApplied, TaskStarted
-from .._observation import Observation
-from .._pass import Call, PassContext, PassRun, Proceed
-from .._tool import Tool
+from .._core.errors import ToolTimeoutError
+from .._core.events import PassApplied, TaskStarted
+from .._core.observation import Observation
+from .._core.tool import Tool
+from .._run.plan_pass import Call, PassContext, PassRun, Proceed
 
 __all__ = ["Fusion"]
 

@@ -8,8 +8,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .._pass import Call
-from .._tool import Tool
+from .._core.tool import Tool
+from .._run.plan_pass import Call
 
 __all__ = ["call_key", "dump_value", "idempotent_key", "load_value", "mergeable"]
 

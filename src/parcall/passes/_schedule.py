@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from .._events import PassApplied
-from .._observation import Observation
-from .._pass import Call, PassContext, PassRun
-from .._plan import Task
+from .._core.events import PassApplied
+from .._core.observation import Observation
+from .._core.plan import Task
+from .._run.plan_pass import Call, PassContext, PassRun
 from ._cse import _CseRun
 from ._priority import PriorityLimiter, Waiter
 

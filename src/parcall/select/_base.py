@@ -7,11 +7,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .._tool import Tool
+from .._core.tool import Tool
 
 if TYPE_CHECKING:
-    from .._plan import Plan
-    from .._result import RunResult
+    from .._core.plan import Plan
+    from .._core.result import RunResult
 
 __all__ = ["Examples", "ToolSelector", "Usage", "learn_if_able", "tool_text", "usages", "words"]
 

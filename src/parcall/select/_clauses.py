@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import anyio
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._base import ToolSelector, Usage, learn_if_able
 
 __all__ = ["Clauses", "clauses"]

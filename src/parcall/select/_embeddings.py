@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .._tool import Tool
+from .._core.tool import Tool
 from ._base import tool_text
 from ._vectors import Encoder, VectorSelector
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._base import ToolSelector, Usage, learn_if_able, usages
 
 __all__ = ["FeedsCompletion"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._result import RunResult
-from .._tool import Tool
+from .._core.result import RunResult
+from .._core.tool import Tool
 from ._base import Examples, Usage, tool_text
 from ._vectors import Encoder, VectorSelector, unit
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from .._tool import Tool
+from .._core.tool import Tool
 
 if TYPE_CHECKING:
     import numpy as np

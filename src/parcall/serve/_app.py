@@ -23,9 +23,9 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 
 from .._agent import Agent
-from .._events import AnswerDelta, Event
-from .._history import Turn, dump_turns
-from .._tool import validation_message
+from .._core.events import AnswerDelta, Event
+from .._core.history import Turn, dump_turns
+from .._core.tool import validation_message
 from ..models._errors import ModelContextLengthError
 from ._protocol import (
     ChatCompletionRequest,

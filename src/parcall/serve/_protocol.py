@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .._history import Turn
-from .._outcome import outcome_fields
-from .._result import RunResult
-from .._trace import event_to_dict
+from .._core.history import Turn
+from .._core.outcome import outcome_fields
+from .._core.result import RunResult
+from .._core.trace import event_to_dict
 from ._response_format import ResponseFormat
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .._json_check import StructuredDict
+from .._core.json_check import StructuredDict
 
 __all__ = ["ResponseFormat", "output_type_of"]
 

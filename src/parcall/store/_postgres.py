@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .._extras import require
+from .._core.extras import require
 from ._runs import SCHEMA, SqlRunStore
 
 __all__ = ["PostgresRunStore"]

@@ -1,7 +1,7 @@
 """Journals of runs: what a run asked, what each model call wrote, what each task returned.
 
 `Agent(store=SQLiteRunStore("runs.sqlite3"))` writes a run's journal as it happens, so
-`agent.resume(run_id)` can continue the run after the process died (see `parcall._journal`).
+`agent.resume(run_id)` can continue the run after the process died (see `parcall._run.journal`).
 A `RunStore` has a few async methods on plain records; SQLite (the standard library) is the
 default, one file on one machine.
 
@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 
-from .._paths import data_file
+from .._core.paths import data_file
 
 __all__ = [
     "SCHEMA",

@@ -14,7 +14,7 @@ Adapters for tools kept elsewhere (each needs its extra, imported only when used
 services), `from_langchain` (LangChain tools). See docs/tools.md.
 """
 
-from .._tool import Tool
+from .._core.tool import Tool
 from ._calculator import CalculatorError
 from ._calculator import calculator as _calculator
 from ._clock import convert_units as _convert_units

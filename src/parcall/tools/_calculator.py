@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 
-from .._pyast import parse_expression
+from .._core.pyast import parse_expression
 
 __all__ = ["CalculatorError", "calculator", "format_number"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .._tool import Tool
+from .._core.tool import Tool
 from ..models._base import Message, Model, ModelRequest, TextChunk
 
 __all__ = ["EXTRACT_SYSTEM", "extract_tool"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._tool import Tool
+from .._core.tool import Tool
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool

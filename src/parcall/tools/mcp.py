@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 import anyio.abc
 
-from .._errors import ToolError, ToolsetError
-from .._tool import Tool
+from .._core.errors import ToolError, ToolsetError
+from .._core.tool import Tool
 
 if TYPE_CHECKING:
     from mcp import Client

@@ -29,8 +29,8 @@ from urllib.parse import quote, urljoin
 import anyio
 import httpx
 
-from .._errors import ToolError, ToolsetError
-from .._tool import Tool
+from .._core.errors import ToolError, ToolsetError
+from .._core.tool import Tool
 
 __all__ = ["OpenAPIToolset", "openapi_tools"]
 

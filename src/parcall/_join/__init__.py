@@ -1,0 +1,1 @@
+"""Joining: the joiner's decision, the answer's shape and checks, typed output."""
