@@ -22,7 +22,7 @@ from .._core.events import Event, TaskFailed, TaskFinished, TaskStarted
 from .._core.observation import Observation, format_value, resolve
 from .._core.plan import Task
 from .._core.tool import Tool, validation_message
-from ..models._base import Usage
+from .._core.usage import Usage
 from .plan_pass import Call, PassRun, Proceed
 from .sync_calls import SyncCalls
 

@@ -24,13 +24,13 @@ import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
+from .._core.call_key import call_key, dump_value, load_value
 from .._core.errors import ParcallError, ToolError
 from .._core.events import PassApplied
 from .._core.history import Turn, dump_turns, history_argument
 from .._core.observation import Observation
 from .._core.tool import JournalMode
 from ..models._base import ModelRequest, TextChunk, ToolCallChunk
-from ..passes._key import call_key, dump_value, load_value
 from ..store._runs import ModelCallRecord, RunStatus, RunStore, StoredRun, TaskRecord
 from .plan_pass import Call, PassContext, PassRun, Proceed
 
