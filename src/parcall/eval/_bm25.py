@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from .._core.errors import ParcallError
+from .._core.extras import require
 
 __all__ = ["Bm25Index"]
 
 
 def _bm25s() -> Any:
-    try:
-        return importlib.import_module("bm25s")
-    except ImportError:
-        raise ParcallError(
-            "the eval datasets search with bm25s: pip install 'parcall[eval]'"
-        ) from None
+    return require("bm25s", needed_for="the eval datasets' search", extra="eval")
 
 
 class Bm25Index:

@@ -3,12 +3,11 @@ worker, each with its own dataset and model, producing the same records as the l
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import anyio
 
-from .._core.errors import ParcallError
+from .._core.extras import require
 from ._dataset import Example
 from ._evaluation import EvalConfig, Evaluation, ModelSource, Progress
 from ._record import run_example
@@ -18,10 +17,7 @@ __all__ = ["run_ray"]
 
 
 def _ray() -> Any:
-    try:
-        return importlib.import_module("ray")
-    except ImportError:
-        raise ParcallError("--ray needs Ray: pip install 'parcall[ray]'") from None
+    return require("ray", needed_for="--ray")
 
 
 class EvalWorker:

@@ -5,10 +5,10 @@ The only module that imports `bm25s` (and `PyStemmer`); both come with `parcall[
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._core.extras import MissingExtraError, require
 from .._core.result import RunResult
 from .._core.tool import Tool
 from ._base import Examples, Usage, tool_text, words
@@ -17,18 +17,13 @@ __all__ = ["BM25Selector"]
 
 
 def _bm25s() -> Any:
-    try:
-        return importlib.import_module("bm25s")
-    except ImportError as exc:
-        raise ImportError(
-            "BM25Selector needs the bm25s package: pip install 'parcall[select]'"
-        ) from exc
+    return require("bm25s", needed_for="BM25Selector")
 
 
 def _stemmer() -> Any:
     try:
-        stemmer = importlib.import_module("Stemmer")
-    except ImportError:  # stemming is a small gain; retrieval works without it
+        stemmer = require("Stemmer", needed_for="stemming")
+    except MissingExtraError:  # stemming is a small gain; retrieval works without it
         return None
     return stemmer.Stemmer("english")
 

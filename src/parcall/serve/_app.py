@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from .._agent import Agent
 from .._core.events import AnswerDelta, Event
+from .._core.extras import missing_extra
 from .._core.history import Turn, dump_turns
 from .._core.tool import validation_message
 from ..models._errors import ModelContextLengthError
@@ -47,8 +48,8 @@ try:
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
     from starlette.types import Receive, Scope, Send
-except ImportError:  # pragma: no cover - depends on the environment
-    raise ImportError("parcall serve needs starlette: pip install 'parcall[serve]'") from None
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise missing_extra("starlette", needed_for="parcall serve") from exc
 
 __all__ = ["Limits", "ServerState", "create_app"]
 
