@@ -149,12 +149,11 @@ class _JournalRun(PassRun):
             if before.state == "done":
                 journal.replayed_tasks += 1
                 self._run.emit(PassApplied("journal", task.idx, "value from the journal", (), now))
-                return Observation(
+                return Observation.done(
                     task.idx,
                     task.tool,
                     call.arguments,
-                    "done",
-                    value=_load_value(before),
+                    _load_value(before),
                     started_at=now,
                     finished_at=self._run.clock(),
                     notes=before.notes,
@@ -164,15 +163,8 @@ class _JournalRun(PassRun):
                     f"{tool.name} was running when the run stopped and was not run again, "
                     "because it acts on the world: whether it took effect is unknown"
                 )
-                return Observation(
-                    task.idx,
-                    task.tool,
-                    call.arguments,
-                    "failed",
-                    error=str(error),
-                    error_type=type(error).__name__,
-                    finished_at=now,
-                    exception=error,
+                return Observation.failed(
+                    task.idx, task.tool, call.arguments, error, finished_at=now
                 )
         if tool.side_effects:
             started = TaskRecord(task.idx, key, "started")

@@ -84,15 +84,13 @@ class _ResultCacheRun(PassRun):
             self._run.emit(
                 PassApplied("result_cache", call.task.idx, "result read from the cache", (), asked)
             )
-            return Observation(
+            return Observation.done(
                 call.task.idx,
                 call.task.tool,
                 call.arguments,
-                "done",
-                value=load_value(text),
+                load_value(text),
                 started_at=asked,
                 finished_at=self._run.clock(),
-                attempts=0,
             )
         cache.misses += 1
         observation = await proceed(call)
