@@ -251,14 +251,14 @@ def test_weight_repacking_off_only_inside_the_load() -> None:
     # them off for the load there, and must leave llama.cpp's defaults as they were.
     import llama_cpp.llama_cpp as low
 
-    from parcall.models._llamacpp import _weight_repacking
+    from parcall.models._llama_native import weight_repacking
 
     before = low.llama_model_default_params
-    with _weight_repacking(enabled=False):
+    with weight_repacking(enabled=False):
         assert low.llama_model_default_params().use_extra_bufts is False
     assert low.llama_model_default_params is before
     assert low.llama_model_default_params().use_extra_bufts is True
-    with _weight_repacking(enabled=True):
+    with weight_repacking(enabled=True):
         assert low.llama_model_default_params is before
 
 

@@ -68,8 +68,8 @@ def _free_port() -> int:
 # buffers on CPUs with AMX, where they crash the first decode (see LlamaCpp).
 SERVER = (
     "import runpy\n"
-    "from parcall.models._llamacpp import _cpu_has_amx, _weight_repacking\n"
-    "with _weight_repacking(enabled=not _cpu_has_amx()):\n"
+    "from parcall.models._llama_native import cpu_has_amx, weight_repacking\n"
+    "with weight_repacking(enabled=not cpu_has_amx()):\n"
     "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
 )
 

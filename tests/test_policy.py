@@ -311,7 +311,7 @@ def test_eval_and_serve_take_sealed() -> None:
     from typer.testing import CliRunner
 
     from parcall.cli import _app as cli_module
-    from parcall.eval._runner import EvalConfig
+    from parcall.eval._evaluation import EvalConfig
 
     config = EvalConfig("hotpotqa", sealed=True)
     assert config.agent_options().sealed

@@ -4,6 +4,7 @@ showing the planner only the picked tools."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from parcall import (
 pytest.importorskip("bm25s", reason="needs the select extra: pip install -e '.[select]'")
 np = pytest.importorskip("numpy", reason="needs the select extra: pip install -e '.[select]'")
 
+from parcall._core.extras import MissingExtraError  # noqa: E402
 from parcall.select import (  # noqa: E402
     BM25Selector,
     Clauses,
@@ -35,6 +37,7 @@ from parcall.select import (  # noqa: E402
     clauses,
 )
 from parcall.select._base import Examples  # noqa: E402
+from parcall.select._bm25 import Bm25Index  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -492,3 +495,21 @@ async def test_minilm_ranks_the_right_tool_first(anyio_backend: str) -> None:
     selector = EmbeddingSelector()
     picked = await selector.select("Will I need an umbrella in Oslo?", TOOLS, 2)
     assert picked[0] is weather_forecast
+
+
+# -- Bm25Index: the eval datasets' search -----------------------------------------------------
+
+
+def test_bm25_index_ranks_the_text_sharing_the_query_words_first() -> None:
+    index = Bm25Index(["Ed Wood was a film director", "Paris is in France", "A film about Paris"])
+    ranked = index.ranked("which director made the film", k=2)
+    assert [position for position, _ in ranked] == [0, 2]
+    assert ranked[0][1] > ranked[1][1] > 0
+
+
+def test_bm25_index_needs_a_text_and_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="at least one text"):
+        Bm25Index([])
+    monkeypatch.setitem(sys.modules, "bm25s", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'parcall\[eval\]'$"):
+        Bm25Index(["a text"], extra="eval")

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FINISH, make_search
 from parcall import Agent, ModelCallFinished, Observation, ScriptedModel, TimeBreakdown
-from parcall._run.timing import time_breakdown
+from parcall._core.timing import time_breakdown
 from parcall.models import Usage
 
 

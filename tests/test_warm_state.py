@@ -289,15 +289,15 @@ async def test_a_scripted_model_has_no_prefill_and_runs_as_before() -> None:
 
 
 def test_an_abandoned_job_never_starts_and_a_started_one_is_waited_for() -> None:
-    from parcall.models._llamacpp import _Job
+    from parcall.models._llama_generation import Job
 
     ran: list[str] = []
-    job = _Job(lambda: ran.append("late"))
+    job = Job(lambda: ran.append("late"))
     assert job.abandon() is False  # cancelled before a thread picked it up
     with pytest.raises(RuntimeError):
         job()
     assert ran == []
-    started = _Job(lambda: ran.append("now") or 7)
+    started = Job(lambda: ran.append("now") or 7)
     assert started() == 7 and started.abandon() is True
     started.wait()  # returns at once: it has ended
     assert ran == ["now"]

@@ -54,6 +54,8 @@ from ._core.observation import Observation
 from ._core.plan import Plan, Ref, Task, Template
 from ._core.provenance import Provenance, Source
 from ._core.result import PlanErrorInfo, RunResult
+from ._core.result import draw_pages_with as _draw_pages_with
+from ._core.timing import TimeBreakdown
 from ._core.tool import Tool, ToolDescriptionWarning, tool
 from ._core.toolset import Toolset
 from ._join.decision import Finish, Replan, parse_decision
@@ -63,7 +65,6 @@ from ._planner.text import PlanParser, parse_plan
 from ._run.approval import ApprovalRequest, Approve, PlannedCall, Reject
 from ._run.plan_pass import Call, Pass, PassContext, PassRun
 from ._run.policy import Policy, PolicyCall, Sealed
-from ._run.timing import TimeBreakdown
 from .baselines._parallel_calls import ParallelToolCallAgent
 from .baselines._react import ReActAgent
 from .models import (
@@ -77,8 +78,11 @@ from .models import (
     Usage,
     resolve_model,
 )
+from .observe._page import render_page as _render_page
 
 __version__ = "0.1.0"
+
+_draw_pages_with(_render_page)  # RunResult.to_html: the engine draws no page itself
 
 __all__ = [
     "ActionRejectedError",

@@ -36,7 +36,6 @@ from ._core.events import (
 )
 from ._core.history import Turn, history_argument
 from ._core.limits import UsageLimits
-from ._core.outcome import check_finish, may_revise
 from ._core.plan import Plan, Task, call_key
 from ._core.provenance import Lineage
 from ._core.result import RunResult
@@ -44,6 +43,7 @@ from ._core.tool import Tool, tool_map, validation_message
 from ._core.toolset import Toolset
 from ._join.answer_stream import AnswerStream
 from ._join.decision import Finish, Replan, parse_decision, template_answer
+from ._join.finish_check import check_finish, may_revise
 from ._join.grounding import is_grounded
 from ._join.output import NO_VALUE, Output, OutputValidationError, output_of
 from ._join.question import AnswerShape, answer_shape

@@ -329,7 +329,7 @@ def test_an_http_model_spec_runs_through_the_cli(tmp_path: Path) -> None:
 def test_each_worker_gets_its_own_local_model_and_http_models_are_shared(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import parcall.eval._runner as runner
+    import parcall.eval._evaluation as runner
 
     made: list[dict[str, object]] = []
 

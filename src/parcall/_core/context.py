@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, get_origin
 
-from ..models._base import Usage
+from .usage import Usage
 
 __all__ = ["ContextFactory", "RunContext", "takes_context"]
 

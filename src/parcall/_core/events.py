@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..models._base import Usage
 from .observation import Observation
 from .plan import Plan, Task
+from .usage import Usage
 
 __all__ = [
     "AnswerDelta",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models._base import Usage
 from .checks import check_int
 from .errors import UsageLimitExceeded
+from .usage import Usage
 
 __all__ = ["UsageLimits"]
 

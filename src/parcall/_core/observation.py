@@ -37,6 +37,60 @@ class Observation:
     exception: BaseException | None = field(default=None, repr=False, compare=False)
     kind: Literal["observation"] = "observation"
 
+    @classmethod
+    def done(
+        cls,
+        idx: int,
+        tool: str,
+        args: dict[str, Any],
+        value: Any,
+        *,
+        started_at: float | None,
+        finished_at: float,
+        attempts: int = 0,
+        notes: tuple[str, ...] = (),
+    ) -> Observation:
+        """A task that gave `value`."""
+        return cls(
+            idx,
+            tool,
+            args,
+            "done",
+            value=value,
+            started_at=started_at,
+            finished_at=finished_at,
+            attempts=attempts,
+            notes=notes,
+        )
+
+    @classmethod
+    def failed(
+        cls,
+        idx: int,
+        tool: str,
+        args: dict[str, Any],
+        error: BaseException,
+        *,
+        finished_at: float,
+        started_at: float | None = None,
+        attempts: int = 0,
+        notes: tuple[str, ...] = (),
+    ) -> Observation:
+        """A task that failed with `error` (kept, and named by its type)."""
+        return cls(
+            idx,
+            tool,
+            args,
+            "failed",
+            error=str(error) or type(error).__name__,
+            error_type=type(error).__name__,
+            started_at=started_at,
+            finished_at=finished_at,
+            attempts=attempts,
+            notes=notes,
+            exception=error,
+        )
+
     @property
     def ok(self) -> bool:
         return self.status == "done"

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
-from .._run.timing import TimeBreakdown, time_breakdown
-from ..models._base import Usage
 from .events import Event, ModelCallFinished, PlanFinished
 from .history import Turn, dump_turns, turn_of
 from .observation import Observation
-from .outcome import Status, failures, status_of
+from .outcome import Status, failures, how_missing, status_of
 from .plan import Plan
 from .provenance import Provenance
+from .timing import TimeBreakdown, time_breakdown
+from .usage import Usage
 
-__all__ = ["PlanErrorInfo", "RunResult"]
+__all__ = ["PlanErrorInfo", "RunResult", "outcome_fields"]
+
+
+class PageRenderer(Protocol):
+    """Draws a run's events as one HTML page (`parcall.observe.render_page`)."""
+
+    def __call__(self, events: Sequence[Event], *, title: str, request: str | None) -> str: ...
+
+
+_page: PageRenderer | None = None
+
+
+def draw_pages_with(renderer: PageRenderer) -> None:
+    """Set what `RunResult.to_html` draws with. The engine knows no page; the package gives
+    it `observe`'s on import, so `_core` imports nothing above it."""
+    global _page
+    _page = renderer
+
 
 TEXT: Final[Any] = object()
 """`RunResult.output` when none is given: the answer text."""
@@ -126,9 +144,9 @@ class RunResult:
 
     def to_html(self, *, title: str = "parcall run") -> str:
         """The run as one self-contained HTML page: timeline, plan DAG, tasks, tokens."""
-        from ..observe._page import render_page  # the page is a feature on top of the engine
-
-        return render_page(self.events, title=title, request=self.request)
+        if _page is None:  # pragma: no cover - the package sets it on import
+            raise RuntimeError("no page renderer: import parcall first")
+        return _page(self.events, title=title, request=self.request)
 
     @property
     def status(self) -> Status:
@@ -152,3 +170,16 @@ class RunResult:
     def values(self) -> dict[int, object]:
         """The typed value of every task that succeeded, by index."""
         return {o.idx: o.value for o in self.observations if o.ok}
+
+
+def outcome_fields(result: RunResult) -> dict[str, Any]:
+    """The status, the tasks the answer rests on and those it lacks, as JSON-able data
+    (`parcall run --json`, the `parcall` field of a `serve` response)."""
+    return {
+        "status": result.status,
+        "rests_on": list(result.rests_on),
+        "failed": [
+            {"idx": o.idx, "tool": o.tool, "how": how_missing(o), "error": o.error}
+            for o in result.failed
+        ],
+    }

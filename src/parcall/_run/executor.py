@@ -22,7 +22,7 @@ from .._core.events import Event, TaskFailed, TaskFinished, TaskStarted
 from .._core.observation import Observation, format_value, resolve
 from .._core.plan import Task
 from .._core.tool import Tool, validation_message
-from ..models._base import Usage
+from .._core.usage import Usage
 from .plan_pass import Call, PassRun, Proceed
 from .sync_calls import SyncCalls
 
@@ -172,16 +172,7 @@ class Executor:
         error = DependencyFailedError(
             f"not run: its input ${dep} ({cause.tool}) failed: {cause.error}"
         )
-        return Observation(
-            task.idx,
-            task.tool,
-            task.args,
-            "failed",
-            error=str(error),
-            error_type=type(error).__name__,
-            finished_at=self._clock(),
-            exception=error,
-        )
+        return Observation.failed(task.idx, task.tool, task.args, error, finished_at=self._clock())
 
     async def _execute(self, task: Task) -> None:
         tool = self._tools[task.tool]
@@ -244,12 +235,11 @@ class Executor:
                         raise
                     error = ToolError(f"{tool.name} raised a cancellation of its own")
                     continue
-            return Observation(
+            return Observation.done(
                 task.idx,
                 task.tool,
                 arguments,
-                "done",
-                value=value,
+                value,
                 started_at=started,
                 finished_at=self._clock(),
                 attempts=attempt + 1,
@@ -315,17 +305,13 @@ class Executor:
         attempts: int,
         notes: list[str] | None = None,
     ) -> Observation:
-        message = str(error) or type(error).__name__
-        return Observation(
+        return Observation.failed(
             task.idx,
             task.tool,
             args,
-            "failed",
-            error=message,
-            error_type=type(error).__name__,
+            error,
             started_at=started,
             finished_at=self._clock(),
             attempts=attempts,
             notes=tuple(notes or ()),
-            exception=error,
         )

@@ -24,13 +24,13 @@ import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
+from .._core.call_key import call_key, dump_value, load_value
 from .._core.errors import ParcallError, ToolError
 from .._core.events import PassApplied
 from .._core.history import Turn, dump_turns, history_argument
 from .._core.observation import Observation
 from .._core.tool import JournalMode
 from ..models._base import ModelRequest, TextChunk, ToolCallChunk
-from ..passes._key import call_key, dump_value, load_value
 from ..store._runs import ModelCallRecord, RunStatus, RunStore, StoredRun, TaskRecord
 from .plan_pass import Call, PassContext, PassRun, Proceed
 
@@ -149,12 +149,11 @@ class _JournalRun(PassRun):
             if before.state == "done":
                 journal.replayed_tasks += 1
                 self._run.emit(PassApplied("journal", task.idx, "value from the journal", (), now))
-                return Observation(
+                return Observation.done(
                     task.idx,
                     task.tool,
                     call.arguments,
-                    "done",
-                    value=_load_value(before),
+                    _load_value(before),
                     started_at=now,
                     finished_at=self._run.clock(),
                     notes=before.notes,
@@ -164,15 +163,8 @@ class _JournalRun(PassRun):
                     f"{tool.name} was running when the run stopped and was not run again, "
                     "because it acts on the world: whether it took effect is unknown"
                 )
-                return Observation(
-                    task.idx,
-                    task.tool,
-                    call.arguments,
-                    "failed",
-                    error=str(error),
-                    error_type=type(error).__name__,
-                    finished_at=now,
-                    exception=error,
+                return Observation.failed(
+                    task.idx, task.tool, call.arguments, error, finished_at=now
                 )
         if tool.side_effects:
             started = TaskRecord(task.idx, key, "started")

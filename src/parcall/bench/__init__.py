@@ -7,11 +7,12 @@ to an `out_dir` only when given one; `parcall bench` calls them.
 """
 
 from ._critical_path import REFERENCE_TIMING, Bound, ModelTiming, critical_path, rounds_bound
+from ._figures import RunFigures
 from ._micro import MicroReport, run_micro
 from ._passes import PassesReport, pass_cases, run_passes
 from ._report import PUBLISHED, new_out_dir
 from ._scripts import AGENTS, Script, bound, scripts, sim_tools
-from ._simulated import RunFigures, SimulatedReport, run_agent, run_simulated
+from ._simulated import SimulatedReport, run_agent, run_simulated
 from ._timeline import Timeline, timeline_from_events, write_html, write_png
 from ._workloads import Round, SimTask, Workload, reference_workloads, suite
 

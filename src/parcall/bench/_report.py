@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._simulated import RunFigures
+from ._figures import RunFigures
 
 __all__ = ["PUBLISHED", "load_peers", "new_out_dir", "progress", "simulated_table", "write_report"]
 

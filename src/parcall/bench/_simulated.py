@@ -24,41 +24,13 @@ from ..baselines._parallel_calls import ParallelToolCallAgent
 from ..baselines._react import ReActAgent
 from ..models._scripted import ScriptedModel
 from ._critical_path import REFERENCE_TIMING, ModelTiming
+from ._figures import RunFigures
 from ._metrics import dispatch_delays, machine_info, percentile
 from ._report import PUBLISHED, load_peers, progress, simulated_table
 from ._scripts import AGENTS, AgentName, bound, finish_bound, scripts, sim_tools
 from ._workloads import Workload, suite
 
 __all__ = ["RunFigures", "SimulatedReport", "run_agent", "run_simulated"]
-
-
-@dataclass(frozen=True, slots=True)
-class RunFigures:
-    workload: str
-    agent: str
-    repeat: int
-    makespan_s: float
-    bound_s: float
-    ideal_s: float
-    """The agent's own zero-overhead makespan (its script's model and tool time)."""
-    model_calls: int
-    input_tokens: int
-    output_tokens: int
-    answer_ok: bool
-    dispatch_p50_ms: float
-    dispatch_p99_ms: float
-    dispatch_max_ms: float
-    task_late_ms: dict[int, float] = field(default_factory=dict)
-    """parcall only: each task's start minus its start in the bound."""
-    join_late_ms: float | None = None
-    """parcall only: the last joiner call's start minus its start in the bound."""
-    measured_bound_s: float | None = None
-    """parcall only: the bound with each tool's measured duration instead of its scripted
-    latency (sleeps overshoot by a millisecond or two), so ratio to it is the engine's share."""
-
-    @property
-    def ratio(self) -> float:
-        return self.makespan_s / self.bound_s
 
 
 @dataclass

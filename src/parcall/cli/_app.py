@@ -22,12 +22,11 @@ from .._agent import Agent, PlanFormat
 from .._core.errors import ParcallError
 from .._core.events import Event
 from .._core.extras import MissingExtraError
-from .._core.outcome import outcome_fields
-from .._core.result import RunResult
+from .._core.result import RunResult, outcome_fields
+from .._core.timing import time_breakdown
 from .._core.tool import Tool, tool_map
 from .._core.toolset import Toolset
 from .._core.trace import TraceWriter, event_to_dict
-from .._run.timing import time_breakdown
 from ..models._base import Message
 from ..models._resolve import is_local_spec, resolve_model
 from ..store._runs import default_journal_path

@@ -22,7 +22,7 @@ from .._agent import Agent
 from .._core.errors import ParcallError
 from .._core.history import Turn
 from .._core.result import RunResult
-from .._run.timing import time_breakdown
+from .._core.timing import time_breakdown
 from ._outcome import print_outcome
 from ._view import RunView, load_model, show_run
 

@@ -9,6 +9,7 @@ summary = run_eval("hotpotqa", agent="parcall", model="local:small", limit=5, ou
 from ._bfcl import BfclAst, BfclExec
 from ._compare import Comparison, compare_runs
 from ._dataset import Dataset, Example, GoldScripted, Split, split_of
+from ._evaluation import EvalConfig, ModelSpec
 from ._hotpotqa import write_hotpotqa_split
 from ._latency import with_latency
 from ._nestful import Nestful
@@ -16,7 +17,7 @@ from ._plan_datasets import PLAN_DATASETS
 from ._plan_metrics import plan_scores
 from ._record import AGENTS, AgentName, run_example
 from ._registry import DATASETS, dataset_names, load_dataset, register_dataset
-from ._runner import EvalConfig, ModelSpec, arun_eval, run_eval
+from ._runner import arun_eval, run_eval
 from ._runs import RunRecords, load_run
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .._core.result import RunResult
 from .._core.tool import Tool
-from ._bm25 import Bm25Index
+from ..select._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 from ._fanoutqa_score import answer_in_text, lemmatizer
 
@@ -65,7 +65,7 @@ class FanOutQA:
 
     def tools(self, example: Example) -> Sequence[Tool]:
         steps = list(_flatten(example.meta["decomposition"]))
-        index = Bm25Index([s["question"] for s in steps])
+        index = Bm25Index([s["question"] for s in steps], extra="eval")
         limit = self.answer_chars
 
         def ask(question: str) -> str:

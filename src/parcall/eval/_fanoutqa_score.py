@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import ParcallError
+from .._core.extras import missing_extra, require
 
 __all__ = ["answer_in_text", "lemmatizer"]
 
 
 @cache
 def _string_module() -> Any:
-    spec = importlib.util.find_spec("fanoutqa")
-    if spec is None or not spec.submodule_search_locations:
-        raise ParcallError("FanOutQA is scored by its own package: pip install 'parcall[fanoutqa]'")
-    path = Path(next(iter(spec.submodule_search_locations))) / "eval" / "string.py"
+    package = require("fanoutqa", needed_for="scoring FanOutQA")
+    path = Path(next(iter(package.__path__))) / "eval" / "string.py"
     loaded = importlib.util.spec_from_file_location("fanoutqa.eval.string", path)
     if loaded is None or loaded.loader is None:
         raise ParcallError(f"cannot load FanOutQA's string scorer from {path}")
@@ -33,9 +32,9 @@ def _string_module() -> Any:
     try:
         loaded.loader.exec_module(module)
     except ImportError as exc:
-        raise ParcallError(
-            f"FanOutQA's string scorer cannot load ({exc}): pip install 'parcall[fanoutqa]'"
-        ) from None
+        raise missing_extra(
+            "fanoutqa", needed_for="FanOutQA's string scorer", note=str(exc)
+        ) from exc
     _set_lemmatizer()
     return module
 
@@ -49,8 +48,8 @@ def lemmatizer() -> str:
 def _set_lemmatizer() -> None:
     if lemmatizer() != "none":
         return
-    norm = importlib.import_module("fanoutqa.norm")
-    spacy = importlib.import_module("spacy")
+    norm = require("fanoutqa.norm", needed_for="FanOutQA's string scorer")
+    spacy = require("spacy", needed_for="FanOutQA's string scorer")
     nlp = spacy.blank("en")
 
     def words_as_lemmas(doc: Any) -> Any:

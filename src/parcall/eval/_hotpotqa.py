@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from .._core.result import RunResult
 from .._core.tool import Tool
-from ._bm25 import Bm25Index
+from ..select._bm25 import Bm25Index
 from ._dataset import Example, Split, split_of
 
 __all__ = [
@@ -80,7 +80,9 @@ class HotpotQA:
 
     def tools(self, example: Example) -> Sequence[Tool]:
         paragraphs: list[tuple[str, list[str]]] = example.meta["paragraphs"]
-        index = Bm25Index([f"{title}: {''.join(sents)}" for title, sents in paragraphs])
+        index = Bm25Index(
+            [f"{title}: {''.join(sents)}" for title, sents in paragraphs], extra="eval"
+        )
         search_chars, lookup_sentences = self.search_chars, self.lookup_sentences
         lookup_chars = self.lookup_chars
 

@@ -3,35 +3,27 @@ worker, each with its own dataset and model, producing the same records as the l
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
-from .._core.errors import ParcallError
+from .._core.extras import require
 from ._dataset import Example
+from ._evaluation import EvalConfig, Evaluation, ModelSource, Progress
 from ._record import run_example
 from ._registry import load_dataset
-
-if TYPE_CHECKING:
-    from ._runner import EvalConfig, Evaluation, Progress
 
 __all__ = ["run_ray"]
 
 
 def _ray() -> Any:
-    try:
-        return importlib.import_module("ray")
-    except ImportError:
-        raise ParcallError("--ray needs Ray: pip install 'parcall[ray]'") from None
+    return require("ray", needed_for="--ray")
 
 
 class EvalWorker:
     """One Ray actor: loads the dataset by name and its own model, runs examples."""
 
     def __init__(self, config: EvalConfig) -> None:
-        from ._runner import ModelSource
-
         self.config = config
         self.dataset = load_dataset(config.dataset)
         source = ModelSource(config.model, self.dataset, config.concurrency, config.n_ctx)

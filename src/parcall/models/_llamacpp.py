@@ -15,34 +15,42 @@ start restores the context after the system prompt from a state saved by an earl
 from __future__ import annotations
 
 import asyncio
-import codecs
-import contextlib
 import ctypes
 import importlib
 import json
 import os
-import sys
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from .._core.checks import check_int, check_number, check_type
-from .._core.extras import MissingExtraError, require
 from ._base import (
     STOP,
     Message,
     ModelChunk,
     ModelRequest,
     TextChunk,
-    Usage,
     UsageChunk,
     prompt_text,
 )
-from ._errors import ModelCapabilityError, ModelContextLengthError, ModelError
+from ._errors import ModelCapabilityError
+from ._llama_generation import Generation, Job
+from ._llama_native import (
+    LOGS,
+    LlamaCppContextError,
+    LlamaCppError,
+    LlamaCppNotInstalledError,
+    chat_template,
+    cpu_has_amx,
+    default_threads,
+    import_llama_cpp,
+    reused_prefix,
+    weight_repacking,
+)
 from ._llama_sampling import LazyGrammarSampler
 from ._local import DEFAULT_LOCAL_MODEL, check_local_name, resolve_local
 from ._state import (
@@ -64,58 +72,6 @@ already holding the prefix, built one it could not save, or found no system prom
 
 _OPEN = "\x00parcall-open\x00"
 _T = TypeVar("_T")
-
-
-class LlamaCppNotInstalledError(MissingExtraError):
-    """llama-cpp-python is not installed."""
-
-
-class LlamaCppError(ModelError):
-    """llama.cpp failed while evaluating (the message carries its error)."""
-
-
-class LlamaCppContextError(LlamaCppError, ModelContextLengthError):
-    """The prompt does not fit the context (`limit` tokens)."""
-
-
-def _import_llama_cpp() -> Any:
-    try:
-        llama_cpp = require("llama_cpp", needed_for="LlamaCpp")
-    except MissingExtraError as exc:
-        raise LlamaCppNotInstalledError(
-            f"{exc} (it compiles llama.cpp, which takes a few minutes)", extra=exc.extra
-        ) from exc.__cause__
-    _route_logs(llama_cpp)
-    return llama_cpp
-
-
-_LOGS = {"shown": False, "callback": None}
-"""llama.cpp's own log lines go to stderr only while a `LlamaCpp(verbose=True)` is loaded;
-`callback` keeps the ctypes callback alive while llama.cpp holds its pointer."""
-
-
-def _route_logs(llama_cpp: Any) -> None:
-    """Replace llama-cpp-python's log callback, which prints every ERROR-level line even
-    with verbose=False (e.g. "decode: removing memory module entries ..." when a generation
-    is aborted on Ctrl-C), by one that prints only when asked to."""
-    if _LOGS["callback"] is not None:
-        return
-
-    def show(level: int, text: bytes, _user_data: object) -> None:
-        if _LOGS["shown"]:
-            sys.stderr.write(text.decode("utf-8", errors="replace"))
-            sys.stderr.flush()
-
-    callback = llama_cpp.llama_log_callback(show)
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    _LOGS["callback"] = callback
-
-
-def _default_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class LlamaCpp:
@@ -159,7 +115,7 @@ class LlamaCpp:
         warm_start: bool = True,
         state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        _import_llama_cpp()  # fail at construction, not at the first request
+        import_llama_cpp()  # fail at construction, not at the first request
         check_type("LlamaCpp", "model", model, (str, os.PathLike), "a model name or a path")
         check_int("LlamaCpp", "n_ctx", n_ctx, minimum=1)
         check_int("LlamaCpp", "n_threads", n_threads, minimum=1, optional=True)
@@ -171,7 +127,7 @@ class LlamaCpp:
         check_local_name(text)
         self._source = f"local:{DEFAULT_LOCAL_MODEL}" if text == "local" else text
         self._n_ctx = n_ctx
-        self._n_threads = n_threads or _default_threads()
+        self._n_threads = n_threads or default_threads()
         self._n_batch = n_batch
         self._seed = seed
         self._repeat_penalty = repeat_penalty
@@ -269,7 +225,7 @@ class LlamaCpp:
     async def _abortable(self, call: Callable[[], _T]) -> _T:
         """`call()` in a worker thread; cancelling aborts llama.cpp's evaluation and waits
         for the thread to let go of the context."""
-        job = _Job(call)
+        job = Job(call)
         try:
             return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
         except BaseException:
@@ -332,9 +288,9 @@ class LlamaCpp:
     def _load(self) -> None:
         if self._llm is not None:
             return
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         path = resolve_local(self._source)
-        _LOGS["shown"] = self._verbose
+        LOGS["shown"] = self._verbose
         kwargs: dict[str, Any] = {
             "model_path": str(path),
             "n_ctx": self._n_ctx,
@@ -346,7 +302,7 @@ class LlamaCpp:
         if self._seed is not None:
             kwargs["seed"] = self._seed
         try:
-            with _weight_repacking(enabled=not _cpu_has_amx()):
+            with weight_repacking(enabled=not cpu_has_amx()):
                 llm = llama_cpp.Llama(**kwargs)
         except (ValueError, RuntimeError) as exc:
             raise LlamaCppError(f"llama.cpp could not load {path}: {exc}") from exc
@@ -356,13 +312,13 @@ class LlamaCpp:
 
         self._abort_callback = llama_cpp.ggml_abort_callback(should_abort)
         llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_callback, None)
-        self._template = _chat_template(llm)
+        self._template = chat_template(llm)
         self._path = path
         self._llm = llm
 
-    def _start(self, request: ModelRequest) -> _Generation:
+    def _start(self, request: ModelRequest) -> Generation:
         llm = self._llm
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         if self._warm_start and llm.n_tokens == 0:
             self._warm(request.messages)  # may read the system prompt: cancellable
         prompt, add_bos = self._render(request.messages)
@@ -387,9 +343,9 @@ class LlamaCpp:
         if sampler is None and gbnf is not None:
             grammars = importlib.import_module("llama_cpp.llama_grammar")
             grammar = grammars.LlamaGrammar.from_string(gbnf, verbose=False)
-        return _Generation(
+        return Generation(
             tokens=tokens,
-            cached=_reused_prefix(llm, tokens),
+            cached=reused_prefix(llm, tokens),
             stream=llm.generate(
                 tokens,
                 temp=temperature,
@@ -413,7 +369,7 @@ class LlamaCpp:
         if len(messages) < 2 or messages[0].role != "system" or self._path is None:
             return "none"
         llm = self._llm
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         opened = self._render_open((messages[0], Message(messages[1].role, "")))
         if opened is None:
             return "none"
@@ -443,7 +399,7 @@ class LlamaCpp:
 
     def _restore(self, saved: SavedState) -> bool:
         llm = self._llm
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         size = len(saved.payload)
         buffer = (ctypes.c_uint8 * size).from_buffer_copy(saved.payload)
         if llama_cpp.llama_state_set_data(llm.ctx, buffer, size) != size:
@@ -456,7 +412,7 @@ class LlamaCpp:
         return True
 
     def _state_bytes(self) -> bytes:
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         ctx = self._llm.ctx
         size = int(llama_cpp.llama_state_get_size(ctx))
         buffer = (ctypes.c_uint8 * size)()
@@ -505,7 +461,7 @@ class LlamaCpp:
         """The request's constraint as checked GBNF text (a JSON schema is converted)."""
         if request.grammar is None and request.json_schema is None:
             return None
-        llama_cpp = _import_llama_cpp()
+        llama_cpp = import_llama_cpp()
         from_schema = request.grammar is None
         text = request.grammar or json.dumps(request.json_schema, sort_keys=True)
         if text not in self._grammars:
@@ -531,206 +487,7 @@ class LlamaCpp:
         return self._grammars[text]
 
 
-_PARAMS_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _weight_repacking(*, enabled: bool) -> Iterator[None]:
-    """Load with llama.cpp's extra weight buffers (repacking, AMX) on or off.
-
-    llama-cpp-python does not expose `use_extra_bufts`, so the default model parameters are
-    wrapped for the duration of the load.
-    """
-    if enabled:
-        yield
-        return
-    params_module: Any = importlib.import_module("llama_cpp.llama_cpp")
-    with _PARAMS_LOCK:
-        default = params_module.llama_model_default_params
-
-        def without_extra_buffers() -> Any:
-            params = default()
-            params.use_extra_bufts = False
-            return params
-
-        params_module.llama_model_default_params = without_extra_buffers
-        try:
-            yield
-        finally:
-            params_module.llama_model_default_params = default
-
-
-def _cpu_has_amx() -> bool:
-    """Whether the CPU has Intel AMX: llama.cpp's AMX weight buffers crash in the first
-    decode on such CPUs (ggml-org/llama.cpp#20824), so parcall loads without them there."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("flags"):
-                    return "amx_int8" in line.split()
-    except OSError:
-        pass
-    return False
-
-
 def _uninstall(llm: Any, sampler: LazyGrammarSampler) -> None:
     """Give a `Llama` its own `sample` back and free the sampler."""
     llm.__dict__.pop("sample", None)
     sampler.close()
-
-
-def _chat_template(llm: Any) -> Any:
-    template = llm.metadata.get("tokenizer.chat_template")
-    if not template:
-        return None
-    formats = importlib.import_module("llama_cpp.llama_chat_format")
-
-    def text_of(token: int) -> str:
-        return "" if token < 0 else bytes(llm.detokenize([token], special=True)).decode()
-
-    return formats.Jinja2ChatFormatter(
-        template=template, eos_token=text_of(llm.token_eos()), bos_token=text_of(llm.token_bos())
-    )
-
-
-def _reused_prefix(llm: Any, tokens: list[int]) -> int:
-    """How many prompt tokens llama-cpp-python's `generate` will not evaluate again.
-
-    Mirrors its rule: keep the longest common prefix with what the context holds, but
-    evaluate at least the last prompt token so there are fresh logits to sample from.
-    """
-    held = llm.input_ids[: llm.n_tokens]
-    common = 0
-    for a, b in zip(held, tokens, strict=False):
-        if a != b:
-            break
-        common += 1
-    return common - 1 if common == len(tokens) else common
-
-
-class _Job(Generic[_T]):
-    """A blocking call for a worker thread that never starts once abandoned, so waiting for
-    its end cannot hang on a call that was cancelled before a thread picked it up."""
-
-    def __init__(self, call: Callable[[], _T]) -> None:
-        self._call = call
-        self._lock = threading.Lock()
-        self._state: Literal["new", "running", "abandoned"] = "new"
-        self._done = threading.Event()
-
-    def __call__(self) -> _T:
-        with self._lock:
-            if self._state != "new":
-                raise RuntimeError("abandoned before it started")  # nobody waits for it
-            self._state = "running"
-        try:
-            return self._call()
-        finally:
-            self._done.set()
-
-    def abandon(self) -> bool:
-        """Stop it from starting; True if it has started (then `wait` for its end)."""
-        with self._lock:
-            if self._state == "new":
-                self._state = "abandoned"
-                return False
-            return True
-
-    def wait(self) -> None:
-        self._done.wait()
-
-
-class _Generation:
-    """One completion's token loop, advanced one token per `step` from worker threads."""
-
-    def __init__(
-        self,
-        *,
-        tokens: list[int],
-        cached: int,
-        stream: Iterator[int],
-        detokenize: Callable[[list[int]], bytes],
-        is_end: Callable[[int], bool],
-        stop: tuple[str, ...],
-        max_tokens: int,
-        aborted: threading.Event,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        self._on_close = on_close
-        self._prompt_tokens = len(tokens)
-        self._cached = cached
-        self._tokens = stream
-        self._detokenize = detokenize
-        self._is_end = is_end
-        self._stop = tuple(s for s in stop if s)
-        self._max_tokens = max_tokens
-        self._aborted = aborted
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._held = ""  # text that may be the start of a stop sequence
-        self._output_tokens = 0
-        self._finished = False
-        self.busy = threading.Event()
-        self.busy.set()
-
-    def usage(self) -> Usage:
-        return Usage(self._prompt_tokens, self._output_tokens, self._cached)
-
-    def step(self) -> str | None:
-        """Generate one token; the text now safe to emit, or None when the output is done."""
-        try:
-            return self._step()
-        finally:
-            self.busy.set()
-
-    def _step(self) -> str | None:
-        if self._finished or self._aborted.is_set():
-            return None
-        if self._output_tokens >= self._max_tokens:
-            return self._finish()
-        try:
-            token = next(self._tokens)
-        except StopIteration:
-            return self._finish()
-        except RuntimeError as exc:
-            if self._aborted.is_set():  # llama_decode returned "aborted"
-                return None
-            raise LlamaCppError(f"llama.cpp failed: {exc}") from exc
-        if self._is_end(token):
-            return self._finish()
-        self._output_tokens += 1
-        text = self._held + self._decoder.decode(bytes(self._detokenize([token])))
-        for stop in self._stop:
-            at = text.find(stop)
-            if at >= 0:
-                self._finished = True
-                return text[:at]
-        keep = _stop_prefix_length(text, self._stop)
-        self._held = text[len(text) - keep :]
-        return text[: len(text) - keep]
-
-    def _finish(self) -> str:
-        self._finished = True
-        text = self._held + self._decoder.decode(b"", final=True)
-        self._held = ""
-        return text
-
-    def close(self) -> None:
-        close: Callable[[], None] | None = getattr(self._tokens, "close", None)
-        try:
-            if close is not None:
-                close()
-        finally:
-            if self._on_close is not None:
-                self._on_close()
-                self._on_close = None
-
-
-def _stop_prefix_length(text: str, stops: tuple[str, ...]) -> int:
-    """Length of the longest end of `text` that is the beginning of a stop sequence."""
-    best = 0
-    for stop in stops:
-        for n in range(min(len(stop) - 1, len(text)), best, -1):
-            if text.endswith(stop[:n]):
-                best = n
-                break
-    return best

@@ -91,6 +91,44 @@ def parse_model_spec(spec: str) -> OpenAICompatibleSpec | None:
     return None
 
 
+def _check_options(
+    *,
+    model: str,
+    base_url: object,
+    api_key: object,
+    temperature: object,
+    max_tokens: object,
+    max_retries: object,
+    retry_base_delay: object,
+    retry_max_delay: object,
+    supports_grammar: object,
+    include_usage: object,
+) -> None:
+    """`OpenAICompatible`'s arguments checked, each error naming the argument."""
+    owner = "OpenAICompatible"
+    check_type(owner, "model", model, str, "a model name (a string)")
+    if not model.strip():
+        raise ValueError(f"{owner}: model is empty; give the model's name, e.g. 'gpt-4o-mini'")
+    check_type(owner, "base_url", base_url, str, "a URL (a string)")
+    check_type(owner, "api_key", api_key, (str, type(None)), "a string or None")
+    check_number(owner, "temperature", temperature, minimum=0, optional=True)
+    check_int(owner, "max_tokens", max_tokens, minimum=1, optional=True)
+    check_int(owner, "max_retries", max_retries, minimum=0)
+    check_number(owner, "retry_base_delay", retry_base_delay, minimum=0)
+    check_number(owner, "retry_max_delay", retry_max_delay, minimum=0)
+    check_type(owner, "supports_grammar", supports_grammar, bool, "True or False")
+    check_type(owner, "include_usage", include_usage, bool, "True or False")
+
+
+def _timeout_of(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """The client's timeout: 10 s to connect and 120 s otherwise unless given."""
+    if isinstance(timeout, (int, float)):
+        check_number("OpenAICompatible", "timeout", timeout, positive=True)
+    if timeout is None:
+        return httpx.Timeout(120.0, connect=10.0)
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
 class OpenAICompatible:
     """A chat model served over an OpenAI-compatible HTTP API, streamed.
 
@@ -156,21 +194,18 @@ class OpenAICompatible:
             include_usage: ask for token usage in the stream (`stream_options`); turn off for
                 servers that reject the field.
         """
-        owner = "OpenAICompatible"
-        check_type(owner, "model", model, str, "a model name (a string)")
-        if not model.strip():
-            raise ValueError(f"{owner}: model is empty; give the model's name, e.g. 'gpt-4o-mini'")
-        check_type(owner, "base_url", base_url, str, "a URL (a string)")
-        check_type(owner, "api_key", api_key, (str, type(None)), "a string or None")
-        check_number(owner, "temperature", temperature, minimum=0, optional=True)
-        check_int(owner, "max_tokens", max_tokens, minimum=1, optional=True)
-        check_int(owner, "max_retries", max_retries, minimum=0)
-        check_number(owner, "retry_base_delay", retry_base_delay, minimum=0)
-        check_number(owner, "retry_max_delay", retry_max_delay, minimum=0)
-        check_type(owner, "supports_grammar", supports_grammar, bool, "True or False")
-        check_type(owner, "include_usage", include_usage, bool, "True or False")
-        if isinstance(timeout, (int, float)):
-            check_number(owner, "timeout", timeout, positive=True)
+        _check_options(
+            model=model,
+            base_url=base_url,
+            api_key=api_key,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            max_retries=max_retries,
+            retry_base_delay=retry_base_delay,
+            retry_max_delay=retry_max_delay,
+            supports_grammar=supports_grammar,
+            include_usage=include_usage,
+        )
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
@@ -187,9 +222,7 @@ class OpenAICompatible:
         self.retry_base_delay = retry_base_delay
         self.retry_max_delay = retry_max_delay
         self._headers = dict(headers or {})
-        if timeout is None:
-            timeout = httpx.Timeout(120.0, connect=10.0)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = _timeout_of(timeout)
         self._client = client
         self._owns_client = client is None
         self._client_loop: object = None

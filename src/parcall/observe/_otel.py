@@ -36,6 +36,7 @@ from .._core.events import (
     TaskParsed,
     TaskStarted,
 )
+from .._core.extras import require
 from .._core.observation import Observation, format_value
 
 if TYPE_CHECKING:
@@ -50,13 +51,7 @@ VALUE_CHARS = 1000
 
 
 def _otel() -> Any:
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        raise ImportError(
-            "OpenTelemetry spans need the opentelemetry packages: pip install 'parcall[otel]'"
-        ) from None
-    return trace
+    return require("opentelemetry.trace", needed_for="OpenTelemetry spans")
 
 
 class SpanRecorder:

@@ -14,10 +14,10 @@ None of them changes an answer: calls of tools not marked idempotent are never m
 cached, a failed shared call is retried on its own, and no task is ever skipped.
 """
 
+from .._core.call_key import call_key
 from ._caches import PlanCache, ResultCache
 from ._cse import CommonSubexpressions
 from ._fusion import Fusion
-from ._key import call_key
 from ._priority import PriorityLimiter
 from ._schedule import CriticalPath, DeadTasks
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+from .._core.call_key import dump_value, load_value
 from .._core.events import PassApplied
 from .._core.observation import Observation
 from .._core.plan import Plan
 from .._run.plan_pass import Call, PassContext, PassRun, Proceed
 from ..store._base import MemoryStore, Store, check_ttl
-from ._key import dump_value, idempotent_key, load_value
+from ._key import idempotent_key
 
 __all__ = ["PlanCache", "ResultCache"]
 
@@ -83,15 +84,13 @@ class _ResultCacheRun(PassRun):
             self._run.emit(
                 PassApplied("result_cache", call.task.idx, "result read from the cache", (), asked)
             )
-            return Observation(
+            return Observation.done(
                 call.task.idx,
                 call.task.tool,
                 call.arguments,
-                "done",
-                value=load_value(text),
+                load_value(text),
                 started_at=asked,
                 finished_at=self._run.clock(),
-                attempts=0,
             )
         cache.misses += 1
         observation = await proceed(call)

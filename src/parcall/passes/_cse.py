@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 import anyio
 
+from .._core.call_key import mergeable
 from .._core.events import PassApplied
 from .._core.observation import Observation
 from .._core.tool import Tool
 from .._run.plan_pass import Call, Pass, PassContext, PassRun, Proceed
-from ._key import idempotent_key, mergeable
+from ._key import idempotent_key
 
 __all__ = ["CommonSubexpressions", "default_passes"]
 

@@ -116,12 +116,11 @@ class _FusionRun(PassRun):
         self._fusion.fused_calls += len(calls)
         finished = self._run.clock()
         return [
-            Observation(
+            Observation.done(
                 c.task.idx,
                 c.task.tool,
                 c.arguments,
-                "done",
-                value=value,
+                value,
                 started_at=started,
                 finished_at=finished,
                 attempts=1,

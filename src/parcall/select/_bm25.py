@@ -1,34 +1,32 @@
-"""`BM25Selector`: lexical retrieval over tool names, descriptions and parameter docs.
+"""BM25 with the `bm25s` library: `BM25Selector`, lexical retrieval over tool names,
+descriptions and parameter docs, and `Bm25Index`, ranking a handful of texts (the eval
+datasets' search).
 
-The only module that imports `bm25s` (and `PyStemmer`); both come with `parcall[select]`.
+The only module that imports `bm25s` (and `PyStemmer`); both come with `parcall[select]`
+(`parcall[eval]` brings `bm25s` alone).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._core.extras import MissingExtraError, require
 from .._core.result import RunResult
 from .._core.tool import Tool
 from ._base import Examples, Usage, tool_text, words
 
-__all__ = ["BM25Selector"]
+__all__ = ["BM25Selector", "Bm25Index"]
 
 
-def _bm25s() -> Any:
-    try:
-        return importlib.import_module("bm25s")
-    except ImportError as exc:
-        raise ImportError(
-            "BM25Selector needs the bm25s package: pip install 'parcall[select]'"
-        ) from exc
+def _bm25s(needed_for: str, extra: str | None = None) -> Any:
+    return require("bm25s", needed_for=needed_for, extra=extra)
 
 
 def _stemmer() -> Any:
     try:
-        stemmer = importlib.import_module("Stemmer")
-    except ImportError:  # stemming is a small gain; retrieval works without it
+        stemmer = require("Stemmer", needed_for="stemming")
+    except MissingExtraError:  # stemming is a small gain; retrieval works without it
         return None
     return stemmer.Stemmer("english")
 
@@ -81,7 +79,7 @@ class BM25Selector:
         key = (self.examples.version, tools)
         if self._index is not None and self._index[0] == key:
             return self._index[1], self._index[2]
-        bm25s = _bm25s()
+        bm25s = _bm25s("BM25Selector")
         tokenizer = bm25s.tokenization.Tokenizer(stemmer=_stemmer(), stopwords="en")
         texts = ["\n".join([tool_text(t), *self.examples.of(t.name)]) for t in tools]
         ids = tokenizer.tokenize(texts, show_progress=False, return_as="ids")
@@ -89,3 +87,26 @@ class BM25Selector:
         retriever.index(ids, show_progress=False)
         self._index = (key, retriever, tokenizer)
         return retriever, tokenizer
+
+
+class Bm25Index:
+    """Ranks `texts` for a query (English stopwords removed, no stemming). `extra`: the extra
+    a missing `bm25s` is installed with (`eval` for the eval datasets)."""
+
+    def __init__(self, texts: Sequence[str], *, extra: str = "select") -> None:
+        if not texts:
+            raise ValueError("a BM25 index needs at least one text")
+        self._bm25s = _bm25s("BM25 search", extra)
+        self.size = len(texts)
+        self._retriever = self._bm25s.BM25()
+        tokens = self._bm25s.tokenize(list(texts), stopwords="en", show_progress=False)
+        self._retriever.index(tokens, show_progress=False)
+
+    def ranked(self, query: str, k: int = 1) -> list[tuple[int, float]]:
+        """The best `k` texts as (position, score), best first; scores may be 0 when no
+        query word occurs in any text."""
+        tokens = self._bm25s.tokenize([query], stopwords="en", show_progress=False)
+        docs, scores = self._retriever.retrieve(
+            tokens, k=min(k, self.size), show_progress=False, n_threads=1
+        )
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0])]

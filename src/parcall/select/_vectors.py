@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from .._core.extras import require
 from .._core.tool import Tool
 
 if TYPE_CHECKING:
@@ -25,13 +26,7 @@ class Encoder(Protocol):
 
 
 def numpy() -> Any:
-    try:
-        import numpy
-    except ImportError as exc:
-        raise ImportError(
-            "vector tool selection needs numpy: pip install 'parcall[select]'"
-        ) from exc
-    return numpy
+    return require("numpy", needed_for="vector tool selection")
 
 
 class TextVectors:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from .._agent import Agent
 from .._core.events import AnswerDelta, Event
+from .._core.extras import missing_extra
 from .._core.history import Turn, dump_turns
 from .._core.tool import validation_message
 from ..models._errors import ModelContextLengthError
@@ -47,8 +48,8 @@ try:
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
     from starlette.types import Receive, Scope, Send
-except ImportError:  # pragma: no cover - depends on the environment
-    raise ImportError("parcall serve needs starlette: pip install 'parcall[serve]'") from None
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise missing_extra("starlette", needed_for="parcall serve") from exc
 
 __all__ = ["Limits", "ServerState", "create_app"]
 
@@ -185,157 +186,92 @@ def create_app(
     log it); it may be async. `events=False` leaves the run's events out of streamed chunks.
     The model is loaded (if it has `load()`) once, when the app starts.
     """
-    limits = limits or Limits()
-    state = ServerState(limits)
-    model_name = str(getattr(agent.model, "name", ""))
+    state = ServerState(limits or Limits())
+    runs = _Runs(agent, name, state, on_run, events, spans, tracer_provider)
     if spans:
         from ..observe import record_spans
 
-        record_spans((), model=model_name)  # fails here, naming the extra, if it is missing
+        record_spans((), model=runs.model_name)  # fails here, naming the extra, if it is missing
+    endpoints = _Endpoints(runs, api_key)
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", endpoints.chat_completions, methods=["POST"]),
+            Route("/v1/models", endpoints.list_models, methods=["GET"]),
+            Route("/health", endpoints.health, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=runs.lifespan,
+    )
+    app.state.parcall = state
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A chat completion request, read and checked."""
+
+    request: ChatCompletionRequest
+    question: str
+    output_type: Any
+    history: tuple[Turn, ...]
+
+
+class _Runs:
+    """The agent's runs for one app: in a slot, journaled, reported when they end."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        name: str,
+        state: ServerState,
+        on_run: Callable[[str, Sequence[Event], BaseException | None], Any] | None,
+        events: bool,
+        spans: bool,
+        tracer_provider: Any,
+    ) -> None:
+        self.agent = agent
+        self.name = name
+        self.state = state
+        self.on_run = on_run
+        self.events = events
+        self.spans = spans
+        self.tracer_provider = tracer_provider
+        self.model_name = str(getattr(agent.model, "name", ""))
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        load = getattr(agent.model, "load", None)
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        load = getattr(self.agent.model, "load", None)
         if load is not None:
             await load()
         yield
 
-    def authorised(request: Request) -> bool:
-        if api_key is None:
-            return True
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), api_key.encode()
-        )
-
-    def unauthorised() -> JSONResponse:
-        return _error(
-            401,
-            "missing or wrong API key: send 'Authorization: Bearer <key>'",
-            kind="invalid_request_error",
-            code="invalid_api_key",
-        )
-
     async def report(
-        question: str, started_ns: int, events: Sequence[Event], error: BaseException | None
+        self, question: str, started_ns: int, events: Sequence[Event], error: BaseException | None
     ) -> None:
-        if spans:
+        if self.spans:
             from ..observe import record_spans
 
             record_spans(
                 events,
                 request=question,
-                model=model_name,
-                tracer_provider=tracer_provider,
+                model=self.model_name,
+                tracer_provider=self.tracer_provider,
                 start_ns=started_ns,
                 error=error,
             )
-        if on_run is None:
+        if self.on_run is None:
             return
-        outcome = on_run(question, events, error)
+        outcome = self.on_run(question, events, error)
         if hasattr(outcome, "__await__"):
             await outcome
 
-    async def read_body(request: Request) -> bytes | JSONResponse:
-        too_big = _error(
-            413,
-            f"the request body is larger than {limits.max_body_bytes:,} bytes",
-            kind="invalid_request_error",
-            code="request_too_large",
-        )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
-            return too_big
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > limits.max_body_bytes:
-                return too_big
-        return bytes(body)
-
-    async def chat_completions(request: Request) -> Response:
-        if not authorised(request):
-            return unauthorised()
-        body = await read_body(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            return _bad_request(f"the request body is not valid JSON: {exc}", "invalid_json")
-        try:
-            parsed = ChatCompletionRequest.model_validate(payload)
-            question = question_of(parsed)
-            output_type = output_type_of(parsed.response_format)
-            history = history_of(parsed)
-        except ValidationError as exc:
-            return _bad_request(f"invalid request: {validation_message(exc)}")
-        except ValueError as exc:
-            return _bad_request(f"invalid request: {exc}")
-        if parsed.model != name:
-            return _error(
-                404,
-                f"no model {parsed.model!r} here; this server serves {name!r}",
-                kind="invalid_request_error",
-                code="model_not_found",
-            )
-        if not state.admit():
-            return _error(
-                429,
-                f"the server is busy ({limits.max_running} runs going, "
-                f"{limits.max_waiting} waiting): try again shortly",
-                kind="server_busy",
-                code="server_busy",
-            )
-        try:
-            journal = await journal_of(request, question, history)
-        except ValueError as exc:
-            state.release()
-            return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
-        except Exception as exc:  # the journal's store is down: refuse, do not run unjournaled
-            state.release()
-            return _error(
-                503,
-                f"the run journal is unavailable: {exc}",
-                kind="server_error",
-                code="journal_unavailable",
-            )
-        headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
-        options = {**journal, "output_type": output_type, "message_history": history}
-        ids = Ids(name)
-        started_ns = time.time_ns()
-        if parsed.stream:
-            include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-            return _RunResponse(
-                lambda out: stream_run(out, ids, question, include_usage, options),
-                state.release,
-                headers,
-            )
-        seen: list[Event] = []  # kept as they come, so a failed run's spans and log are whole
-        try:
-            async with state.slot():
-                started_ns = time.time_ns()
-                async with agent.stream(question, **options) as run:
-                    async for event in run:
-                        seen.append(event)
-                result = run.result
-        except Exception as exc:  # the run failed: the client hears why
-            await report(question, started_ns, seen, exc)
-            status, failure = _run_failed(exc)
-            return JSONResponse(failure, status_code=status)
-        finally:
-            state.release()
-        await report(question, started_ns, result.events, None)
-        return JSONResponse(completion(ids, result), headers=headers)
-
     async def journal_of(
-        request: Request, question: str, history: Sequence[Turn]
+        self, request: Request, question: str, history: Sequence[Turn]
     ) -> dict[str, Any]:
         """How the run is journaled (see `Agent(store=...)`): none without a store; under
         the client's `Idempotency-Key` if it sent one — resumed if the journal has it, so a
         retry after a replica died continues the run instead of starting it again."""
-        store = agent.store
+        store = self.agent.store
         if store is None:
             return {}
         key = request.headers.get("idempotency-key")
@@ -350,82 +286,210 @@ def create_app(
             raise ValueError(f"Idempotency-Key {key!r} was used for another request")
         return {"run_id": key, "resume": True}
 
-    async def stream_run(
+    async def answer(
+        self, ids: Ids, question: str, options: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> Response:
+        """One run, answered whole; its admission is released when it ends."""
+        seen: list[Event] = []  # kept as they come, so a failed run's spans and log are whole
+        started_ns = time.time_ns()
+        try:
+            async with self.state.slot():
+                started_ns = time.time_ns()
+                async with self.agent.stream(question, **options) as run:
+                    async for event in run:
+                        seen.append(event)
+                result = run.result
+        except Exception as exc:  # the run failed: the client hears why
+            await self.report(question, started_ns, seen, exc)
+            status, failure = _run_failed(exc)
+            return JSONResponse(failure, status_code=status)
+        finally:
+            self.state.release()
+        await self.report(question, started_ns, result.events, None)
+        return JSONResponse(completion(ids, result), headers=headers)
+
+    async def stream(
+        self,
         out: MemoryObjectSendStream[str],
         ids: Ids,
         question: str,
         include_usage: bool,
         options: Mapping[str, Any],
     ) -> None:
-        def sse(data: dict[str, Any]) -> str:
-            return f"data: {json.dumps(data, default=str)}\n\n"
-
+        """One run as server-sent chunks: the answer as it is written, the events (unless
+        left out), the outcome, the usage if asked for."""
         async with out:
             seen: list[Event] = []
             sent = ""
             started_ns = time.time_ns()
             try:
-                async with state.slot():
-                    await out.send(sse(chunk(ids, {"role": "assistant", "content": ""})))
+                async with self.state.slot():
+                    await out.send(_sse(chunk(ids, {"role": "assistant", "content": ""})))
                     started_ns = time.time_ns()
-                    async with agent.stream(question, **options) as run:
+                    async with self.agent.stream(question, **options) as run:
                         async for event in run:
                             seen.append(event)
                             if isinstance(event, AnswerDelta):  # the answer as it is written
                                 sent += event.text
-                                await out.send(sse(chunk(ids, {"content": event.text})))
-                            elif events:
-                                await out.send(sse(chunk(ids, event=event)))
+                                await out.send(_sse(chunk(ids, {"content": event.text})))
+                            elif self.events:
+                                await out.send(_sse(chunk(ids, event=event)))
                     result = run.result
             except Exception as exc:  # told to the client in the stream, as OpenAI does
-                await report(question, started_ns, seen, exc)
-                await out.send(sse(_run_failed(exc)[1]))
+                await self.report(question, started_ns, seen, exc)
+                await out.send(_sse(_run_failed(exc)[1]))
                 await out.send("data: [DONE]\n\n")
                 return
             rest = result.answer[len(sent) :] if result.answer.startswith(sent) else ""
             for piece in answer_pieces(rest) if rest else ():
-                await out.send(sse(chunk(ids, {"content": piece})))
-            await out.send(sse(chunk(ids, finish="stop", outcome=result)))
+                await out.send(_sse(chunk(ids, {"content": piece})))
+            await out.send(_sse(chunk(ids, finish="stop", outcome=result)))
             if include_usage:
-                await out.send(sse(chunk(ids, usage=usage_of(result))))
+                await out.send(_sse(chunk(ids, usage=usage_of(result))))
             await out.send("data: [DONE]\n\n")
-            await report(question, started_ns, seen, None)
+            await self.report(question, started_ns, seen, None)
 
-    async def list_models(request: Request) -> Response:
-        if not authorised(request):
-            return unauthorised()
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [{"id": name, "object": "model", "created": 0, "owned_by": "parcall"}],
-            }
+
+class _Endpoints:
+    """The routes: each checks the request (key, size, JSON, model, room) and hands the
+    run to `_Runs`."""
+
+    def __init__(self, runs: _Runs, api_key: str | None) -> None:
+        self.runs = runs
+        self.api_key = api_key
+
+    def _authorised(self, request: Request) -> bool:
+        if self.api_key is None:
+            return True
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self.api_key.encode()
         )
 
-    async def health(request: Request) -> Response:
+    async def chat_completions(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return _unauthorised()
+        asked = await self._read(request)
+        if isinstance(asked, Response):
+            return asked
+        runs, state, limits = self.runs, self.runs.state, self.runs.state.limits
+        if not state.admit():
+            return _error(
+                429,
+                f"the server is busy ({limits.max_running} runs going, "
+                f"{limits.max_waiting} waiting): try again shortly",
+                kind="server_busy",
+                code="server_busy",
+            )
+        try:
+            journal = await runs.journal_of(request, asked.question, asked.history)
+        except ValueError as exc:
+            state.release()
+            return _error(409, str(exc), kind="invalid_request_error", code="idempotency_conflict")
+        except Exception as exc:  # the journal's store is down: refuse, do not run unjournaled
+            state.release()
+            return _error(
+                503,
+                f"the run journal is unavailable: {exc}",
+                kind="server_error",
+                code="journal_unavailable",
+            )
+        headers = {"X-Parcall-Run-Id": journal["run_id"]} if journal else {}
+        options = {**journal, "output_type": asked.output_type, "message_history": asked.history}
+        ids = Ids(runs.name)
+        if not asked.request.stream:
+            return await runs.answer(ids, asked.question, options, headers)
+        stream_options = asked.request.stream_options
+        include_usage = bool(stream_options and stream_options.include_usage)
+        return _RunResponse(
+            lambda out: runs.stream(out, ids, asked.question, include_usage, options),
+            state.release,
+            headers,
+        )
+
+    async def _read(self, request: Request) -> _Asked | Response:
+        """The request read and checked, or the error response saying what is wrong."""
+        body = await _read_body(request, self.runs.state.limits.max_body_bytes)
+        if isinstance(body, Response):
+            return body
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            return _bad_request(f"the request body is not valid JSON: {exc}", "invalid_json")
+        try:
+            parsed = ChatCompletionRequest.model_validate(payload)
+            asked = _Asked(
+                parsed,
+                question_of(parsed),
+                output_type_of(parsed.response_format),
+                history_of(parsed),
+            )
+        except ValidationError as exc:
+            return _bad_request(f"invalid request: {validation_message(exc)}")
+        except ValueError as exc:
+            return _bad_request(f"invalid request: {exc}")
+        if parsed.model != self.runs.name:
+            return _error(
+                404,
+                f"no model {parsed.model!r} here; this server serves {self.runs.name!r}",
+                kind="invalid_request_error",
+                code="model_not_found",
+            )
+        return asked
+
+    async def list_models(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return _unauthorised()
+        model = {"id": self.runs.name, "object": "model", "created": 0, "owned_by": "parcall"}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def health(self, request: Request) -> Response:
+        state = self.runs.state
         return JSONResponse(
             {
                 "status": "ok",
-                "model": name,
+                "model": self.runs.name,
                 "running": state.running,
                 "waiting": state.admitted - state.running,
                 "served": state.served,
             }
         )
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = "not_found" if exc.status_code == 404 else "bad_method"
-        message = f"{request.method} {request.url.path}: {exc.detail}"
-        return _error(exc.status_code, message, kind="invalid_request_error", code=code)
 
-    app = Starlette(
-        routes=[
-            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-            Route("/v1/models", list_models, methods=["GET"]),
-            Route("/health", health, methods=["GET"]),
-        ],
-        exception_handlers={HTTPException: http_error},
-        lifespan=lifespan,
+def _unauthorised() -> JSONResponse:
+    return _error(
+        401,
+        "missing or wrong API key: send 'Authorization: Bearer <key>'",
+        kind="invalid_request_error",
+        code="invalid_api_key",
     )
-    app.state.parcall = state
-    return app
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes | JSONResponse:
+    too_big = _error(
+        413,
+        f"the request body is larger than {max_bytes:,} bytes",
+        kind="invalid_request_error",
+        code="request_too_large",
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        return too_big
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > max_bytes:
+            return too_big
+    return bytes(body)
+
+
+def _sse(data: dict[str, Any]) -> str:
+    return f"data: {json.dumps(data, default=str)}\n\n"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = "not_found" if exc.status_code == 404 else "bad_method"
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return _error(exc.status_code, message, kind="invalid_request_error", code=code)

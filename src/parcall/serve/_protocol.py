@@ -10,8 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .._core.history import Turn
-from .._core.outcome import outcome_fields
-from .._core.result import RunResult
+from .._core.result import RunResult, outcome_fields
 from .._core.trace import event_to_dict
 from ._response_format import ResponseFormat
 

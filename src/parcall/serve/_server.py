@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .._core.extras import missing_extra
+
 try:
     import uvicorn
-except ImportError:  # pragma: no cover - depends on the environment
-    raise ImportError("parcall serve needs uvicorn: pip install 'parcall[serve]'") from None
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise missing_extra("uvicorn", needed_for="parcall serve") from exc
 
 __all__ = ["listen", "running_server", "serve"]
 

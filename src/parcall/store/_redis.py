@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
+from .._core.extras import require
 from ._base import check_ttl
 
 __all__ = ["RedisStore"]
 
 
 def _redis_asyncio() -> Any:
-    try:
-        return importlib.import_module("redis.asyncio")
-    except ImportError:
-        raise ImportError(
-            "RedisStore needs the redis client: pip install 'parcall[redis]'"
-        ) from None
+    return require("redis.asyncio", needed_for="RedisStore")
 
 
 class RedisStore:

@@ -254,28 +254,44 @@ class _Evaluator:
         symbol = _BINARY_SYMBOLS.get(op)
         if symbol is None:
             raise CalculatorError(f"unsupported operator in {self.part(node)}")
+        return self.computed(node, lambda: self.apply(op, node, left, right))
+
+    def apply(
+        self, op: type[ast.operator], node: ast.BinOp, left: Number, right: Number
+    ) -> Number | complex:
+        if op is ast.Add:
+            return left + right
+        if op is ast.Sub:
+            return left - right
+        if op is ast.Mult:
+            return left * right
+        if op is ast.Div:
+            return left / right
+        if op is ast.FloorDiv:
+            return left // right
+        if op is ast.Mod:
+            return left % right
+        return self.power(node, left, right)
+
+    def computed(
+        self, node: ast.AST, compute: Callable[[], object], *, type_errors: bool = False
+    ) -> Number:
+        """`compute()`, checked, with Python's arithmetic errors told as the calculator's,
+        naming the part of the expression (`type_errors`: a function's wrong argument too)."""
+        failures = (
+            (ArithmeticError, ValueError, TypeError)
+            if type_errors
+            else (ArithmeticError, ValueError)
+        )
         try:
-            if op is ast.Add:
-                result: Number | complex = left + right
-            elif op is ast.Sub:
-                result = left - right
-            elif op is ast.Mult:
-                result = left * right
-            elif op is ast.Div:
-                result = left / right
-            elif op is ast.FloorDiv:
-                result = left // right
-            elif op is ast.Mod:
-                result = left % right
-            else:
-                result = self.power(node, left, right)
+            result = compute()
         except CalculatorError:
             raise
         except ZeroDivisionError:
             raise CalculatorError(f"division by zero in {self.part(node)}") from None
         except OverflowError:
             raise CalculatorError(f"result of {self.part(node)} is too large") from None
-        except (ArithmeticError, ValueError) as error:
+        except failures as error:
             raise CalculatorError(f"cannot compute {self.part(node)}: {error}") from None
         return self.checked(result, node)
 
@@ -305,17 +321,7 @@ class _Evaluator:
                 f"{name}() takes {expected} argument(s), got {len(node.args)}: {self.part(node)}"
             )
         args = [self.evaluate(arg, depth + 1) for arg in node.args]
-        try:
-            result = function(*args)
-        except CalculatorError:
-            raise
-        except ZeroDivisionError:
-            raise CalculatorError(f"division by zero in {self.part(node)}") from None
-        except OverflowError:
-            raise CalculatorError(f"result of {self.part(node)} is too large") from None
-        except (ArithmeticError, ValueError, TypeError) as error:
-            raise CalculatorError(f"cannot compute {self.part(node)}: {error}") from None
-        return self.checked(result, node)
+        return self.computed(node, lambda: function(*args), type_errors=True)
 
     def checked(self, value: object, node: ast.AST) -> Number:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._core.extras import require
 from .._core.tool import Tool
 
 if TYPE_CHECKING:
@@ -35,13 +36,8 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def _base_tool() -> type[BaseTool]:
-    try:
-        from langchain_core.tools import BaseTool
-    except ImportError as exc:
-        raise ImportError(
-            "LangChain tools need langchain-core: pip install 'parcall[langchain]'"
-        ) from exc
-    return BaseTool
+    base: type[BaseTool] = require("langchain_core.tools", needed_for="LangChain tools").BaseTool
+    return base
 
 
 def from_langchain_tool(

@@ -29,6 +29,7 @@ import anyio
 import anyio.abc
 
 from .._core.errors import ToolError, ToolsetError
+from .._core.extras import require
 from .._core.tool import Tool
 
 if TYPE_CHECKING:
@@ -43,11 +44,7 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def _import_mcp() -> Any:
-    try:
-        import mcp
-    except ImportError as exc:
-        raise ImportError("MCP tools need the `mcp` package: pip install 'parcall[mcp]'") from exc
-    return mcp
+    return require("mcp", needed_for="MCP tools")
 
 
 class MCPToolset:

@@ -30,6 +30,7 @@ import anyio
 import httpx
 
 from .._core.errors import ToolError, ToolsetError
+from .._core.extras import require
 from .._core.tool import Tool
 
 __all__ = ["OpenAPIToolset", "openapi_tools"]
@@ -288,23 +289,12 @@ def openapi_tools(
 
 def _parse(text: str, where: str) -> Any:
     if where.endswith((".yaml", ".yml")) or not text.lstrip().startswith(("{", "[")):
-        try:
-            import yaml
-        except ImportError as exc:
-            raise ImportError(
-                "YAML OpenAPI documents need PyYAML: pip install 'parcall[openapi]'"
-            ) from exc
-        return yaml.safe_load(text)
+        return require("yaml", needed_for="a YAML OpenAPI document").safe_load(text)
     return json.loads(text)
 
 
 def _resolve_refs(doc: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        import jsonref
-    except ImportError as exc:
-        raise ImportError(
-            "OpenAPI tools resolve $refs with jsonref: pip install 'parcall[openapi]'"
-        ) from exc
+    jsonref = require("jsonref", needed_for="OpenAPI tools ($refs)")
     try:
         resolved = jsonref.replace_refs(doc, proxies=False, lazy_load=False)
     except (jsonref.JsonRefError, RecursionError) as exc:

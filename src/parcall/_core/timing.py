@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .._core.events import Event, ModelCallFinished
-from .._core.observation import Observation
+from .events import Event, ModelCallFinished
+from .observation import Observation
 
 __all__ = ["TimeBreakdown", "time_breakdown"]
 
