@@ -200,6 +200,6 @@ def test_tools_load_from_a_module_in_the_current_folder(
     monkeypatch.chdir(tmp_path)
     # As under the `parcall` script: its own folder is on the path, the user's is not.
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
-    from parcall.cli._app import _load_tools
+    from parcall.cli._agent_flags import _load_tools
 
     assert [t.name for t in _load_tools(["my_folder_tools:TOOLS"])] == ["shout"]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 
+from ._agent_flags import _chosen_tools, _toolsets
+from ._errors import fail
 from ._options import McpOption, OpenApiOption, SealedOption
 
 if TYPE_CHECKING:
@@ -84,7 +86,6 @@ def serve_command(
     from .._agent import Agent, PlanFormat
     from .._core.errors import ParcallError
     from ..models._resolve import is_local_spec, resolve_model
-    from ._app import _chosen_tools, _toolsets, fail
 
     console = Console(stderr=True)
     if not 0 <= port <= 65535:

@@ -23,6 +23,7 @@ from .._core.errors import ParcallError
 from .._core.history import Turn
 from .._core.result import RunResult
 from .._run.timing import time_breakdown
+from ._agent_flags import make_agent
 from ._outcome import print_outcome
 from ._view import RunView, load_model, show_run
 
@@ -121,8 +122,6 @@ def shell(
     ] = 2,
 ) -> None:
     """Ask questions one after another; the model stays loaded (type `exit` to leave)."""
-    from ._app import make_agent
-
     console = Console()
     agent = make_agent(model, tools, plan_format, constrained, max_replans, console)
     backend = agent.model
