@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from parcall import ScriptedModel
-from parcall.cli import _app as cli_module
-from parcall.cli._app import app
+from parcall.cli import _run as cli_run
+from parcall.cli import app
 
 NO_MODEL = "http://127.0.0.1:9/v1#none"  # a spec that resolves without connecting
 
@@ -38,7 +38,7 @@ def model_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         resolved.append(spec)
         return ScriptedModel(["1. search('x')\njoin()\n", "Action: Finish(x)"])
 
-    monkeypatch.setattr(cli_module, "resolve_model", resolve)
+    monkeypatch.setattr(cli_run, "resolve_model", resolve)
     return resolved
 
 

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from ..observe._page import write_page
 from ..observe._runlog import RunLog
+from ._run import run
 
 __all__ = ["runs_app", "trace_app"]
 
@@ -235,8 +236,6 @@ def runs_resume(
         )
     if stored.status == "done":
         Console(stderr=True).print(f"[dim]run {run_id} had finished; its answer again:[/dim]")
-    from ._app import run
-
     options = {k: v for k, v in stored.meta.items() if k in _RUN_OPTIONS}
     run(question=stored.request, resume_id=run_id, journal_path=path, **options)
 
