@@ -6,7 +6,7 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
 
 import anyio
 import typer
@@ -22,78 +22,74 @@ from .._run.timing import time_breakdown
 from ..models._resolve import is_local_spec, resolve_model
 from ..store._runs import default_journal_path
 from ._agent_flags import _chosen_tools, _pull_with_progress, _toolsets
+from ._approval import DryRun, TerminalApprover
 from ._errors import fail
-from ._options import McpOption, OpenApiOption, SealedOption
+from ._options import (
+    ConstrainedOption,
+    FormatOption,
+    MaxReplansOption,
+    McpOption,
+    ModelOption,
+    OpenApiOption,
+    SealedOption,
+    ToolsOption,
+)
 from ._outcome import EXIT_CODES, print_outcome
 from ._view import RunView, answered_by, first_task_started, load_model, show_run
+
+if TYPE_CHECKING:
+    from ..models._base import Model
 
 __all__ = ["DEMO_QUESTION", "run"]
 
 DEMO_QUESTION = "Were Scott Derrickson and Ed Wood of the same nationality?"
 
+QuestionArgument = Annotated[str, typer.Argument(help="What to ask.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+TraceOption = Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show llama.cpp's own log lines.")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show the plan and the calls that act; make none.")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Run tools that act without asking.")]
+LogOption = Annotated[
+    bool, typer.Option("--log", help="Log the run (see `parcall runs`; $PARCALL_RUNS_DB).")
+]
+DurableOption = Annotated[
+    bool,
+    typer.Option(
+        "--durable",
+        help="Journal the run as it goes, so that `parcall runs resume ID` finishes it "
+        "if it stops ($PARCALL_JOURNAL).",
+    ),
+]
+JournalOption = Annotated[
+    Path | None,
+    typer.Option("--journal", help="The journal for --durable (default: $PARCALL_JOURNAL)."),
+]
+ResumeOption = Annotated[str | None, typer.Option("--resume", hidden=True)]
+
 
 def run(
-    question: Annotated[str, typer.Argument(help="What to ask.")] = DEMO_QUESTION,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="local, local:tiny|small|medium, "
-            "a .gguf path, openai:MODEL or http://HOST:PORT/v1#MODEL.",
-        ),
-    ] = "local",
-    tools: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tools",
-            "-t",
-            help="module:attr of a tool, function or list (repeatable); "
-            "default: the built-in offline encyclopedia, calculator and dates "
-            "(none when --mcp or --openapi bring tools; those add to --tools).",
-        ),
-    ] = None,
-    plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
-    constrained: Annotated[
-        bool | None,
-        typer.Option(
-            "--constrained/--free",
-            help="Grammar-constrained plans (default: on when the model supports grammars, "
-            "as local models do).",
-        ),
-    ] = None,
-    max_replans: Annotated[
-        int, typer.Option(help="How many new plans the joiner may ask for.")
-    ] = 2,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    trace: Annotated[Path | None, typer.Option(help="Write every event as JSONL here.")] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show llama.cpp's own log lines.")
-    ] = False,
+    question: QuestionArgument = DEMO_QUESTION,
+    model: ModelOption = "local",
+    tools: ToolsOption = None,
+    plan_format: FormatOption = "text",
+    constrained: ConstrainedOption = None,
+    max_replans: MaxReplansOption = 2,
+    as_json: JsonOption = False,
+    trace: TraceOption = None,
+    verbose: VerboseOption = False,
     mcp: McpOption = None,
     openapi: OpenApiOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the plan and the calls that act; make none.")
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Run tools that act without asking.")
-    ] = False,
-    log: Annotated[
-        bool, typer.Option("--log", help="Log the run (see `parcall runs`; $PARCALL_RUNS_DB).")
-    ] = False,
-    durable: Annotated[
-        bool,
-        typer.Option(
-            "--durable",
-            help="Journal the run as it goes, so that `parcall runs resume ID` finishes it "
-            "if it stops ($PARCALL_JOURNAL).",
-        ),
-    ] = False,
-    journal_path: Annotated[
-        Path | None,
-        typer.Option("--journal", help="The journal for --durable (default: $PARCALL_JOURNAL)."),
-    ] = None,
-    resume_id: Annotated[str | None, typer.Option("--resume", hidden=True)] = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    log: LogOption = False,
+    durable: DurableOption = False,
+    journal_path: JournalOption = None,
+    resume_id: ResumeOption = None,
     sealed: SealedOption = False,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
@@ -102,36 +98,27 @@ def run(
     tool made with side_effects=True), the plan is shown and you are asked.
     """
     console = Console(stderr=as_json)
-    from ._approval import DryRun, TerminalApprover
-
-    if not question.strip():
-        raise fail('the question is empty: ask something, e.g. parcall run "What is 2 + 2?"')
-    formats = get_args(PlanFormat)
-    if plan_format not in formats:
-        raise fail(f"--format must be one of {', '.join(formats)}, not {plan_format!r}")
+    _check_question(question, plan_format)
     chosen = _chosen_tools(tools, mcp, openapi)
     local = is_local_spec(model.strip())
     dry = DryRun() if dry_run else None
-    asker = TerminalApprover(console, lambda: view.paused())
+    views: list[RunView] = []  # the live view, made once the model is known; asking pauses it
+    asker = TerminalApprover(console, lambda: views[0].paused())
     approve = dry or (None if yes else asker)
     # Everything asked for is checked here, before any download or load.
     journal: dict[str, Any] = {}
     if durable or resume_id:
-        journal = {
-            "run_id": resume_id or uuid.uuid4().hex[:12],
-            "resume": resume_id is not None,
-            "meta": {
-                "started_by": "parcall run",
-                "model": model,
-                "tools": tools,
-                "plan_format": plan_format,
-                "constrained": constrained,
-                "max_replans": max_replans,
-                "mcp": mcp,
-                "openapi": openapi,
-                "sealed": sealed,
-            },
-        }
+        journal = _journaled(
+            resume_id,
+            model=model,
+            tools=tools,
+            plan_format=plan_format,
+            constrained=constrained,
+            max_replans=max_replans,
+            mcp=mcp,
+            openapi=openapi,
+            sealed=sealed,
+        )
     try:
         toolsets = _toolsets(mcp or [], openapi or [])
         backend = resolve_model(model, **({"verbose": verbose} if local else {}))
@@ -148,15 +135,55 @@ def run(
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
+    _fetch(model.strip() if local else None, trace, console)
+    views.append(RunView(console, question, getattr(backend, "name", model), live=not as_json))
+    result, load_s = _answer(agent, backend, question, views[0], trace, journal, log, model)
+    _report(console, question, result, load_s, dry, as_json=as_json)
+
+
+def _check_question(question: str, plan_format: str) -> None:
+    if not question.strip():
+        raise fail('the question is empty: ask something, e.g. parcall run "What is 2 + 2?"')
+    formats = get_args(PlanFormat)
+    if plan_format not in formats:
+        raise fail(f"--format must be one of {', '.join(formats)}, not {plan_format!r}")
+
+
+def _journaled(resume_id: str | None, **options: Any) -> dict[str, Any]:
+    """The journal arguments of `Agent.run`: the run's id, and the options that `parcall runs
+    resume` builds the same agent again from."""
+    return {
+        "run_id": resume_id or uuid.uuid4().hex[:12],
+        "resume": resume_id is not None,
+        "meta": {"started_by": "parcall run", **options},
+    }
+
+
+def _fetch(local: str | None, trace: Path | None, console: Console) -> None:
+    """The last checks, then a local model fetched (with progress) if it is not here yet."""
     if trace is not None and not trace.parent.is_dir():
         raise fail(f"--trace {trace}: there is no folder {trace.parent}")
     try:
         if local:
-            _pull_with_progress(model.strip(), console)
+            _pull_with_progress(local, console)
     except ParcallError as exc:
         raise fail(exc, 1) from None
+
+
+def _answer(
+    agent: Agent,
+    backend: Model,
+    question: str,
+    view: RunView,
+    trace: Path | None,
+    journal: dict[str, Any],
+    log: bool,
+    model: str,
+) -> tuple[RunResult, float]:
+    """Load the model and run, shown live (and traced, logged or journaled as asked): the
+    result and the seconds loading took."""
+    console = view.console
     trace_file = trace.open("w", encoding="utf-8") if trace else None
-    view = RunView(console, question, getattr(backend, "name", model), live=not as_json)
     writer = TraceWriter(trace_file) if trace_file else None
 
     async def go() -> tuple[RunResult, float]:
@@ -185,6 +212,19 @@ def run(
     finally:
         if trace_file:
             trace_file.close()
+    return result, load_s
+
+
+def _report(
+    console: Console,
+    question: str,
+    result: RunResult,
+    load_s: float,
+    dry: DryRun | None,
+    *,
+    as_json: bool,
+) -> None:
+    """The time, the dry run's calls and the outcome (or all of it as JSON); the exit code."""
     timing = time_breakdown(result.events, result.observations, result.duration, load=load_s)
     if not as_json:
         console.print(f"[dim]time: {timing.describe()}[/dim]")
