@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ._errors import fail
 
@@ -124,7 +123,6 @@ def bench_passes(
             backend=backend,
         )
     except ValueError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     typer.echo(report.table())  # markdown: printed as it is, not wrapped
     typer.echo("wrote: " + ", ".join(str(f) for f in report.files))

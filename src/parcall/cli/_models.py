@@ -94,8 +94,7 @@ def models_warm(
         with console.status(f"reading the system prompt with {backend.name} …"):
             status = anyio.run(backend.warm, [Message("system", system), Message("user", "")])
     except (ParcallError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(exc, 1) from None
     console.print(f"{status} in {time.perf_counter() - began:.1f} s ({backend.name})")
 
 
