@@ -135,7 +135,7 @@ def run(
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
-    _fetch(model.strip() if local else None, trace, console)
+    _check_trace_and_fetch(model.strip() if local else None, trace, console)
     views.append(RunView(console, question, getattr(backend, "name", model), live=not as_json))
     result, load_s = _answer(agent, backend, question, views[0], trace, journal, log, model)
     _report(console, question, result, load_s, dry, as_json=as_json)
@@ -159,7 +159,7 @@ def _journaled(resume_id: str | None, **options: Any) -> dict[str, Any]:
     }
 
 
-def _fetch(local: str | None, trace: Path | None, console: Console) -> None:
+def _check_trace_and_fetch(local: str | None, trace: Path | None, console: Console) -> None:
     """The last checks, then a local model fetched (with progress) if it is not here yet."""
     if trace is not None and not trace.parent.is_dir():
         raise fail(f"--trace {trace}: there is no folder {trace.parent}")
