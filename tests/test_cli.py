@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import parcall.cli._app
+import parcall.cli._run
 from parcall import ScriptedModel
 from parcall._core.extras import EXTRAS, MissingExtraError, require
-from parcall.cli._app import app
+from parcall.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,7 @@ def nothing_fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records (and stops) any attempt to fetch or load a model."""
     fetched: list[str] = []
     monkeypatch.setattr(
-        parcall.cli._app, "_pull_with_progress", lambda spec, _: fetched.append(spec)
+        parcall.cli._run, "_pull_with_progress", lambda spec, _: fetched.append(spec)
     )
     return fetched
 
@@ -46,7 +46,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["spec"], seen["options"] = spec, options
         return ScriptedModel(seen["outputs"])
 
-    monkeypatch.setattr(parcall.cli._app, "resolve_model", resolve)
+    monkeypatch.setattr(parcall.cli._run, "resolve_model", resolve)
     return seen
 
 
@@ -200,6 +200,6 @@ def test_tools_load_from_a_module_in_the_current_folder(
     monkeypatch.chdir(tmp_path)
     # As under the `parcall` script: its own folder is on the path, the user's is not.
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
-    from parcall.cli._app import _load_tools
+    from parcall.cli._agent_flags import _load_tools
 
     assert [t.name for t in _load_tools(["my_folder_tools:TOOLS"])] == ["shout"]

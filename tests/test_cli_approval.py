@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import FINISH, plan
 from parcall import ApprovalRequest, Approve, PlannedCall, Reject, ScriptedModel, tool
-from parcall.cli import _app as cli_module
+from parcall.cli import _run as cli_run
+from parcall.cli import app
 from parcall.cli._approval import TerminalApprover
 
 SENT: list[str] = []
@@ -40,13 +41,13 @@ SCRIPT = [plan('1. lookup(name="Bob")', "2. send(to=$1)"), FINISH]
 def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     SENT.clear()
     model = ScriptedModel(list(SCRIPT))
-    monkeypatch.setattr(cli_module, "resolve_model", lambda spec: model)
+    monkeypatch.setattr(cli_run, "resolve_model", lambda spec: model)
     return model
 
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(
-        cli_module.app,
+        app,
         ["run", "q", "--model", "scripted", "--tools", "test_cli_approval:TOOLS", *args],
     )
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from parcall import ScriptedModel
-from parcall.cli import _app as cli_module
-from parcall.cli._app import app
+from parcall.cli import _run as cli_run
+from parcall.cli import app
 
 NO_MODEL = "http://127.0.0.1:9/v1#none"  # a spec that resolves without connecting
 
@@ -38,7 +38,7 @@ def model_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         resolved.append(spec)
         return ScriptedModel(["1. search('x')\njoin()\n", "Action: Finish(x)"])
 
-    monkeypatch.setattr(cli_module, "resolve_model", resolve)
+    monkeypatch.setattr(cli_run, "resolve_model", resolve)
     return resolved
 
 
@@ -108,3 +108,31 @@ def test_a_port_in_use_is_an_error_before_anything_says_serving() -> None:
     line = one_error_line(result.output)  # and no "serving … on http://…" before it
     assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert "in use" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "help"),
+    [
+        ("run q --max-replans abc", "invalid value for '--max-replans'", "parcall run"),
+        ("run --bogus", "no such option: --bogus", "parcall run"),
+        ("nosuchcommand", "no such command 'nosuchcommand'", "parcall"),
+        ("--bogus", "no such option: --bogus", "parcall"),
+        ("serve --port abc", "invalid value for '--port'", "parcall serve"),
+        ("eval hotpotqa --limit x", "invalid value for '--limit'", "parcall eval run"),
+        ("eval compare", "missing argument 'a'", "parcall eval compare"),
+        ("bench simulated --repeats x", "invalid value for '--repeats'", "parcall bench simulated"),
+        ("models pull a b", "got unexpected extra argument(s) (b)", "parcall models pull"),
+    ],
+)
+def test_a_usage_mistake_is_one_error_line_naming_the_help(args: str, says: str, help: str) -> None:
+    result = invoke(*args.split())
+    assert result.exit_code == 2
+    line = one_error_line(result.output)
+    assert line.startswith(f"error: {says}"), line
+    assert line.endswith(f"; see {help} --help"), line
+
+
+def test_a_group_alone_still_shows_its_help() -> None:
+    result = invoke("models")
+    assert result.exit_code == 2
+    assert "Usage:" in result.output and "error:" not in result.output

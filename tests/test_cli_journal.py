@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from conftest import FINISH, plan
 from parcall import Agent, ScriptedModel, tool
-from parcall.cli import _app as cli_module
+from parcall.cli import _run as cli_run
+from parcall.cli import app
 
 CALLS: list[str] = []
 STOP = {"now": True}
@@ -58,12 +59,12 @@ def models(monkeypatch: pytest.MonkeyPatch) -> list[ScriptedModel]:
         made.append(ScriptedModel(scripts[len(made)]))
         return made[-1]
 
-    monkeypatch.setattr(cli_module, "resolve_model", make)
+    monkeypatch.setattr(cli_run, "resolve_model", make)
     return made
 
 
 def invoke(*args: str) -> Any:
-    return CliRunner().invoke(cli_module.app, list(args))
+    return CliRunner().invoke(app, list(args))
 
 
 def test_a_stopped_durable_run_is_listed_and_resumed(

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from conftest import plan
 from parcall import Agent, ScriptedModel, tool
-from parcall.cli import _app as cli_module
+from parcall.cli import _run as cli_run
+from parcall.cli import app
 from test_outcomes import add, shipping_cost, weight_kg
 
 SENT: list[str] = []
@@ -51,13 +52,13 @@ def outputs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The scripted model's outputs, which a test fills in; `-m` resolves to that model."""
     SENT.clear()
     script: list[Any] = []
-    monkeypatch.setattr(cli_module, "resolve_model", lambda spec: ScriptedModel(script))
+    monkeypatch.setattr(cli_run, "resolve_model", lambda spec: ScriptedModel(script))
     return script
 
 
 def run(tools: str, *args: str, question: str = QUESTION) -> Any:
     return CliRunner().invoke(
-        cli_module.app,
+        app,
         ["run", question, "-m", "scripted", "--tools", f"test_cli_outcomes:{tools}", *args],
     )
 

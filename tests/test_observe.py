@@ -27,7 +27,7 @@ from parcall import (
     tool,
 )
 from parcall._core.trace import write_trace
-from parcall.cli._app import app
+from parcall.cli import app
 from parcall.observe import RunLog, SpanRecorder, record_spans, render_page
 from parcall.observe._page import COLORS
 

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-import parcall.cli._app
+import parcall.cli
+import parcall.cli._run
 from parcall.models import _openai
 from parcall.models._base import (
     Message,
@@ -248,7 +249,7 @@ def test_the_cli_says_tokens_were_not_reported_when_the_server_sent_none(
     )
     join = sse_response(text_events("Action: Finish(American)", usage=None))
     model = model_for(Exchange(plan, join))
-    monkeypatch.setattr(parcall.cli._app, "resolve_model", lambda spec, **_: model)
+    monkeypatch.setattr(parcall.cli._run, "resolve_model", lambda spec, **_: model)
     result = CliRunner().invoke(parcall.cli.app, ["run", "Who was Ed Wood?", "-m", BASE_URL])
     assert result.exit_code == 0, result.output
     assert result.output.count("tokens not reported") == 2  # the plan call and the join call

@@ -249,11 +249,11 @@ CLI_TOOLS = [fetch_contact, notify]
 
 @pytest.fixture
 def cli_model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
-    from parcall.cli import _app as cli_module
+    from parcall.cli import _run as cli_run
 
     CLI_SENT.clear()
     model = ScriptedModel([plan("1. fetch_contact()", "2. notify(to=$1)"), FINISH])
-    monkeypatch.setattr(cli_module, "resolve_model", lambda spec, **_: model)
+    monkeypatch.setattr(cli_run, "resolve_model", lambda spec, **_: model)
     return model
 
 

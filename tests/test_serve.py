@@ -479,7 +479,7 @@ def test_parcall_serve_on_sigterm_finishes_the_run_in_flight_and_exits(tmp_path:
 def test_parcall_serve_with_bad_flags_says_what_is_wrong() -> None:
     from typer.testing import CliRunner
 
-    from parcall.cli._app import app
+    from parcall.cli import app
 
     runner = CliRunner()
     bad_tools = runner.invoke(app, ["serve", "--tools", "no_such_module:thing"])
@@ -635,7 +635,7 @@ def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.Monkey
 
     import parcall.serve._app as app_module
     import parcall.serve._server as server_module
-    from parcall.cli._app import app
+    from parcall.cli import app
 
     served: list[Agent] = []
     original = app_module.create_app

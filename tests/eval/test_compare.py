@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from parcall.cli._app import app
+from parcall.cli import app
 from parcall.eval import compare_runs, load_run
 from parcall.eval._hotpotqa import HotpotQA, example_id, source_records, write_hotpotqa_split
 

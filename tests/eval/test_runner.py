@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import TINY_MISSING, tiny_model_path
 from parcall import RunResult, ScriptedModel, Tool, tool
-from parcall.cli._app import app
+from parcall.cli import app
 from parcall.eval import Example, arun_eval, run_eval, with_latency
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")

@@ -7,93 +7,97 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
+import anyio
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from .._core.errors import ParcallError
 from ._compare import COMPARE_HELP, SUMMARY_HELP, compare_command, summary_command
-from ._options import SealedOption
+from ._errors import fail
+from ._options import (
+    EvalFormatOption,
+    EvalModelOption,
+    LocalConstrainedOption,
+    MaxReplansOption,
+    SealedOption,
+)
+
+if TYPE_CHECKING:
+    from ..eval._evaluation import Evaluation
 
 __all__ = ["eval_app", "eval_command"]
 
 
+AgentOption = Annotated[str, typer.Option(help="parcall, react or parallel.")]
+DatasetArgument = Annotated[
+    str | None, typer.Argument(help="A dataset name (see --list).", show_default=False)
+]
+LimitOption = Annotated[int | None, typer.Option(help="Only the first N examples.")]
+SplitOption = Annotated[str, typer.Option(help="dev (for tuning) or test (for reporting).")]
+ConcurrencyOption = Annotated[
+    int, typer.Option(help="Examples at once (one local model per worker).")
+]
+ToolLatencyOption = Annotated[
+    float, typer.Option(help="Every tool call takes at least this many seconds.")
+]
+JoinThoughtOption = Annotated[
+    str,
+    typer.Option(
+        help="The joiner writes a thought before answering: auto (only to choose between "
+        "options the question names), always, restate (a longer one that first restates "
+        "the question) or never."
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder for records and summary (default: a new ./eval-DATE)."),
+]
+RayOption = Annotated[
+    str | None,
+    typer.Option(help="Fan examples out over Ray: a cluster address, or 'local'."),
+]
+NCtxOption = Annotated[
+    int | None,
+    typer.Option(
+        "--n-ctx",
+        help="Context size in tokens of a local model (default 4096); raise it for "
+        "datasets with long tool lists, such as nestful.",
+        show_default=False,
+    ),
+]
+ListOption = Annotated[bool, typer.Option("--list", help="List the datasets and exit.")]
+
+
 def eval_command(
-    dataset: Annotated[
-        str | None, typer.Argument(help="A dataset name (see --list).", show_default=False)
-    ] = None,
-    agent: Annotated[str, typer.Option(help="parcall, react or parallel.")] = "parcall",
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="local, local:tiny|small|medium, a .gguf path, openai:MODEL, "
-            "http://HOST:PORT/v1#MODEL, or gold (the dataset's reference script).",
-        ),
-    ] = "local",
-    plan_format: Annotated[
-        str, typer.Option("--format", help="Plan format of the parcall agent: text, json, tools.")
-    ] = "text",
-    constrained: Annotated[
-        bool | None,
-        typer.Option(
-            "--constrained/--free", help="Grammar-constrained plans (default: on for local)."
-        ),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
-    split: Annotated[str, typer.Option(help="dev (for tuning) or test (for reporting).")] = "dev",
-    concurrency: Annotated[
-        int, typer.Option(help="Examples at once (one local model per worker).")
-    ] = 1,
-    tool_latency: Annotated[
-        float, typer.Option(help="Every tool call takes at least this many seconds.")
-    ] = 0.0,
-    max_replans: Annotated[int, typer.Option(help="New plans the joiner may ask for.")] = 2,
-    join_thought: Annotated[
-        str,
-        typer.Option(
-            help="The joiner writes a thought before answering: auto (only to choose between "
-            "options the question names), always, restate (a longer one that first restates "
-            "the question) or never."
-        ),
-    ] = "auto",
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Folder for records and summary (default: a new ./eval-DATE)."),
-    ] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option(help="Fan examples out over Ray: a cluster address, or 'local'."),
-    ] = None,
-    n_ctx: Annotated[
-        int | None,
-        typer.Option(
-            "--n-ctx",
-            help="Context size in tokens of a local model (default 4096); raise it for "
-            "datasets with long tool lists, such as nestful.",
-            show_default=False,
-        ),
-    ] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List the datasets and exit.")] = False,
+    dataset: DatasetArgument = None,
+    agent: AgentOption = "parcall",
+    model: EvalModelOption = "local",
+    plan_format: EvalFormatOption = "text",
+    constrained: LocalConstrainedOption = None,
+    limit: LimitOption = None,
+    split: SplitOption = "dev",
+    concurrency: ConcurrencyOption = 1,
+    tool_latency: ToolLatencyOption = 0.0,
+    max_replans: MaxReplansOption = 2,
+    join_thought: JoinThoughtOption = "auto",
+    out: OutOption = None,
+    ray: RayOption = None,
+    n_ctx: NCtxOption = None,
+    list_: ListOption = False,
     sealed: SealedOption = False,
 ) -> None:
     """Score an agent and a model on a dataset: one JSON line per example in OUT, resumable
     (run again with the same --out), and a summary (summary.json, summary.md)."""
-    from ..eval import _registry
-    from ..eval._runner import execute, prepare
+    from ..eval._runner import prepare
 
-    console = Console(stderr=True)
     if list_:
-        names = _registry.dataset_names()
-        width = max(map(len, names), default=0)
-        for name in names:
-            sys.stdout.write(_describe(name, width) + "\n")
+        _list_datasets()
         return
     if dataset is None:
-        console.print("[red]error:[/red] name a dataset (parcall eval --list shows them)")
-        raise typer.Exit(2)
+        raise fail("name a dataset (parcall eval --list shows them)")
     try:
         evaluation = prepare(
             dataset,
@@ -113,31 +117,42 @@ def eval_command(
             sealed=sealed,
         )
     except (ValueError, ImportError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    from .._core.errors import ParcallError
+        raise fail(exc) from None
+    _score(evaluation)
 
+
+def _list_datasets() -> None:
+    from ..eval import _registry
+
+    names = _registry.dataset_names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        sys.stdout.write(_describe(name, width) + "\n")
+
+
+def _score(evaluation: Evaluation) -> None:
+    """Run the examples still to do, then print the summary table and where the files are;
+    Ctrl-C keeps the finished records (exit 130)."""
+    from ..eval._runner import execute
+    from ..eval._summary import markdown_table
+
+    console = Console(stderr=True)
     todo = len(evaluation.todo)
     console.print(
         f"{evaluation.config.run}: {len(evaluation.examples)} examples, {todo} to run → "
         f"{evaluation.records.path}"
     )
-    import anyio
-
     status = 0
     try:
         summary = anyio.run(lambda: execute(evaluation, progress=True))
     except (ParcallError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     except BaseException as exc:
         if not _interrupted(exc):
             raise
         console.print("[yellow]interrupted: finished records are kept; run again to resume[/]")
         status = 130
         summary = None
-    from ..eval._summary import markdown_table
-
     rows = [summary] if summary is not None else []
     if rows:
         typer.echo(markdown_table(rows))

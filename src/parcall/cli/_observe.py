@@ -15,6 +15,8 @@ from typer.core import TyperGroup
 
 from ..observe._page import write_page
 from ..observe._runlog import RunLog
+from ._errors import fail
+from ._run import run
 
 __all__ = ["runs_app", "trace_app"]
 
@@ -45,11 +47,6 @@ DbOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
-
-
 def _read_trace(file: Path) -> list[dict[str, Any]]:
     try:
         rows = [
@@ -58,9 +55,9 @@ def _read_trace(file: Path) -> list[dict[str, Any]]:
             if line.strip()
         ]
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read {file}: {exc}") from None
+        raise fail(f"cannot read {file}: {exc}", 1) from None
     if not all(isinstance(r, dict) and "kind" in r and "time" in r for r in rows):
-        raise _fail(f"{file} is not a parcall trace (each line must be an event with a kind)")
+        raise fail(f"{file} is not a parcall trace (each line must be an event with a kind)", 1)
     return rows
 
 
@@ -132,7 +129,7 @@ def _log(db: Path | None) -> RunLog:
     try:
         return RunLog(db)
     except Exception as exc:  # sqlite3 errors: not a database, unwritable folder
-        raise _fail(f"cannot open the run log {db or ''}: {exc}") from None
+        raise fail(f"cannot open the run log {db or ''}: {exc}", 1) from None
 
 
 def _when(started: float) -> str:
@@ -165,7 +162,7 @@ def _get(db: Path | None, run_id: int) -> Any:
     try:
         return _log(db).get(run_id)
     except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
+        raise fail(str(exc.args[0]), 1) from None
 
 
 @runs_app.command("show")
@@ -217,7 +214,7 @@ def runs_resume(
 
     path = journal or default_journal_path()
     if not path.is_file():
-        raise _fail(f"there is no journal at {path} (runs are journaled with --durable)")
+        raise fail(f"there is no journal at {path} (runs are journaled with --durable)", 1)
     store = SQLiteRunStore(path)
     try:
         if run_id is None:
@@ -227,16 +224,15 @@ def runs_resume(
     finally:
         store.close()
     if stored is None:
-        raise _fail(f"the journal {path} has no run {run_id!r}")
+        raise fail(f"the journal {path} has no run {run_id!r}", 1)
     if stored.meta.get("started_by") != "parcall run":
-        raise _fail(
+        raise fail(
             f"run {run_id!r} was not started by `parcall run --durable`, so its tools are not "
-            "known here: resume it in Python with agent.resume(run_id) and the same tools"
+            "known here: resume it in Python with agent.resume(run_id) and the same tools",
+            1,
         )
     if stored.status == "done":
         Console(stderr=True).print(f"[dim]run {run_id} had finished; its answer again:[/dim]")
-    from ._app import run
-
     options = {k: v for k, v in stored.meta.items() if k in _RUN_OPTIONS}
     run(question=stored.request, resume_id=run_id, journal_path=path, **options)
 

@@ -11,11 +11,9 @@ The questions make one conversation: each run is given the earlier turns
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
 
 import anyio
 import anyio.to_thread
-import typer
 from rich.console import Console
 
 from .._agent import Agent
@@ -23,6 +21,14 @@ from .._core.errors import ParcallError
 from .._core.history import Turn
 from .._core.result import RunResult
 from .._core.timing import time_breakdown
+from ._agent_flags import make_agent
+from ._options import (
+    FormatOption,
+    LocalConstrainedOption,
+    MaxReplansOption,
+    ModelOption,
+    ShellToolsOption,
+)
 from ._outcome import print_outcome
 from ._view import RunView, load_model, show_run
 
@@ -104,25 +110,13 @@ async def _typed_lines(prompt: Callable[[], str]) -> AsyncIterator[str]:
 
 
 def shell(
-    model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="local, local:tiny|small|medium, a .gguf path, …"),
-    ] = "local",
-    tools: Annotated[
-        list[str] | None,
-        typer.Option("--tools", "-t", help="module:attr of a tool, function or list."),
-    ] = None,
-    plan_format: Annotated[str, typer.Option("--format", help="text, json or tools.")] = "text",
-    constrained: Annotated[
-        bool | None, typer.Option("--constrained/--free", help="Grammar-constrained plans.")
-    ] = None,
-    max_replans: Annotated[
-        int, typer.Option(help="How many new plans the joiner may ask for.")
-    ] = 2,
+    model: ModelOption = "local",
+    tools: ShellToolsOption = None,
+    plan_format: FormatOption = "text",
+    constrained: LocalConstrainedOption = None,
+    max_replans: MaxReplansOption = 2,
 ) -> None:
     """Ask questions one after another; the model stays loaded (type `exit` to leave)."""
-    from ._app import make_agent
-
     console = Console()
     agent = make_agent(model, tools, plan_format, constrained, max_replans, console)
     backend = agent.model

@@ -74,6 +74,10 @@ class RunView:
             else None
         )
 
+    @property
+    def console(self) -> Console:
+        return self._console
+
     def __enter__(self) -> RunView:
         if self._live:
             self._live.__enter__()
