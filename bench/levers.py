@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from parcall import Agent, LlamaCpp, ReActAgent
+from parcall import Agent, JoinPolicy, LlamaCpp, ReActAgent, Settings
 from parcall.eval._hotpotqa import HotpotQA, hotpot_em, hotpot_f1
 from parcall.tools import extract_tool
 
@@ -61,7 +61,11 @@ def main() -> None:
             agent = (
                 ReActAgent(model, tools)
                 if args.agent == "react"
-                else Agent(model, tools, constrained=True, grounded=args.grounded)
+                else Agent(
+                    model,
+                    tools,
+                    settings=Settings(constrained=True, join=JoinPolicy(grounded=args.grounded)),
+                )
             )
             started = time.perf_counter()
             error = None

@@ -54,6 +54,7 @@ from ._core.observation import Observation
 from ._core.plan import Plan, Ref, Task, Template
 from ._core.provenance import Provenance, Source
 from ._core.result import PlanErrorInfo, RunResult
+from ._core.settings import JoinPolicy, Settings
 from ._core.tool import Tool, ToolDescriptionWarning, tool
 from ._core.toolset import Toolset
 from ._join.decision import Finish, Replan, parse_decision
@@ -98,6 +99,7 @@ __all__ = [
     "ForwardReferenceError",
     "InvalidArgumentsError",
     "JoinDecided",
+    "JoinPolicy",
     "JoinerOutputError",
     "LlamaCpp",
     "Message",
@@ -141,6 +143,7 @@ __all__ = [
     "ScriptExhaustedError",
     "ScriptedModel",
     "Sealed",
+    "Settings",
     "Source",
     "StructuredDict",
     "Task",

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from .._agent import Agent, PlanFormat
+from .._agent import Agent, PlanFormat, Settings
 from .._core.errors import ParcallError
 from .._core.events import Event
 from .._core.extras import MissingExtraError
@@ -193,9 +193,11 @@ def make_agent(
         return Agent(
             resolve_model(model),
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=local if constrained is None else constrained,
+            settings=Settings(
+                max_replans=max_replans,
+                plan_format=cast(PlanFormat, plan_format),
+                constrained=constrained,
+            ),
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -309,9 +311,11 @@ def run(
         agent = Agent(
             backend,
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=constrained,
+            settings=Settings(
+                max_replans=max_replans,
+                plan_format=cast(PlanFormat, plan_format),
+                constrained=constrained,
+            ),
             approve=approve,
             toolsets=toolsets,
             policy="sealed" if sealed else None,
@@ -457,9 +461,9 @@ def models_warm(
         agent = Agent(
             backend,
             _chosen_tools(tools, None, None),
-            plan_format=cast(PlanFormat, plan_format),
+            settings=Settings(plan_format=cast(PlanFormat, plan_format)),
         )
-        system = agent._system_prompt()
+        system = agent.system_prompt()
         began = time.perf_counter()
         with console.status(f"reading the system prompt with {backend.name} …"):
             status = anyio.run(backend.warm, [Message("system", system), Message("user", "")])

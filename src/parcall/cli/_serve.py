@@ -81,9 +81,9 @@ def serve_command(
 
     Exits with 2 on a bad option (a port outside 0-65535, an unknown model spec) and with 1
     when the port cannot be listened on (in use), before anything is served."""
-    from .._agent import Agent, PlanFormat
+    from .._agent import Agent, PlanFormat, Settings
     from .._core.errors import ParcallError
-    from ..models._resolve import is_local_spec, resolve_model
+    from ..models._resolve import resolve_model
     from ._app import _chosen_tools, _toolsets, fail
 
     console = Console(stderr=True)
@@ -102,9 +102,7 @@ def serve_command(
         agent = Agent(
             backend,
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=is_local_spec(model),
+            settings=Settings(max_replans=max_replans, plan_format=cast(PlanFormat, plan_format)),
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
             policy="sealed" if sealed else None,
