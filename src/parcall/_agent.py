@@ -14,22 +14,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from pydantic import ValidationError
 
 from ._core.checks import check_request, check_type
 from ._core.clock import loop_clock
 from ._core.context import RunContext
-from ._core.errors import ParcallError, PlanError, ReplanLimitError, ToolsetError
+from ._core.errors import ParcallError, ReplanLimitError, ToolsetError
 from ._core.events import (
     AnswerDelta,
     Answered,
     Event,
     JoinDecided,
     ModelCallFinished,
-    PlanFinished,
-    Purpose,
     Replanned,
-    TaskParsed,
 )
 from ._core.history import Turn, history_argument
 from ._core.limits import UsageLimits
@@ -37,24 +33,25 @@ from ._core.plan import Plan, Task, call_key
 from ._core.provenance import Lineage
 from ._core.result import RunResult
 from ._core.settings import JoinThought, PlanFormat, Settings, with_deprecated
-from ._core.tool import Tool, tool_map, validation_message
+from ._core.tool import Tool, tool_map
 from ._core.toolset import Toolset
-from ._join.answer_stream import AnswerStream
-from ._join.decision import Finish, Replan, parse_decision
-from ._join.output import Output, OutputValidationError, output_of
+from ._join.decision import Finish
+from ._join.joiner import Joiner
+from ._join.output import Output, output_of
 from ._join.policy import JoinRules
-from ._planner.formats import PlanFeed, plan_format, scripted_reader
 from ._planner.offered import default_offered, offer
+from ._planner.planning import Planner
 from ._planner.prompts import Prompts
 from ._planner.showing import ToolShowing
 from ._run.approval import ApprovalGate, Approver, validate_approver
+from ._run.conversation import Conversation
 from ._run.executor import Executor
 from ._run.journal import Journal, check_store
 from ._run.model_call import ModelCalls
 from ._run.plan_pass import Pass, PassContext, PassRun
 from ._run.policy import Policy, PolicyGate, policy_argument
 from ._run.prefill import prefilling
-from .models._base import Message, Model, Prefill, TextChunk, ToolCallChunk, Usage
+from .models._base import Message, Model, Prefill, Usage
 from .models._resolve import model_argument
 from .passes._cse import default_passes
 
@@ -520,7 +517,6 @@ class _Run:
         self._start = start or _Start()
         self.events: list[Event] = []
         self._emit_out = emit
-        self.plans: list[Plan] = []
         self.passes: list[PassRun] = []
         self._t0 = 0.0
         self._tg: TaskGroup
@@ -536,11 +532,8 @@ class _Run:
             grammar=self._grammar,
             observation_chars=crew.prompts.observation_chars,
         )
-        self._value: Any = None  # a typed answer's value
-        self._retried = False  # a typed answer gets one retry per run
         self.tools = dict(crew.tools)  # the tools shown to the planner; a selector narrows them
-        self.messages: list[Message] = []
-        self.history = self._start.history
+        self.talk = Conversation(request, self._start.history)
         self.usage = Usage()  # of the model calls so far, and how many there were
         self.requests = 0
         self.run_id = self._start.run_id or uuid.uuid4().hex
@@ -553,6 +546,15 @@ class _Run:
             spent=lambda: (self.requests, self.usage),
         )
         self.calls.limits = self._start.limits or crew.usage_limits
+        self.planner = Planner(self.talk, self.calls, crew.settings, self.emit, self.now)
+        self.joiner = Joiner(
+            self.talk,
+            self.calls,
+            crew.prompts,
+            self.rules,
+            crew.settings,
+            lambda piece: self.emit(AnswerDelta(piece, self.now())),
+        )
 
     def now(self) -> float:
         return self._time() - self._t0
@@ -577,13 +579,13 @@ class _Run:
             )
             if journal.run.request != self.request:
                 raise ValueError(f"run {start.run_id!r} in the journal asked something else")
-            if self.history and self.history != journal.history:
+            if self.talk.history and self.talk.history != journal.history:
                 raise ValueError(f"run {start.run_id!r} in the journal had another history")
-            self.history = journal.history
+            self.talk.history = journal.history
         else:
             store = _journal_store(self.crew.store)
             journal = await Journal.begin(
-                store, self.request, self.run_id, start.meta, self.history
+                store, self.request, self.run_id, start.meta, self.talk.history
             )
         self.calls.journal = journal
         try:
@@ -616,9 +618,9 @@ class _Run:
         picked = await self.crew.showing.select(self.request, pool=pool)
         self.tools = offer(picked, self.crew.showing.offered)
         self.lineage.tools = self.tools
-        self.messages = [
+        self.talk.messages = [
             Message("system", self.crew.showing.system_prompt(self.tools.values())),
-            Message("user", self.crew.prompts.question(self.request, self.history)),
+            Message("user", self.crew.prompts.question(self.request, self.talk.history)),
         ]
         self._start_passes(pool)
         async with anyio.create_task_group() as tg:
@@ -647,7 +649,7 @@ class _Run:
             return
         context = PassContext(
             self.request,
-            self.messages[0].content,
+            self.talk.messages[0].content,
             self.settings.plan_format,
             self.tools,
             self.emit,
@@ -689,13 +691,13 @@ class _Run:
         return RunResult(
             request=self.request,
             answer=answer,
-            plans=tuple(self.plans),
+            plans=tuple(self.talk.plans),
             observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
             events=tuple(self.events),
             duration=self.now(),
             run_id=self.run_id,  # the journal's, with a store
-            output=answer if self.output.text else self._value,
-            message_history=self.history,
+            output=answer if self.output.text else self.joiner.value,
+            message_history=self.talk.history,
             derived_from=self.lineage.answer,
         )
 
@@ -707,7 +709,8 @@ class _Run:
         while True:
             plan, error = await self._plan(executor, state)
             # Read the joiner prompt's fixed part while the tools run.
-            async with prefilling(self._tg, self.crew.model, self._join_ahead(plan)):
+            ahead = self.joiner.ahead(plan) if isinstance(self.crew.model, Prefill) else ()
+            async with prefilling(self._tg, self.crew.model, ahead):
                 await executor.wait_settled()
             can_replan = state.settle(plan, self.settings.max_replans)
             if not plan.tasks and error is None and can_replan:
@@ -717,10 +720,18 @@ class _Run:
                 continue
             template = self.rules.template(plan, error, executor.observations)
             if template is not None:
-                self._value = template.value
+                self.joiner.value = template.value
                 self.emit(AnswerDelta(template.answer, self.now()))
                 return self._answer(state.round_no, template.answer, None, "template")
-            decision, deltas = await self._join(plan, error, executor, state, can_replan)
+            decision, deltas = await self.joiner.ask(
+                (*state.carried, *plan.tasks),
+                error,
+                executor.observations,
+                self.tools,
+                round_no=state.round_no,
+                can_replan=can_replan,
+            )
+            state.carried = ()
             follow = self.rules.follow_up(
                 decision, executor.observations, self.tools, can_replan=can_replan
             )
@@ -757,7 +768,7 @@ class _Run:
         """Go round again, telling the planner why (and of the tools it is shown now)."""
         state.round_no += 1
         prompt = self.crew.prompts.replan(reason, _next_index(executor))
-        self.messages.append(Message("user", f"{prompt}\n{more}" if more else prompt))
+        self.talk.messages.append(Message("user", f"{prompt}\n{more}" if more else prompt))
         self.emit(Replanned(state.round_no, reason, self.now()))
 
     async def _more_tools(self, reason: str) -> str:
@@ -781,7 +792,7 @@ class _Run:
         self.emit(
             JoinDecided(state.round_no, "replan", decision.answer, decision.thought, self.now())
         )
-        del self.messages[-2:]  # this join's results and the joiner's answer
+        del self.talk.messages[-2:]  # this join's results and the joiner's answer
         state.carried = plan.tasks
         state.round_no += 1
         state.scripted = f"{_next_index(executor)}. {call}\njoin()"
@@ -789,152 +800,13 @@ class _Run:
         self.emit(Replanned(state.round_no, reason, self.now()))
 
     async def _plan(self, executor: Executor, state: _Rounds) -> tuple[Plan, str | None]:
-        """Stream a plan, handing each task to the executor the moment it is parsed (or run
-        the plan the agent wrote itself, with no model call)."""
-        round_no, scripted = state.round_no, state.scripted
-        state.scripted = None
-        kind = plan_format(self.settings.plan_format)
-        if scripted is not None:
-            reader = scripted_reader(self.tools, executor.indices)
-        else:
-            reader = kind.reader(self.tools, executor.indices)
-
-        def submit(task: Task) -> None:
-            self.emit(TaskParsed(task, round_no, self.now()))
-            executor.submit(task)
-
-        feed = PlanFeed(reader, submit, guard_loops=self._grammar)
-        cached = scripted
-        if cached is None and kind.cached:
-            for p in self.passes:
-                cached = cached or await p.cached_plan(round_no)
-        error: str | None = None
-        line: int | None = None
-        try:
-            if cached is not None:
-                feed.on_chunk(TextChunk(cached))
-            else:
-                extras = kind.request(self.tools, bool(self.settings.constrained))
-                await self._complete(
-                    "plan", round_no, self.settings.max_plan_tokens, feed.on_chunk, extras
-                )
-            feed.close()
-        except PlanError as exc:
-            error, line = str(exc), exc.line
-        plan = reader.plan()
-        self.plans.append(plan)
-        if scripted is None:  # the agent's own look-up is not the model's to have written
-            self.messages.append(Message("assistant", plan.text))
-        self.emit(PlanFinished(round_no, plan, error, self.now(), error_line=line))
-        for p in self.passes:
-            await p.planned(round_no, plan, error)
-        return plan, error
-
-    async def _join(
-        self, plan: Plan, error: str | None, executor: Executor, state: _Rounds, can_replan: bool
-    ) -> tuple[Finish | Replan, AnswerStream]:
-        """Ask the joiner, and judge its answer by the run's `JoinRules`."""
-        rules, round_no = self.rules, state.round_no
-        join_prompt = self.crew.prompts.join(
-            self.request,
-            (*state.carried, *plan.tasks),
-            executor.observations,
-            error,
-            can_replan=can_replan,
-            thought=rules.thought,
-            form=None if self.output.text else self.output.form,
-        ) + rules.reply_rules(can_replan)
-        state.carried = ()
-        self.messages.append(Message("user", join_prompt))
-        extras = rules.request_fields(can_replan)
-        if self.settings.prompt_layout == "separate":
-            extras["messages"] = self._separate_join_messages(join_prompt)
-        deltas = AnswerStream(
-            lambda piece: self.emit(AnswerDelta(piece, self.now())),
-            live=rules.live(executor.observations, self.plans, self.tools),
+        """The round's plan, each task handed to the executor the moment it is parsed."""
+        scripted, state.scripted = state.scripted, None
+        return await self.planner.plan(
+            state.round_no, self.tools, executor.indices, executor.submit, self.passes, scripted
         )
-        text = await self._complete(
-            "join", round_no, self.settings.max_join_tokens, deltas.on_chunk, extras
-        )
-        self.messages.append(Message("assistant", text))
-        decision = self._decision(text, extras)
-        if isinstance(decision, Finish) and not self.output.text:
-            decision = await self._typed(decision, round_no, extras)
-        decision = rules.review(
-            decision, executor.observations, self.plans, self.tools, can_replan=can_replan
-        )
-        return decision, deltas
-
-    async def _typed(
-        self, decision: Finish, round_no: int, extras: dict[str, Any]
-    ) -> Finish | Replan:
-        """A typed answer, validated (its value in `_value`, its text the value's JSON); the
-        first that fails goes back to the joiner with the error, a second raises."""
-        try:
-            self._value = self.output.parse(decision.answer)
-        except ValidationError as exc:
-            if self._retried:
-                raise OutputValidationError(
-                    f"the answer does not fit {_type_name(self.output.output_type)}, also "
-                    f"when asked again: {validation_message(exc)}",
-                    decision.answer,
-                ) from None
-            self._retried = True
-            retry = Message("user", self.output.retry_request(decision.answer, exc))
-            self.messages.append(retry)
-            if "messages" in extras:  # the separate layout: the joiner's own conversation
-                answered = Message("assistant", decision.answer)
-                extras = {**extras, "messages": (*extras["messages"], answered, retry)}
-            max_tokens = self.settings.max_join_tokens
-            text = await self._complete("join", round_no, max_tokens, None, extras)
-            self.messages.append(Message("assistant", text))
-            again = self._decision(text, extras)
-            return (
-                again if isinstance(again, Replan) else await self._typed(again, round_no, extras)
-            )
-        return Finish(self.output.dump(self._value), decision.thought)
-
-    def _decision(self, text: str, extras: Mapping[str, Any]) -> Finish | Replan:
-        return self.output.decision(text) if "json_schema" in extras else parse_decision(text)
-
-    def _separate_join_messages(self, join_prompt: str) -> tuple[Message, ...]:
-        # The classic layout: the joiner reads a prompt of its own from the start.
-        prompts = self.crew.prompts
-        plans = "\n".join(p.text.strip() for p in self.plans)
-        return (
-            Message("system", prompts.join_system()),
-            Message(
-                "user",
-                f"{prompts.question(self.request, self.history)}\n\n"
-                f"Plan:\n{plans}\n\n{join_prompt}",
-            ),
-        )
-
-    def _join_ahead(self, plan: Plan) -> tuple[Message, ...]:
-        """What the joiner call will surely start with (none if the plan has a template)."""
-        if not isinstance(self.crew.model, Prefill) or plan.answer is not None or not plan.tasks:
-            return ()
-        prefix = self.crew.prompts.join_prefix(plan.tasks)
-        if self.settings.prompt_layout == "separate":
-            return self._separate_join_messages(prefix)
-        return (*self.messages, Message("user", prefix))
-
-    async def _complete(
-        self,
-        purpose: Purpose,
-        round_no: int,
-        max_tokens: int | None,
-        on_chunk: Callable[[TextChunk | ToolCallChunk], bool] | None = None,
-        extras: dict[str, Any] | None = None,
-    ) -> str:
-        messages = tuple(self.messages)
-        return await self.calls.complete(purpose, round_no, messages, max_tokens, on_chunk, extras)
 
 
 def _next_index(executor: Executor) -> int:
     """The number the next plan's first task takes."""
     return max(executor.indices, default=0) + 1
-
-
-def _type_name(output_type: Any) -> str:
-    return getattr(output_type, "__name__", None) or repr(output_type)
