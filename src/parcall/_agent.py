@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -16,44 +14,35 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._core.checks import check_request, check_type
-from ._core.clock import loop_clock
-from ._core.context import RunContext
-from ._core.errors import ParcallError, ReplanLimitError, ToolsetError
+from ._core.errors import ReplanLimitError
 from ._core.events import (
     AnswerDelta,
     Answered,
     Event,
     JoinDecided,
-    ModelCallFinished,
     Replanned,
 )
 from ._core.history import Turn, history_argument
 from ._core.limits import UsageLimits
 from ._core.plan import Plan, Task, call_key
-from ._core.provenance import Lineage
 from ._core.result import RunResult
 from ._core.settings import JoinThought, PlanFormat, Settings, with_deprecated
 from ._core.tool import Tool, tool_map
 from ._core.toolset import Toolset
 from ._join.decision import Finish
-from ._join.joiner import Joiner
 from ._join.output import Output, output_of
-from ._join.policy import JoinRules
-from ._planner.offered import default_offered, offer
-from ._planner.planning import Planner
+from ._planner.offered import default_offered
 from ._planner.prompts import Prompts
 from ._planner.showing import ToolShowing
-from ._run.approval import ApprovalGate, Approver, validate_approver
-from ._run.conversation import Conversation
+from ._run.approval import Approver, validate_approver
 from ._run.executor import Executor
 from ._run.journal import Journal, check_store
-from ._run.model_call import ModelCalls
-from ._run.plan_pass import Pass, PassContext, PassRun
-from ._run.policy import Policy, PolicyGate, policy_argument
+from ._run.plan_pass import Pass
+from ._run.policy import Policy, policy_argument
 from ._run.prefill import prefilling
-from .models._base import Message, Model, Prefill, Usage
+from ._run_setup import Crew, RunSetup, RunStart, journal_store, run_start
+from .models._base import Message, Model, Prefill
 from .models._resolve import model_argument
-from .passes._cse import default_passes
 
 if TYPE_CHECKING:
     from .select import ToolSelector
@@ -243,15 +232,15 @@ class Agent:
         `output_type` replaces the agent's for this run (see `Agent(output_type=...)`)."""
         check_request(request)
         output = self._output(output_type)
-        start = _start(run_id, meta, False, message_history, deps, usage_limits)
+        start = run_start(run_id, meta, False, message_history, deps, usage_limits)
         return await _Run(self._crew(), request, emit=None, start=start, output=output).execute()
 
     async def resume(self, run_id: str) -> RunResult:
         """Continue the journaled run `run_id` (see `store`): what the journal holds is not
         done again, the rest runs. A run that had finished gives the same result again,
         with no model or tool call."""
-        journal = await Journal.resume(_journal_store(self.store), run_id)  # read once, used as is
-        start = _Start(run_id, resume=True, journal=journal, history=journal.history)
+        journal = await Journal.resume(journal_store(self.store), run_id)  # read once, used as is
+        start = RunStart(run_id, resume=True, journal=journal, history=journal.history)
         return await _Run(self._crew(), journal.run.request, emit=None, start=start).execute()
 
     def run_sync(
@@ -307,7 +296,7 @@ class Agent:
         if resume and run_id is None:
             raise ValueError("resume=True needs the run_id of the run to continue")
         output = self._output(output_type)
-        start = _start(run_id, meta, resume, message_history, deps, usage_limits)
+        start = run_start(run_id, meta, resume, message_history, deps, usage_limits)
         return RunStream(self._crew(), request, start, output)
 
     def _output(self, output_type: Any) -> Output:
@@ -318,7 +307,7 @@ class Agent:
         offered): what a prefix cache can read ahead."""
         return self._crew().showing.system_prompt(tools)
 
-    def _crew(self) -> _Crew:
+    def _crew(self) -> Crew:
         """What a run is given of the agent (read when it starts)."""
         if self.settings.max_concurrency is not None and self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.settings.max_concurrency)
@@ -331,7 +320,7 @@ class Agent:
             self.settings.select_k,
             self._systems,
         )
-        return _Crew(
+        return Crew(
             self.model,
             self.tools,
             self.settings,
@@ -348,31 +337,6 @@ class Agent:
         )
 
 
-def _journal_store(store: RunStore | None) -> RunStore:
-    if store is None:
-        raise ValueError("resume needs a journal: Agent(..., store=SQLiteRunStore(path))")
-    return store
-
-
-@dataclass(frozen=True, slots=True)
-class _Crew:
-    """What a run takes from its agent: the model, the tools, the options, the hooks."""
-
-    model: Model
-    tools: Mapping[str, Tool]
-    settings: Settings
-    prompts: Prompts
-    output: Output
-    showing: ToolShowing
-    approve: Approver | None
-    policy: Policy | None
-    toolsets: tuple[Toolset, ...]
-    passes: tuple[Pass, ...] | None
-    store: RunStore | None
-    usage_limits: UsageLimits | None
-    limiter: anyio.CapacityLimiter | None
-
-
 class RunStream:
     """The events of one run as an async iterator, inside `async with`.
 
@@ -380,7 +344,7 @@ class RunStream:
     """
 
     def __init__(
-        self, crew: _Crew, request: str, start: _Start | None = None, output: Output | None = None
+        self, crew: Crew, request: str, start: RunStart | None = None, output: Output | None = None
     ) -> None:
         self._crew = crew
         self._request = request
@@ -450,35 +414,6 @@ class RunStream:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Start:
-    """How a run begins: in the journal as `run_id` (None: a new id), or resumed; with the
-    conversation before it, its deps and its usage limits (None: the agent's)."""
-
-    run_id: str | None = None
-    meta: Mapping[str, Any] | None = None
-    resume: bool = False
-    journal: Journal | None = None
-    """The journal already read by `Agent.resume`."""
-    history: tuple[Turn, ...] = ()
-    deps: Any = None
-    limits: UsageLimits | None = None
-
-
-def _start(
-    run_id: str | None,
-    meta: Mapping[str, Any] | None,
-    resume: bool,
-    message_history: Sequence[Turn | Mapping[str, Any]] | None,
-    deps: Any,
-    usage_limits: UsageLimits | None,
-) -> _Start:
-    """A run's start from a caller's arguments, checked."""
-    check_type("run", "usage_limits", usage_limits, (UsageLimits, type(None)), "a UsageLimits")
-    history = history_argument(message_history)
-    return _Start(run_id, meta, resume, history=history, deps=deps, limits=usage_limits)
-
-
 @dataclass
 class _Rounds:
     """Where the round loop is: the round, the calls made so far, what the next round
@@ -500,206 +435,8 @@ class _Rounds:
         return self.round_no < max_replans and not repeats
 
 
-class _Run:
-    """The state of one run: its conversation, its executor, its trace."""
-
-    def __init__(
-        self,
-        crew: _Crew,
-        request: str,
-        emit: Callable[[Event], None] | None,
-        start: _Start | None = None,
-        output: Output | None = None,
-    ) -> None:
-        self.crew = crew
-        self.settings = crew.settings
-        self.request = request
-        self._start = start or _Start()
-        self.events: list[Event] = []
-        self._emit_out = emit
-        self.passes: list[PassRun] = []
-        self._t0 = 0.0
-        self._tg: TaskGroup
-        self._time = anyio.current_time
-        constrained = bool(crew.settings.constrained)
-        self._grammar = constrained and crew.settings.plan_format == "text"
-        self.output = output or crew.output
-        self.rules = JoinRules(
-            crew.settings.join,
-            request,
-            self.output,
-            constrained=constrained,
-            grammar=self._grammar,
-            observation_chars=crew.prompts.observation_chars,
-        )
-        self.tools = dict(crew.tools)  # the tools shown to the planner; a selector narrows them
-        self.talk = Conversation(request, self._start.history)
-        self.usage = Usage()  # of the model calls so far, and how many there were
-        self.requests = 0
-        self.run_id = self._start.run_id or uuid.uuid4().hex
-        self.lineage = Lineage(self.tools)
-        self.calls = ModelCalls(
-            crew.model,
-            temperature=crew.settings.temperature,
-            emit=self.emit,
-            clock=self.now,
-            spent=lambda: (self.requests, self.usage),
-        )
-        self.calls.limits = self._start.limits or crew.usage_limits
-        self.planner = Planner(self.talk, self.calls, crew.settings, self.emit, self.now)
-        self.joiner = Joiner(
-            self.talk,
-            self.calls,
-            crew.prompts,
-            self.rules,
-            crew.settings,
-            lambda piece: self.emit(AnswerDelta(piece, self.now())),
-        )
-
-    def now(self) -> float:
-        return self._time() - self._t0
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-        if isinstance(event, ModelCallFinished):
-            self.usage = self.usage + event.usage
-            self.requests += 1
-        self.lineage.see(event)
-        if self._emit_out is not None:
-            self._emit_out(event)
-
-    async def execute(self) -> RunResult:
-        start = self._start
-        if self.crew.store is None and not start.resume:
-            return await self._toolsets()
-        if start.resume:
-            assert start.run_id is not None
-            journal = start.journal or await Journal.resume(
-                _journal_store(self.crew.store), start.run_id
-            )
-            if journal.run.request != self.request:
-                raise ValueError(f"run {start.run_id!r} in the journal asked something else")
-            if self.talk.history and self.talk.history != journal.history:
-                raise ValueError(f"run {start.run_id!r} in the journal had another history")
-            self.talk.history = journal.history
-        else:
-            store = _journal_store(self.crew.store)
-            journal = await Journal.begin(
-                store, self.request, self.run_id, start.meta, self.talk.history
-            )
-        self.calls.journal = journal
-        try:
-            result = await self._toolsets()
-        except Exception as exc:
-            await journal.finish("failed", None, f"{type(exc).__name__}: {exc}")
-            raise
-        await journal.finish("done", result.answer, None)
-        return result
-
-    async def _toolsets(self) -> RunResult:
-        if not self.crew.toolsets:
-            return await self._execute()
-        async with contextlib.AsyncExitStack() as stack:  # toolsets close with the run
-            opened: list[Tool] = []
-            for toolset in self.crew.toolsets:
-                opened.extend(await stack.enter_async_context(toolset.open()))
-            try:
-                self.tools = tool_map([*self.crew.tools.values(), *opened])
-            except ValueError as exc:
-                raise ToolsetError(f"{exc}: give a toolset a prefix=...") from None
-            return await self._execute()  # selects from, and prompts with, the run's tools
-
-    async def _execute(self) -> RunResult:
-        self._time = loop_clock()
-        self._t0 = self._time()
-        error: Exception | None = None
-        answer: str | None = None
-        pool = self.tools
-        picked = await self.crew.showing.select(self.request, pool=pool)
-        self.tools = offer(picked, self.crew.showing.offered)
-        self.lineage.tools = self.tools
-        self.talk.messages = [
-            Message("system", self.crew.showing.system_prompt(self.tools.values())),
-            Message("user", self.crew.prompts.question(self.request, self.talk.history)),
-        ]
-        self._start_passes(pool)
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            executor = self._executor(tg)
-            try:
-                answer = await self._rounds(executor)
-            except Exception as exc:  # raised after the group, not wrapped in an ExceptionGroup
-                error = exc
-                tg.cancel_scope.cancel()
-        if error is None and answer is None:
-            error = ParcallError("the run ended without an answer (a tool cancelled the run?)")
-        if error is not None:
-            if isinstance(error, ParcallError) and error.result is None:
-                error.result = self.result(executor, "")  # nothing the run did is lost
-            raise error
-        assert answer is not None
-        return self.result(executor, answer)
-
-    def _start_passes(self, pool: Mapping[str, Tool]) -> None:
-        passes = self.crew.passes
-        if passes is None:  # of every tool of the run: a replan may show more than the first
-            passes = default_passes(pool.values())
-        journal = self.calls.journal
-        if not passes and journal is None:
-            return
-        context = PassContext(
-            self.request,
-            self.talk.messages[0].content,
-            self.settings.plan_format,
-            self.tools,
-            self.emit,
-            self.now,
-            self.crew.limiter,
-        )
-        self.passes = [p.start(context) for p in passes]
-        if journal is not None:  # outermost: a journaled value skips every pass
-            self.passes.insert(0, journal.task_pass(context))
-        context.passes = tuple(self.passes)
-
-    def _executor(self, tg: TaskGroup) -> Executor:
-        approve, policy = self.crew.approve, self.crew.policy
-        gate = (
-            ApprovalGate(
-                approve, self.request, self.tools, self.lineage.arguments if policy else None
-            )
-            if approve
-            else None
-        )
-        return Executor(
-            tg,
-            self.tools,
-            emit=self.emit,
-            clock=self.now,
-            limiter=self.crew.limiter,
-            gate=gate,
-            passes=self.passes,
-            context=self._tool_context,
-            policy=PolicyGate(policy, self.lineage, self.emit, self.now, gate) if policy else None,
-        )
-
-    def _tool_context(self, tool: str, task: int, attempt: int) -> RunContext[Any]:
-        """What a tool that takes a `RunContext` is given for one attempt of one task."""
-        usage, requests, deps = self.usage, self.requests, self._start.deps
-        return RunContext(deps, usage, requests, self.run_id, self.request, tool, task, attempt)
-
-    def result(self, executor: Executor, answer: str) -> RunResult:
-        return RunResult(
-            request=self.request,
-            answer=answer,
-            plans=tuple(self.talk.plans),
-            observations=tuple(executor.observations[i] for i in sorted(executor.observations)),
-            events=tuple(self.events),
-            duration=self.now(),
-            run_id=self.run_id,  # the journal's, with a store
-            output=answer if self.output.text else self.joiner.value,
-            message_history=self.talk.history,
-            derived_from=self.lineage.answer,
-        )
+class _Run(RunSetup):
+    """One run: its rounds of plan → execute → join, until an answer."""
 
     # --- the round loop ---------------------------------------------------------------------
 
