@@ -345,6 +345,9 @@ class Evaluation:
             model=self.config.model,
             format=self.config.plan_format if self.config.agent == "parcall" else None,
             constrained=self.config.grammar if self.config.agent == "parcall" else None,
+            settings=self.config.settings.model_dump(mode="json")
+            if self.config.agent == "parcall"
+            else None,
             primary=self.dataset.primary,
             dataset_settings=getattr(self.dataset, "settings", None),
             tool_latency_s=self.config.tool_latency,
