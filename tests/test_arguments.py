@@ -30,27 +30,30 @@ def add(a: int, b: int) -> int:
 
 
 @pytest.mark.parametrize(
-    ("fields", "name"),
+    ("fields", "error", "name"),
     [
-        ({"max_replans": "2"}, "max_replans"),
-        ({"max_replans": -1}, "max_replans"),
-        ({"max_replans": True}, "max_replans"),
-        ({"max_concurrency": 0}, "max_concurrency"),
-        ({"max_concurrency": 2.5}, "max_concurrency"),
-        ({"temperature": "hot"}, "temperature"),
-        ({"max_plan_tokens": 0}, "max_plan_tokens"),
-        ({"max_join_tokens": "512"}, "max_join_tokens"),
-        ({"plan_format": "yaml"}, "plan_format"),
-        ({"constrained": "yes"}, "constrained"),
-        ({"prompt_layout": "joined"}, "prompt_layout"),
-        ({"select_k": 0}, "select_k"),
-        ({"join": {"grounded": "yes"}}, "join.grounded"),
-        ({"join": {"thought": "sometimes"}}, "join.thought"),
-        ({"max_replan": 1}, "max_replan"),
+        ({"max_replans": "2"}, TypeError, "max_replans"),
+        ({"max_replans": -1}, ValueError, "max_replans"),
+        ({"max_replans": True}, TypeError, "max_replans"),
+        ({"max_concurrency": 0}, ValueError, "max_concurrency"),
+        ({"max_concurrency": 2.5}, TypeError, "max_concurrency"),
+        ({"temperature": "hot"}, TypeError, "temperature"),
+        ({"max_plan_tokens": 0}, ValueError, "max_plan_tokens"),
+        ({"max_join_tokens": "512"}, TypeError, "max_join_tokens"),
+        ({"plan_format": "yaml"}, ValueError, "plan_format"),
+        ({"constrained": "yes"}, TypeError, "constrained"),
+        ({"prompt_layout": "joined"}, ValueError, "prompt_layout"),
+        ({"select_k": 0}, ValueError, "select_k"),
+        ({"join": {"grounded": "yes"}}, TypeError, "join.grounded"),
+        ({"join": {"thought": "sometimes"}}, ValueError, "join.thought"),
+        ({"join": 3}, TypeError, "join"),
+        ({"max_replan": 1}, ValueError, "max_replan"),
     ],
 )
-def test_bad_settings_name_the_field(fields: dict[str, Any], name: str) -> None:
-    with pytest.raises(ValidationError, match=rf"(?m)^{re.escape(name)}$"):
+def test_bad_settings_name_the_field(
+    fields: dict[str, Any], error: type[Exception], name: str
+) -> None:
+    with pytest.raises(error, match=rf"^Agent: {re.escape(name)} (must be|is not)"):
         Agent(ScriptedModel([]), [add], settings=fields)
     with pytest.raises(ValidationError, match=rf"(?m)^{re.escape(name)}$"):
         Settings.model_validate(fields)

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "DEPRECATED_OPTIONS",
@@ -136,7 +136,7 @@ def settings_argument(owner: str, value: object) -> Settings:
     if isinstance(value, Settings):
         return value
     if isinstance(value, Mapping):
-        return Settings.model_validate(dict(value))
+        return validated(owner, dict(value))
     raise TypeError(
         f"{owner}: settings must be a Settings or a dict of its fields, not {type(value).__name__}"
     )
@@ -205,4 +205,40 @@ def with_deprecated(owner: str, given: object, options: Mapping[str, Any]) -> Se
             fields["join"][path[5:]] = value
         else:
             fields[path] = value
-    return Settings.model_validate(fields)
+    return validated(owner, fields)
+
+
+def validated(owner: str, fields: dict[str, Any]) -> Settings:
+    """`Settings` of `fields`; a bad one is a one-line error naming it, as the agent's
+    arguments always were: a `TypeError` for a wrong type, else a `ValueError`."""
+    try:
+        return Settings.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        kind = first["type"]
+        error = TypeError if kind.endswith("_type") else ValueError
+        raise error(f"{owner}: {name} {_wrong(first)}") from None
+
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "True or False",
+    "model_type": "a JoinPolicy or a dict of its fields",
+}
+
+
+def _wrong(error: Any) -> str:
+    """What is wrong with a value, as `checks` says it (`must be at least 0, not -1`)."""
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error["input"]
+    shown = f"{given!r} ({type(given).__name__})"
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}, not {shown}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}, not {given!r}"
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}, not {shown}"
+    if kind == "extra_forbidden":
+        return f"is not a setting (the settings are {', '.join(Settings.model_fields)})"
+    return f"is not valid: {error['msg']}"

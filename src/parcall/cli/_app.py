@@ -10,7 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, get_args
 
 import anyio
 import typer
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from .._agent import Agent, PlanFormat, Settings
+from .._agent import Agent, PlanFormat
 from .._core.errors import ParcallError
 from .._core.events import Event
 from .._core.extras import MissingExtraError
@@ -193,11 +193,11 @@ def make_agent(
         return Agent(
             resolve_model(model),
             chosen,
-            settings=Settings(
-                max_replans=max_replans,
-                plan_format=cast(PlanFormat, plan_format),
-                constrained=constrained,
-            ),
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "constrained": constrained,
+            },
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -313,11 +313,11 @@ def run(
         agent = Agent(
             backend,
             chosen,
-            settings=Settings(
-                max_replans=max_replans,
-                plan_format=cast(PlanFormat, plan_format),
-                constrained=constrained,
-            ),
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "constrained": constrained,
+            },
             approve=approve,
             toolsets=toolsets,
             policy="sealed" if sealed else None,
@@ -463,7 +463,7 @@ def models_warm(
         agent = Agent(
             backend,
             _chosen_tools(tools, None, None),
-            settings=Settings(plan_format=cast(PlanFormat, plan_format)),
+            settings={"plan_format": plan_format},
         )
         system = agent.system_prompt()
         began = time.perf_counter()

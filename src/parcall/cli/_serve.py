@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -81,7 +81,7 @@ def serve_command(
 
     Exits with 2 on a bad option (a port outside 0-65535, an unknown model spec) and with 1
     when the port cannot be listened on (in use), before anything is served."""
-    from .._agent import Agent, PlanFormat, Settings
+    from .._agent import Agent
     from .._core.errors import ParcallError
     from ..models._resolve import resolve_model
     from ._app import _chosen_tools, _toolsets, fail
@@ -102,7 +102,7 @@ def serve_command(
         agent = Agent(
             backend,
             chosen,
-            settings=Settings(max_replans=max_replans, plan_format=cast(PlanFormat, plan_format)),
+            settings={"max_replans": max_replans, "plan_format": plan_format},
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
             policy="sealed" if sealed else None,
