@@ -115,9 +115,8 @@ def main() -> None:
     agent = Agent(
         model,
         list(DEMO_TOOLS),
-        settings=Settings(
-            constrained=False if args.free else None, prompt_layout=args.layout
-        ),  # None: on when the model takes grammars,
+        # constrained None: on when the model takes grammars
+        settings=Settings(constrained=False if args.free else None, prompt_layout=args.layout),
     )
 
     async def go() -> list[dict[str, Any]]:

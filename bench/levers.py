@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--agent", choices=("parcall", "react"), default="parcall")
     parser.add_argument("--repeat-penalty", type=float, default=1.0)
     parser.add_argument("--extract", action="store_true", help="add the extract tool")
-    parser.add_argument("--grounded", action="store_true", help="Agent(grounded=True)")
+    parser.add_argument("--grounded", action="store_true", help="JoinPolicy(grounded=True)")
     parser.add_argument("--no-lookup", action="store_true", help="search only")
     parser.add_argument("--search-chars", type=int, default=400)
     parser.add_argument("--threads", type=int, default=None)

@@ -35,7 +35,7 @@ async def measure(model: Any, layout: str, question: str) -> dict[str, Any]:
         model,
         list(DEMO_TOOLS),
         settings=Settings(constrained=True, max_replans=0, max_join_tokens=4, prompt_layout=layout),
-    )  # type: ignore[arg-type]
+    )
     try:
         result = await agent.run(question)
     except ParcallError as exc:  # a cut-off joiner may still "replan": the run is kept

@@ -248,9 +248,8 @@ async def plan_sample(corpus: Corpus, model_spec: str, n: int, k: int) -> dict[s
             model,
             tools,
             tool_selector=selector,
-            settings=Settings(
-                select_k=k, constrained=True, max_replans=0, max_join_tokens=1
-            ),  # only the plan is measured
+            # only the plan is measured
+            settings=Settings(select_k=k, constrained=True, max_replans=0, max_join_tokens=1),
         )
         for q in queries:
             try:

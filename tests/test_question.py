@@ -116,7 +116,7 @@ async def test_join_thought_decides_what_the_joiner_is_asked_for(
         model,
         [make_search()],
         settings=Settings(constrained=True, join=JoinPolicy(thought=setting)),
-    )  # type: ignore[arg-type]
+    )
     result = await agent.run(question)
     assert result.answer == "Annie Morton"
     join = model.requests[1]
@@ -135,7 +135,7 @@ def test_join_thought_must_be_a_known_setting() -> None:
             ScriptedModel([]),
             [make_search()],
             settings=Settings(join=JoinPolicy(thought="sometimes")),
-        )  # type: ignore[arg-type]
+        )
 
 
 @pytest.mark.parametrize("thought", ["none", "short"])
