@@ -365,3 +365,14 @@ def test_each_worker_gets_its_own_local_model_and_http_models_are_shared(
     remote = runner.ModelSource("http://127.0.0.1:9/v1#m", Echo(), concurrency=3)
     assert remote.new_worker()(example) is remote.new_worker()(example)
     assert len(made) == 1 and not remote.to_load
+
+
+def test_the_format_label_asks_the_settings_whether_plans_are_constrained() -> None:
+    from parcall.eval._runner import EvalConfig
+
+    assert EvalConfig("echo", model="gold").grammar is False  # a script takes no grammar
+    assert EvalConfig("echo", model="http://h:1/v1#m").grammar is False
+    local = EvalConfig("echo", model="local:tiny")
+    assert local.grammar is True and local.run.endswith(".text-constrained")
+    assert local.settings.constrained is True  # what the agent is built with
+    assert EvalConfig("echo", model="local:tiny", constrained=False).settings.constrained is False
