@@ -8,6 +8,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .._core.observation import Observation
@@ -27,12 +28,12 @@ FOLLOW_UP_WORDS = 6
 """`follow_up`: answers of at most this many words are looked up before they are given."""
 
 
+@dataclass(frozen=True, slots=True)
 class Template:
     """A plan's own answer (`finish(...)`): its text, and a typed answer's value."""
 
-    def __init__(self, answer: str, value: Any) -> None:
-        self.answer = answer
-        self.value = value
+    answer: str
+    value: Any = None
 
 
 class JoinRules:
