@@ -24,14 +24,24 @@ from typing import Any
 
 import anyio
 
-from parcall import Agent, ParallelToolCallAgent, PolicyDenied, Prompts, ReActAgent, RunResult
+from parcall import (
+    Agent,
+    ParallelToolCallAgent,
+    PolicyDenied,
+    Prompts,
+    ReActAgent,
+    RunResult,
+    Settings,
+)
 from parcall.eval._agentdojo import SUITES, VERSION, AgentDojo
 from parcall.eval._dataset import Example
 from parcall.eval._record import AgentOptions, build_agent
 
 CONFIGS: dict[str, AgentOptions] = {
-    "parcall": AgentOptions(agent="parcall", max_replans=8),
-    "parcall --sealed": AgentOptions(agent="parcall", max_replans=8, sealed=True),
+    "parcall": AgentOptions(agent="parcall", settings=Settings(constrained=False, max_replans=8)),
+    "parcall --sealed": AgentOptions(
+        agent="parcall", settings=Settings(constrained=False, max_replans=8), sealed=True
+    ),
     "react": AgentOptions(agent="react"),
     "parallel": AgentOptions(agent="parallel"),
 }
@@ -62,7 +72,9 @@ async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -
     elif options.agent == "parcall":
         policy = "sealed" if options.sealed else None
         prompts = Prompts(observation_chars=chars)
-        agent = Agent(model, tools, max_replans=8, prompts=prompts, policy=policy)
+        agent = Agent(
+            model, tools, settings=Settings(max_replans=8), prompts=prompts, policy=policy
+        )
     elif options.agent == "react":
         agent = ReActAgent(model, tools, observation_chars=chars)
     else:

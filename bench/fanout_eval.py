@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from parcall import Agent, ParcallError, TaskStarted
+from parcall import Agent, ParcallError, Settings, TaskStarted
 from parcall.bench import new_out_dir
 from parcall.models import resolve_model
 from parcall.tools import DEMO_TOOLS
@@ -115,8 +115,8 @@ def main() -> None:
     agent = Agent(
         model,
         list(DEMO_TOOLS),
-        constrained=False if args.free else None,  # None: on when the model takes grammars
-        prompt_layout=args.layout,
+        # constrained None: on when the model takes grammars
+        settings=Settings(constrained=False if args.free else None, prompt_layout=args.layout),
     )
 
     async def go() -> list[dict[str, Any]]:

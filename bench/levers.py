@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from parcall import Agent, LlamaCpp, ReActAgent
+from parcall import Agent, JoinPolicy, LlamaCpp, ReActAgent, Settings
 from parcall.eval._hotpotqa import HotpotQA, hotpot_em, hotpot_f1
 from parcall.tools import extract_tool
 
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--agent", choices=("parcall", "react"), default="parcall")
     parser.add_argument("--repeat-penalty", type=float, default=1.0)
     parser.add_argument("--extract", action="store_true", help="add the extract tool")
-    parser.add_argument("--grounded", action="store_true", help="Agent(grounded=True)")
+    parser.add_argument("--grounded", action="store_true", help="JoinPolicy(grounded=True)")
     parser.add_argument("--no-lookup", action="store_true", help="search only")
     parser.add_argument("--search-chars", type=int, default=400)
     parser.add_argument("--threads", type=int, default=None)
@@ -61,7 +61,11 @@ def main() -> None:
             agent = (
                 ReActAgent(model, tools)
                 if args.agent == "react"
-                else Agent(model, tools, constrained=True, grounded=args.grounded)
+                else Agent(
+                    model,
+                    tools,
+                    settings=Settings(constrained=True, join=JoinPolicy(grounded=args.grounded)),
+                )
             )
             started = time.perf_counter()
             error = None

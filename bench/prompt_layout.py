@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from fanout_eval import QUESTIONS
 
-from parcall import Agent, ModelCallFinished, ParcallError, RunResult
+from parcall import Agent, ModelCallFinished, ParcallError, RunResult, Settings
 from parcall.bench import new_out_dir
 from parcall.models import resolve_model
 from parcall.tools import DEMO_TOOLS
@@ -34,11 +34,8 @@ async def measure(model: Any, layout: str, question: str) -> dict[str, Any]:
     agent = Agent(
         model,
         list(DEMO_TOOLS),
-        constrained=True,
-        max_replans=0,
-        max_join_tokens=4,
-        prompt_layout=layout,
-    )  # type: ignore[arg-type]
+        settings=Settings(constrained=True, max_replans=0, max_join_tokens=4, prompt_layout=layout),
+    )
     try:
         result = await agent.run(question)
     except ParcallError as exc:  # a cut-off joiner may still "replan": the run is kept

@@ -32,7 +32,7 @@ from typing import Any
 
 import anyio
 
-from parcall import Agent, ParcallError, Tool
+from parcall import Agent, ParcallError, Settings, Tool
 from parcall.eval import split_of
 from parcall.select import (
     BM25Selector,
@@ -248,10 +248,8 @@ async def plan_sample(corpus: Corpus, model_spec: str, n: int, k: int) -> dict[s
             model,
             tools,
             tool_selector=selector,
-            select_k=k,
-            constrained=True,
-            max_replans=0,
-            max_join_tokens=1,  # only the plan is measured
+            # only the plan is measured
+            settings=Settings(select_k=k, constrained=True, max_replans=0, max_join_tokens=1),
         )
         for q in queries:
             try:

@@ -17,6 +17,7 @@ from parcall import (
     ReplanLimitError,
     Replanned,
     ScriptedModel,
+    Settings,
     TaskFailed,
     TaskFinished,
     TaskParsed,
@@ -211,7 +212,7 @@ async def test_the_joiner_can_replan_and_the_new_plan_continues_numbering() -> N
             "Action: Finish(42)",
         ]
     )
-    result = await Agent(model, [search], max_replans=1).run("q")
+    result = await Agent(model, [search], settings=Settings(max_replans=1)).run("q")
     assert result.answer == "42"
     assert len(result.plans) == 2 and result.replans == 1
     assert [o.idx for o in result.observations] == [1, 2, 3, 4]
@@ -229,7 +230,7 @@ async def test_max_replans_is_honoured() -> None:
     replan = "Action: Replan(still missing)"
     model = ScriptedModel([plan('1. search("a")'), replan, plan('2. search("b")'), replan])
     with pytest.raises(ReplanLimitError) as info:
-        await Agent(model, [make_search()], max_replans=1).run("q")
+        await Agent(model, [make_search()], settings=Settings(max_replans=1)).run("q")
     assert len(model.requests) == 4  # plan, join, plan, join — no third plan
     assert "This is the last step" in model.requests[3].messages[-1].content
     partial = info.value.result
@@ -333,7 +334,9 @@ async def test_global_and_per_tool_limits_are_never_exceeded(gate: Gate) -> None
             gate2.leave()
 
     text = plan(*[f"{i}. free({i})" for i in range(1, 9)])
-    await Agent(ScriptedModel([text, FINISH]), [free], max_concurrency=3).run("q")
+    await Agent(ScriptedModel([text, FINISH]), [free], settings=Settings(max_concurrency=3)).run(
+        "q"
+    )
     assert gate2.peak == 3
 
 
@@ -368,7 +371,9 @@ async def test_every_call_extends_the_previous_prompt_so_prefix_caches_hit() -> 
 
 async def test_the_separate_layout_gives_the_joiner_its_own_prompt() -> None:
     model = ScriptedModel([plan('1. search("a")'), FINISH])
-    await Agent(model, [make_search()], prompt_layout="separate").run("the question")
+    await Agent(model, [make_search()], settings=Settings(prompt_layout="separate")).run(
+        "the question"
+    )
     join = model.requests[1].messages
     assert [m.role for m in join] == ["system", "user"]
     assert "joiner" in join[0].content
@@ -377,7 +382,7 @@ async def test_the_separate_layout_gives_the_joiner_its_own_prompt() -> None:
 
 async def test_an_empty_plan_is_planned_again_not_answered_from_memory() -> None:
     model = ScriptedModel(["Thought: I know this.\njoin()", plan('1. search("a")'), FINISH])
-    result = await Agent(model, [make_search()], max_replans=2).run("q")
+    result = await Agent(model, [make_search()], settings=Settings(max_replans=2)).run("q")
     assert result.answer == "done" and result.values == {1: "result for a"}
     assert [r.purpose for r in model.requests] == ["plan", "plan", "join"]
     assert "called no tool" in model.requests[1].messages[-1].content
@@ -386,14 +391,14 @@ async def test_an_empty_plan_is_planned_again_not_answered_from_memory() -> None
 
 async def test_an_empty_plan_with_no_replans_left_goes_to_the_joiner() -> None:
     model = ScriptedModel(["join()", FINISH])
-    result = await Agent(model, [make_search()], max_replans=0).run("q")
+    result = await Agent(model, [make_search()], settings=Settings(max_replans=0)).run("q")
     assert result.answer == "done" and [r.purpose for r in model.requests] == ["plan", "join"]
 
 
 async def test_a_replan_that_only_repeats_earlier_calls_must_answer() -> None:
     replan = "Action: Replan(try again)"
     model = ScriptedModel([plan('1. search("a")'), replan, plan('2. search("a")'), FINISH])
-    result = await Agent(model, [make_search()], max_replans=5).run("q")
+    result = await Agent(model, [make_search()], settings=Settings(max_replans=5)).run("q")
     assert result.answer == "done"
     assert "This is the last step" in model.requests[3].messages[-1].content
 
@@ -401,7 +406,7 @@ async def test_a_replan_that_only_repeats_earlier_calls_must_answer() -> None:
 async def test_a_plan_that_repeats_a_call_a_third_time_ends_there() -> None:
     looping = '1. search("a")\n2. search("b")\n3. search("a")\n4. search("a")\n5. search("d")\n'
     model = ScriptedModel([looping, FINISH])
-    result = await Agent(model, [make_search()], constrained=True).run("q")
+    result = await Agent(model, [make_search()], settings=Settings(constrained=True)).run("q")
     assert [t.idx for t in result.plans[0]] == [1, 2, 3, 4]
     assert result.plans[0].joined
     assert sorted(result.values) == [1, 2, 3, 4]
@@ -409,7 +414,9 @@ async def test_a_plan_that_repeats_a_call_a_third_time_ends_there() -> None:
 
 async def test_a_call_made_twice_is_kept_and_unconstrained_plans_may_repeat_freely() -> None:
     twice = plan('1. search("a")', '2. search("a")', '3. search("b")')
-    result = await Agent(ScriptedModel([twice, FINISH]), [make_search()], constrained=True).run("q")
+    result = await Agent(
+        ScriptedModel([twice, FINISH]), [make_search()], settings=Settings(constrained=True)
+    ).run("q")
     assert sorted(result.values) == [1, 2, 3]
     dice = plan(*(f'{i}. search("roll")' for i in range(1, 6)))
     result = await Agent(ScriptedModel([dice, FINISH]), [make_search()]).run("q")

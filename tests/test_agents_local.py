@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from conftest import TINY_MISSING, tiny_model_path
-from parcall import Agent, RunContext, Turn, UsageLimitExceeded, UsageLimits, tool
+from parcall import Agent, RunContext, Settings, Turn, UsageLimitExceeded, UsageLimits, tool
 from parcall._planner.grammar import plan_grammar
 from parcall.models import LlamaCpp, ModelRequest
 
@@ -72,7 +72,12 @@ async def test_history_deps_and_a_token_limit_on_the_tiny_model(tiny: LlamaCpp) 
     # conversation, stopped after it by a limit the prompt alone goes past.
     model = Recording(tiny)
     limits = UsageLimits(input_tokens_limit=10)
-    agent = Agent(model, [height], max_plan_tokens=8, constrained=False, usage_limits=limits)
+    agent = Agent(
+        model,
+        [height],
+        settings=Settings(max_plan_tokens=8, constrained=False),
+        usage_limits=limits,
+    )
     deps = Directory("ann")
     history = [Turn(request="How tall is the Eiffel Tower?", answer="330 m")]
     with pytest.raises(UsageLimitExceeded, match="input_tokens_limit of 10") as caught:

@@ -3,17 +3,21 @@ argument: constructors, model specs, empty questions."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from conftest import FINISH, make_search, plan
 from parcall import (
     Agent,
+    JoinPolicy,
     OpenAICompatible,
     ParallelToolCallAgent,
     ReActAgent,
     ScriptedModel,
+    Settings,
     Tool,
     resolve_model,
     tool,
@@ -26,7 +30,7 @@ def add(a: int, b: int) -> int:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error", "names"),
+    ("fields", "error", "name"),
     [
         ({"max_replans": "2"}, TypeError, "max_replans"),
         ({"max_replans": -1}, ValueError, "max_replans"),
@@ -39,15 +43,103 @@ def add(a: int, b: int) -> int:
         ({"plan_format": "yaml"}, ValueError, "plan_format"),
         ({"constrained": "yes"}, TypeError, "constrained"),
         ({"prompt_layout": "joined"}, ValueError, "prompt_layout"),
-        ({"prompts": "be brief"}, TypeError, "prompts"),
-        ({"grounded": "yes"}, TypeError, "grounded"),
+        ({"select_k": 0}, ValueError, "select_k"),
+        ({"join": {"grounded": "yes"}}, TypeError, "join.grounded"),
+        ({"join": {"thought": "sometimes"}}, ValueError, "join.thought"),
+        ({"join": 3}, TypeError, "join"),
+        ({"max_replan": 1}, ValueError, "max_replan"),
     ],
 )
-def test_agent_arguments_are_checked_when_it_is_built(
-    kwargs: dict[str, Any], error: type[Exception], names: str
+def test_bad_settings_name_the_field(
+    fields: dict[str, Any], error: type[Exception], name: str
 ) -> None:
-    with pytest.raises(error, match=rf"^Agent: {names} must be"):
-        Agent(ScriptedModel([]), [add], **kwargs)
+    with pytest.raises(error, match=rf"^Agent: {re.escape(name)} (must be|is not)"):
+        Agent(ScriptedModel([]), [add], settings=fields)
+    with pytest.raises(ValidationError, match=rf"(?m)^{re.escape(name)}$"):
+        Settings.model_validate(fields)
+
+
+def test_prompts_are_checked_when_the_agent_is_built() -> None:
+    with pytest.raises(TypeError, match=r"^Agent: prompts must be"):
+        Agent(ScriptedModel([]), [add], prompts="be brief")  # type: ignore[arg-type]
+
+
+def test_settings_may_be_a_dict_of_its_fields() -> None:
+    agent = Agent(ScriptedModel([]), [add], settings={"max_replans": 1, "join": {"grounded": True}})
+    assert agent.settings.max_replans == 1 and agent.settings.join.grounded
+    assert agent.settings == Settings(
+        max_replans=1, constrained=False, join=JoinPolicy(grounded=True)
+    )
+    with pytest.raises(TypeError, match="settings must be a Settings or a dict"):
+        Agent(ScriptedModel([]), [add], settings=[("max_replans", 1)])  # type: ignore[arg-type]
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.max_replans = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "settings"),
+    [
+        ({"max_replans": 1}, "Settings(max_replans=1)", Settings(max_replans=1)),
+        ({"plan_format": "json"}, "Settings(plan_format='json')", Settings(plan_format="json")),
+        ({"temperature": 0.5}, "Settings(temperature=0.5)", Settings(temperature=0.5)),
+        ({"select_k": 3}, "Settings(select_k=3)", Settings(select_k=3)),
+        (
+            {"grounded": True},
+            "Settings(join=JoinPolicy(grounded=True))",
+            Settings(join=JoinPolicy(grounded=True)),
+        ),
+        (
+            {"follow_up": True},
+            "Settings(join=JoinPolicy(follow_up=True))",
+            Settings(join=JoinPolicy(follow_up=True)),
+        ),
+        (
+            {"join_thought": "always"},
+            "Settings(join=JoinPolicy(thought='always'))",
+            Settings(join=JoinPolicy(thought="always")),
+        ),
+    ],
+)
+def test_the_old_keyword_arguments_warn_and_still_work(
+    old: dict[str, Any], new: str, settings: Settings
+) -> None:
+    ((name, value),) = old.items()
+    with pytest.warns(
+        DeprecationWarning, match=re.escape(f"use Agent(..., settings={new})")
+    ) as seen:
+        agent = Agent(ScriptedModel([]), [add], **old)
+    assert seen[0].filename == __file__  # the warning points at the caller
+    assert getattr(agent, name) == value
+    assert agent.settings == Agent(ScriptedModel([]), [add], settings=settings).settings
+
+
+def test_an_old_keyword_argument_and_settings_for_the_same_field_is_an_error() -> None:
+    with pytest.raises(TypeError, match="max_replans= and settings= both set max_replans"):
+        Agent(ScriptedModel([]), [add], settings=Settings(max_replans=1), max_replans=2)
+    with pytest.raises(TypeError, match=r"grounded= and settings= both set join\.grounded"):
+        Agent(ScriptedModel([]), [add], settings={"join": {}}, grounded=True)
+    with pytest.warns(DeprecationWarning):  # another field: both are kept
+        agent = Agent(ScriptedModel([]), [add], settings={"max_replans": 1}, select_k=2)
+    assert (agent.max_replans, agent.select_k) == (1, 2)
+
+
+def test_an_unknown_keyword_argument_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_replan'"):
+        Agent(ScriptedModel([]), [add], max_replan=1)
+
+
+def test_constrained_is_decided_in_one_place() -> None:
+    settings = Settings()
+    assert settings.constrained_for(ScriptedModel([])) is False
+    assert settings.constrained_for(_Grammatical([])) is True
+    assert Settings(constrained=False).constrained_for(_Grammatical([])) is False
+    assert Settings(constrained=True).constrained_for(ScriptedModel([])) is True
+    agent = Agent(_Grammatical([]), [add])
+    assert agent.settings.constrained is True  # resolved, not None
 
 
 @pytest.mark.parametrize("agent", [ReActAgent, ParallelToolCallAgent])
@@ -179,7 +271,7 @@ class _Grammatical(ScriptedModel):
 def test_constrained_defaults_to_what_the_model_supports() -> None:
     assert Agent(ScriptedModel([]), [add]).constrained is False
     assert Agent(_Grammatical([]), [add]).constrained is True
-    assert Agent(_Grammatical([]), [add], constrained=False).constrained is False
+    assert Agent(_Grammatical([]), [add], settings=Settings(constrained=False)).constrained is False
     grammar_server = OpenAICompatible("m", base_url="http://h:1/v1", supports_grammar=True)
     assert Agent(grammar_server, [add]).constrained is True
     assert Agent(OpenAICompatible("m", base_url="http://h:1/v1"), [add]).constrained is False

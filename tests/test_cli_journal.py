@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,26 @@ def test_resume_names_what_is_missing(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "has no run 'nope'" in " ".join(unknown.output.split())
     from_code = invoke("runs", "resume", run_id, "--journal", str(journal))
     assert from_code.exit_code == 1 and "agent.resume(run_id)" in " ".join(from_code.output.split())
+
+
+@pytest.mark.parametrize("layout", ["settings", "flat"])
+def test_a_durable_run_keeps_its_settings_and_older_journals_still_resume(
+    models: list[ScriptedModel], tmp_path: Path, layout: str
+) -> None:
+    JOURNAL["path"] = tmp_path / "journal.db"
+    journal = str(JOURNAL["path"])
+    args = ["run", "Is Bob's address valid?", "-m", "scripted", "--tools", "test_cli_journal:TOOLS"]
+    first = invoke(*args, "--max-replans", "1", "--durable", "--journal", journal)
+    assert first.exit_code == 130, first.output
+    run_id = first.output.split("parcall runs resume ")[1].split()[0]
+    with sqlite3.connect(journal) as db:
+        (text,) = db.execute("SELECT meta FROM journal_runs WHERE id = ?", (run_id,)).fetchone()
+        meta = json.loads(text)
+        assert meta["settings"] == {"plan_format": "text", "constrained": None, "max_replans": 1}
+        if layout == "flat":  # as journals were written before Settings
+            meta.update(meta.pop("settings"))
+            db.execute("UPDATE journal_runs SET meta = ? WHERE id = ?", (json.dumps(meta), run_id))
+    STOP["now"] = False
+    resumed = invoke("runs", "resume", run_id, "--journal", journal)
+    assert resumed.exit_code == 0, resumed.output
+    assert [r.purpose for r in models[1].requests] == ["join"]  # the same plan, from the journal

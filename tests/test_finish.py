@@ -15,6 +15,7 @@ from parcall import (
     JoinDecided,
     ModelCallStarted,
     ScriptedModel,
+    Settings,
     UnknownReferenceError,
     parse_plan,
     tool,
@@ -155,7 +156,7 @@ async def test_a_json_plan_answers_from_its_finish_field() -> None:
         {"tasks": [{"id": 1, "tool": "lookup", "args": {"key": "height"}}], "finish": "$1 m"}
     )
     model = ScriptedModel([text])
-    result = await Agent(model, [lookup], plan_format="json").run("q")
+    result = await Agent(model, [lookup], settings=Settings(plan_format="json")).run("q")
     assert result.answer == "330 m" and joiner_calls(model) == 0
     schema = plan_json_schema([lookup])
     assert "finish" in schema["required"]
@@ -166,7 +167,7 @@ async def test_a_json_plan_with_a_null_finish_is_joined() -> None:
         {"tasks": [{"id": 1, "tool": "lookup", "args": {"key": "height"}}], "finish": None}
     )
     model = ScriptedModel([text, FINISH])
-    result = await Agent(model, [lookup], plan_format="json").run("q")
+    result = await Agent(model, [lookup], settings=Settings(plan_format="json")).run("q")
     assert result.answer == "done" and joiner_calls(model) == 1
 
 
@@ -187,7 +188,7 @@ class ToolCallModel:
 
 async def test_native_tool_calls_may_end_with_a_finish_call() -> None:
     model = ToolCallModel([("lookup", {"key": "height"}), ("finish", {"answer": "$1 m"})])
-    result = await Agent(model, [lookup], plan_format="tools").run("q")
+    result = await Agent(model, [lookup], settings=Settings(plan_format="tools")).run("q")
     assert result.answer == "330 m" and model.purposes == ["plan"]
 
 
@@ -238,7 +239,7 @@ async def test_a_separate_joiner_prompt_is_prefilled_from_its_own_start() -> Non
         await model.prefilling.wait()
         return query
 
-    await Agent(model, [wait], prompt_layout="separate").run("q")
+    await Agent(model, [wait], settings=Settings(prompt_layout="separate")).run("q")
     [prefix] = model.prefills
     joiner = model.requests[1].messages
     assert prefix[0] == joiner[0] and joiner[-1].content.startswith(prefix[-1].content)

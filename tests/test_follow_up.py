@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from parcall import Agent, JoinDecided, Replanned, ScriptedModel, tool
+from parcall import Agent, JoinDecided, JoinPolicy, Replanned, ScriptedModel, Settings, tool
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ async def test_a_name_never_looked_up_is_looked_up_and_judged_again() -> None:
             "Thought: He was born in Cincinnati.\nAction: Finish(Cincinnati)",
         ]
     )
-    agent = Agent(model, [search], follow_up=True)
+    agent = Agent(model, [search], settings=Settings(join=JoinPolicy(follow_up=True)))
     result = await agent.run("In which city was the director of Jaws born?")
     assert result.answer == "Cincinnati"
     assert calls_of(result) == [{"query": "Jaws (film)"}, {"query": "Steven Spielberg"}]
@@ -63,20 +63,27 @@ async def test_other_answers_are_given_at_once(question: str, answer: str) -> No
     model = ScriptedModel(
         ['1. search(query="Jaws (film)")\njoin()', f"Thought: found.\nAction: Finish({answer})"]
     )
-    result = await Agent(model, [search], follow_up=True).run(question)
+    result = await Agent(model, [search], settings=Settings(join=JoinPolicy(follow_up=True))).run(
+        question
+    )
     assert result.answer == answer
     assert len(result.model_calls) == 2
 
 
 async def test_no_follow_up_when_off_or_on_the_last_round() -> None:
-    for agent_kwargs in ({"follow_up": False}, {"follow_up": True, "max_replans": 0}):
+    for settings in (
+        Settings(join=JoinPolicy(follow_up=False)),
+        Settings(max_replans=0, join=JoinPolicy(follow_up=True)),
+    ):
         model = ScriptedModel(
             [
                 '1. search(query="Jaws (film)")\njoin()',
                 "Thought: t.\nAction: Finish(Steven Spielberg)",
             ]
         )
-        result = await Agent(model, [search], **agent_kwargs).run("Where was Jaws's director born?")
+        result = await Agent(model, [search], settings=settings).run(
+            "Where was Jaws's director born?"
+        )
         assert result.answer == "Steven Spielberg"
         assert len(result.model_calls) == 2
 
@@ -89,6 +96,8 @@ async def test_a_follow_up_happens_once_per_run() -> None:
             "Thought: t.\nAction: Finish(Ohio native)",
         ]
     )
-    result = await Agent(model, [search], follow_up=True).run("Where was Jaws's director born?")
+    result = await Agent(model, [search], settings=Settings(join=JoinPolicy(follow_up=True))).run(
+        "Where was Jaws's director born?"
+    )
     assert result.answer == "Ohio native"
     assert len(result.model_calls) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_search, plan
-from parcall import Agent, ScriptedModel
+from parcall import Agent, JoinPolicy, ScriptedModel, Settings
 from parcall._join.grounding import is_grounded
 
 pytestmark = pytest.mark.anyio
@@ -45,14 +45,18 @@ async def test_an_answer_from_memory_is_sent_back_while_replans_remain() -> None
             "Brown County": "Brown County had 9,984 people in 2010.",
         }
     )
-    result = await Agent(model, [search_again], grounded=True, max_replans=1).run("q")
+    result = await Agent(
+        model, [search_again], settings=Settings(max_replans=1, join=JoinPolicy(grounded=True))
+    ).run("q")
     assert result.answer == "9,984" and result.replans == 1
     assert "no result mentions '6,000,000'" in model.requests[2].messages[-1].content
 
 
 async def test_the_last_round_keeps_an_ungrounded_answer() -> None:
     model = ScriptedModel([plan('1. search("a")'), "Action: Finish(elsewhere)"])
-    result = await Agent(model, [make_search()], grounded=True, max_replans=0).run("q")
+    result = await Agent(
+        model, [make_search()], settings=Settings(max_replans=0, join=JoinPolicy(grounded=True))
+    ).run("q")
     assert result.answer == "elsewhere"
 
 

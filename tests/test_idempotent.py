@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conftest import FINISH, plan
-from parcall import Agent, Event, PassApplied, ScriptedModel, Tool, tool
+from parcall import Agent, Event, PassApplied, ScriptedModel, Settings, Tool, tool
 from parcall.passes import CommonSubexpressions, CriticalPath, ResultCache
 from parcall.store import MemoryStore
 
@@ -207,7 +207,9 @@ async def test_calls_are_merged_when_a_replan_brings_an_idempotent_tool_into_vie
         FINISH,
     ]
     tools = [add, get_price(calls, idempotent=True)]  # `add` is shown first, `price` on replan
-    agent = Agent(ScriptedModel(script), tools, tool_selector=InOrder(), select_k=1)
+    agent = Agent(
+        ScriptedModel(script), tools, tool_selector=InOrder(), settings=Settings(select_k=1)
+    )
     result = await agent.run("q")
     assert calls == Counter({"apple": 1})
     assert merged(result.events) == [(3, (2,))]

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from conftest import plan
-from parcall import Agent, ParcallError, PlanFinished, ScriptedModel, tool
+from parcall import Agent, ParcallError, PlanFinished, ScriptedModel, Settings, tool
 from parcall._core.tool import JournalMode
 from parcall.store import SQLiteRunStore
 
@@ -183,7 +183,7 @@ async def test_replay_stops_where_the_run_differs_and_continues_live(tmp_path: P
     first = await Agent(ScriptedModel([PLAN, ANSWER]), world.tools(), store=store).run("Q?")
     model = ScriptedModel([plan("1. fast(n=2)"), "Thought: ok.\nAction: Finish(2 et 3)"])
     assert first.run_id is not None
-    other: dict[str, Any] = {"store": store, "max_plan_tokens": 500}
+    other: dict[str, Any] = {"store": store, "settings": Settings(max_plan_tokens=500)}
     resumed = await Agent(model, world.tools(), **other).resume(first.run_id)
     # Another setting: the journaled plan no longer answers this run's first call.
     assert resumed.answer == "2 et 3" and len(model.requests) == 2

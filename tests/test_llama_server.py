@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parcall import Agent, tool
+from parcall import Agent, Settings, tool
 from parcall.models import OpenAICompatible
 from parcall.models._local import LocalModelNotFoundError, resolve_local
 
@@ -100,7 +100,7 @@ def add(a: int, b: int) -> int:
 def _agent(server: str) -> Agent:
     base_url, _, name = server.partition("#")
     model = OpenAICompatible(name, base_url=base_url, temperature=0, max_tokens=200)
-    return Agent(model, [population, add], plan_format="tools", max_replans=0)
+    return Agent(model, [population, add], settings=Settings(plan_format="tools", max_replans=0))
 
 
 @pytest.mark.timeout(240)

@@ -20,6 +20,7 @@ from parcall import (
     Reject,
     RunResult,
     ScriptedModel,
+    Settings,
     tool,
 )
 from parcall._core.outcome import failures
@@ -123,7 +124,7 @@ def test_an_answer_that_may_be_turned_down_is_not_streamed_as_it_is_written() ->
 
 def test_with_no_replan_left_an_invented_number_is_marked_at_once() -> None:
     model = ScriptedModel([PLAN, INVENTED])
-    result = Agent(model, TOOLS, max_replans=0).run_sync(QUESTION)
+    result = Agent(model, TOOLS, settings=Settings(max_replans=0)).run_sync(QUESTION)
     assert result.answer == (
         "8.4 kg, (unknown) euros (incomplete: task 5 shipping_cost failed "
         "(shipping API is down (HTTP 503)))"
@@ -293,7 +294,7 @@ def test_models_warm_reads_the_same_system_prompt_as_a_run(offered: bool) -> Non
     agent = Agent(model, [price])
     if not offered:
         agent.offered_tools = ()
-    warm = agent._system_prompt()
+    warm = agent.system_prompt()
     agent.run_sync("What does a cost?")
     assert model.requests[0].messages[0].content == warm
 

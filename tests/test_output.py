@@ -17,11 +17,13 @@ from parcall import (
     Answered,
     Event,
     JoinDecided,
+    JoinPolicy,
     ModelCallFinished,
     ModelRequest,
     OutputValidationError,
     Replanned,
     ScriptedModel,
+    Settings,
 )
 from parcall._join.output import describe, output_of
 from parcall._planner.json_grammar import schema_grammar
@@ -120,7 +122,9 @@ async def test_an_answer_that_does_not_validate_goes_back_once_with_the_error() 
 
 async def test_in_the_separate_layout_the_retry_extends_the_joiners_own_conversation() -> None:
     model = ScriptedModel([SEARCH, "Action: Finish(many)", "Action: Finish(2)"])
-    agent = Agent(model, [make_search()], output_type=int, prompt_layout="separate")
+    agent = Agent(
+        model, [make_search()], output_type=int, settings=Settings(prompt_layout="separate")
+    )
     assert (await agent.run("q")).output == 2
     first, retry = joins(model)
     assert retry.messages[: len(first.messages)] == first.messages
@@ -196,7 +200,7 @@ def test_a_type_without_a_schema_is_refused_naming_the_argument() -> None:
 
 async def test_a_constrained_joiner_gets_a_grammar_of_the_schema() -> None:
     model = ScriptedModel([SEARCH, 'Action: Finish({"a": 1, "b": []})'])
-    agent = Agent(model, [make_search()], constrained=True, output_type=Pair)
+    agent = Agent(model, [make_search()], settings=Settings(constrained=True), output_type=Pair)
     assert (await agent.run("q")).output == Pair(1, [])
     grammar = joins(model)[0].grammar
     assert grammar is not None
@@ -224,7 +228,12 @@ def test_the_compact_shape_reads_nested_models_lists_and_options() -> None:
 
 async def test_a_typed_answer_is_not_judged_as_words_by_grounded_or_follow_up() -> None:
     model = ScriptedModel([SEARCH, 'Action: Finish({"tallest": "Eiffel", "metres": 330})'])
-    agent = Agent(model, [make_search()], output_type=Heights, grounded=True, follow_up=True)
+    agent = Agent(
+        model,
+        [make_search()],
+        output_type=Heights,
+        settings=Settings(join=JoinPolicy(grounded=True, follow_up=True)),
+    )
     result = await agent.run("Which is taller?")
     assert result.output == Heights(tallest="Eiffel", metres=330) and len(result.plans) == 1
 
@@ -238,7 +247,12 @@ async def test_under_structured_outputs_the_joiner_replies_in_json_of_a_schema()
     reply = {"action": "finish", "answer": {"first": {"name": "Eiffel", "height_m": 330}}}
     reply["answer"]["second"] = {"name": "Big Ben", "height_m": 96}
     model = ScriptedModel([JSON_PLAN, json.dumps(reply)])
-    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=Towers)
+    agent = Agent(
+        model,
+        [make_search()],
+        settings=Settings(plan_format="json", constrained=True),
+        output_type=Towers,
+    )
     result = await agent.run("How tall are they?")
     assert result.output.second == Building(name="Big Ben", height_m=96)
     schema = joins(model)[0].json_schema
@@ -260,7 +274,12 @@ async def test_under_structured_outputs_a_json_replan_replans() -> None:
             '{"action": "finish", "answer": 330, "reason": null}',
         ]
     )
-    agent = Agent(model, [make_search()], plan_format="json", constrained=True, output_type=int)
+    agent = Agent(
+        model,
+        [make_search()],
+        settings=Settings(plan_format="json", constrained=True),
+        output_type=int,
+    )
     result = await agent.run("How tall?")
     assert result.output == 330 and len(result.plans) == 2
     assert joins(model)[1].json_schema["properties"]["action"]["enum"] == ["finish"]
@@ -285,7 +304,7 @@ async def test_openai_compatible_sends_the_joiners_schema_as_response_format() -
         )
 
     model = OpenAICompatible("m", api_key="none", transport=httpx.MockTransport(exchange))
-    agent = Agent(model, [make_search()], plan_format="json", constrained=True)
+    agent = Agent(model, [make_search()], settings=Settings(plan_format="json", constrained=True))
     result = await agent.run("How tall?", output_type=list[int])
     await model.aclose()
     assert result.output == [330]
@@ -371,7 +390,9 @@ async def test_a_grounded_run_holds_the_answer_until_it_is_accepted() -> None:
         chars_per_token=1,
     )
     search = make_search({"Paris": "Paris is the capital"})
-    events = await events_of(Agent(model, [search], grounded=True))
+    events = await events_of(
+        Agent(model, [search], settings=Settings(join=JoinPolicy(grounded=True)))
+    )
     assert [e.text for e in events if isinstance(e, AnswerDelta)] == ["Paris"]
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FINISH, plan
-from parcall import Agent, Event, PassApplied, ScriptedModel, TaskStarted, Tool, tool
+from parcall import Agent, Event, PassApplied, ScriptedModel, Settings, TaskStarted, Tool, tool
 from parcall.passes import (
     CommonSubexpressions,
     CriticalPath,
@@ -260,7 +260,9 @@ async def test_critical_path_first_starts_the_long_chain_before_short_tasks(
     scheduled: bool, order: list[int], anyio_backend: str
 ) -> None:
     passes = [seen_latencies()] if scheduled else []
-    agent = Agent(whole(*CHAIN_LAST), scheduled_tools(), max_concurrency=1, passes=passes)
+    agent = Agent(
+        whole(*CHAIN_LAST), scheduled_tools(), settings=Settings(max_concurrency=1), passes=passes
+    )
     result = await agent.run("q")
     if anyio_backend == "asyncio":
         assert started(result.events) == order
@@ -279,7 +281,9 @@ async def test_a_slot_kept_for_a_chain_never_waits_on_a_repeated_call() -> None:
     # CSE would hold 3 back for 2, which waits for that very slot.
     lines = ("1. seed()", "2. step(0)", "3. step($1)", "4. crunch($3)")
     passes = [CommonSubexpressions(), seen_latencies()]
-    agent = Agent(whole(*lines), scheduled_tools(), max_concurrency=1, passes=passes)
+    agent = Agent(
+        whole(*lines), scheduled_tools(), settings=Settings(max_concurrency=1), passes=passes
+    )
     with anyio.fail_after(10):
         result = await agent.run("q")
     assert result.values == {1: 0, 2: 1, 3: 1, 4: 2}
@@ -298,7 +302,9 @@ async def test_critical_path_orders_by_observed_latency_too() -> None:
 async def test_dead_tasks_start_last_and_still_run(anyio_backend: str) -> None:
     # 2, 3 and 5 are used by no task; 4 is used by 5.
     lines = ("1. seed()", "2. step($1, 2)", "3. step($1, 3)", "4. step($1, 4)", "5. step($4)")
-    agent = Agent(whole(*lines), scheduled_tools(), max_concurrency=1, passes=[DeadTasks()])
+    agent = Agent(
+        whole(*lines), scheduled_tools(), settings=Settings(max_concurrency=1), passes=[DeadTasks()]
+    )
     result = await agent.run("q")
     got = started(result.events)
     if anyio_backend == "asyncio":
@@ -420,7 +426,9 @@ def run_plan(lines: list[str], passes: list[Any], limit: int | None) -> tuple[An
     model = ScriptedModel([plan(*lines), FINISH], chars_per_token=7)
 
     async def main() -> Any:
-        return await Agent(model, tools, passes=passes, max_concurrency=limit).run("q")
+        return await Agent(
+            model, tools, passes=passes, settings=Settings(max_concurrency=limit)
+        ).run("q")
 
     result = anyio.run(main)
     joiner_saw = model.requests[-1].messages[-1].content

@@ -15,6 +15,7 @@ from parcall import (
     PlanSyntaxError,
     Ref,
     ScriptedModel,
+    Settings,
     TaskStarted,
     Template,
     UnknownReferenceError,
@@ -177,7 +178,7 @@ class ToolCallingModel:
 @pytest.mark.anyio
 async def test_native_tool_calls_drive_the_same_scheduler() -> None:
     model = ToolCallingModel()
-    result = await Agent(model, [make_search()], plan_format="tools").run("q")
+    result = await Agent(model, [make_search()], settings=Settings(plan_format="tools")).run("q")
     assert result.values[3] == "result for result for a then result for b"
     # The user's tool, then the built-in calculator the agent offers (Agent.offered_tools).
     assert [s.name for s in model.requests[0].tools] == ["search", "calculator"]
@@ -190,7 +191,7 @@ async def test_native_tool_specs_let_every_argument_be_a_ref() -> None:
     # A server that constrains calls to the schema (llama.cpp's) must be able to write "$1"
     # for an int; string arguments take "$N" as they are.
     model = ToolCallingModel()
-    await Agent(model, [search, combine], plan_format="tools").run("q")
+    await Agent(model, [search, combine], settings=Settings(plan_format="tools")).run("q")
     specs = {s.name: s.parameters for s in model.requests[0].tools}
     k = specs["search"]["properties"]["k"]
     assert {"type": "integer"} in k["anyOf"]
@@ -210,7 +211,9 @@ async def test_json_format_agent_runs_a_json_plan() -> None:
         '{"id": 2, "tool": "search", "args": {"query": "$1!"}}]}'
     )
     model = ScriptedModel([text, FINISH])
-    result = await Agent(model, [make_search()], plan_format="json", constrained=True).run("q")
+    result = await Agent(
+        model, [make_search()], settings=Settings(plan_format="json", constrained=True)
+    ).run("q")
     assert result.values[2] == "result for result for a!"
     assert model.requests[0].json_schema is not None
     assert '"tasks"' in model.requests[0].messages[0].content
@@ -243,7 +246,7 @@ def test_json_schema_is_strict_and_accepts_refs() -> None:
 @pytest.mark.anyio
 async def test_text_format_sends_the_grammar_when_constrained() -> None:
     model = ScriptedModel(['1. search(query="a")\njoin()', FINISH])
-    await Agent(model, [make_search()], constrained=True).run("q")
+    await Agent(model, [make_search()], settings=Settings(constrained=True)).run("q")
     assert model.requests[0].grammar is not None and "t-search-call" in model.requests[0].grammar
     assert model.requests[1].grammar is not None and "Finish(" in model.requests[1].grammar
 
@@ -263,6 +266,6 @@ def test_a_constrained_run_sends_the_answer_only_grammar_on_its_last_join() -> N
     model = ScriptedModel(
         [plan('1. search("a")'), "Action: Replan(more)", plan('2. search("b")'), FINISH]
     )
-    Agent(model, [make_search()], constrained=True, max_replans=1).run_sync("q")
+    Agent(model, [make_search()], settings=Settings(constrained=True, max_replans=1)).run_sync("q")
     joins = [r for r in model.requests if r.purpose == "join"]
     assert "Replan(" in (joins[0].grammar or "") and "Replan(" not in (joins[1].grammar or "x")

@@ -44,3 +44,8 @@ def test_run_context_is_what_tools_are_given_and_pass_context_what_passes_are() 
 
     assert parcall.RunContext is RunContext and "deps" in RunContext.__dataclass_fields__
     assert parcall.PassContext is PassContext and "system" in PassContext.__dataclass_fields__
+
+
+def test_the_run_options_are_public() -> None:
+    assert {"Settings", "JoinPolicy"} <= set(parcall.__all__)
+    assert parcall.Settings().join == parcall.JoinPolicy()

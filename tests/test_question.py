@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_search, plan
-from parcall import Agent, ScriptedModel
+from parcall import Agent, JoinPolicy, ScriptedModel, Settings
 from parcall._join.question import AnswerShape, answer_shape
 from parcall._planner.grammar import Thought, join_grammar
 from parcall._planner.prompts import JOIN_RULES, Prompts
@@ -112,7 +112,11 @@ async def test_join_thought_decides_what_the_joiner_is_asked_for(
 ) -> None:
     answer = "Action: Finish(Annie Morton)"
     model = ScriptedModel([plan('1. search("Ed Wood")'), answer])
-    agent = Agent(model, [make_search()], constrained=True, join_thought=setting)  # type: ignore[arg-type]
+    agent = Agent(
+        model,
+        [make_search()],
+        settings=Settings(constrained=True, join=JoinPolicy(thought=setting)),
+    )
     result = await agent.run(question)
     assert result.answer == "Annie Morton"
     join = model.requests[1]
@@ -126,8 +130,12 @@ async def test_join_thought_decides_what_the_joiner_is_asked_for(
 
 
 def test_join_thought_must_be_a_known_setting() -> None:
-    with pytest.raises(ValueError, match="join_thought"):
-        Agent(ScriptedModel([]), [make_search()], join_thought="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"(?m)^thought$"):
+        Agent(
+            ScriptedModel([]),
+            [make_search()],
+            settings=Settings(join=JoinPolicy(thought="sometimes")),
+        )
 
 
 @pytest.mark.parametrize("thought", ["none", "short"])
@@ -163,7 +171,9 @@ async def test_the_joiner_reads_its_rules_from_the_cached_prefix_in_either_layou
     for layout in ("extend", "separate"):
         model = ScriptedModel([plan('search(query="Ed Wood")'), "Action: Finish(Poughkeepsie)"])
         prompts = Prompts(join_rules=JOIN_RULES)
-        agent = Agent(model, [make_search({})], prompts=prompts, prompt_layout=layout)
+        agent = Agent(
+            model, [make_search({})], prompts=prompts, settings=Settings(prompt_layout=layout)
+        )
         result = await agent.run("Where was Ed Wood born?")
         assert result.answer == "Poughkeepsie"
         join = model.requests[-1].messages

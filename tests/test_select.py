@@ -17,6 +17,7 @@ from parcall import (
     ParcallError,
     PlanFinished,
     ScriptedModel,
+    Settings,
     Tool,
     tool,
 )
@@ -383,7 +384,7 @@ def test_feeds_must_name_tools() -> None:
 
 async def test_the_planner_sees_only_the_selected_tools() -> None:
     model = ScriptedModel([plan('1. find_hotels("Rome")'), FINISH])
-    agent = Agent(model, TOOLS, tool_selector=BM25Selector(), select_k=2)
+    agent = Agent(model, TOOLS, tool_selector=BM25Selector(), settings=Settings(select_k=2))
     result = await agent.run("Find hotels in Rome")
     system = model.requests[0].messages[0].content
     shown = {t.name for t in TOOLS if f"- {t.name}(" in system}
@@ -401,7 +402,9 @@ async def test_without_a_selector_the_planner_sees_every_tool() -> None:
 
 async def test_the_grammar_holds_only_the_selected_tools() -> None:
     model = ScriptedModel([plan('1. find_hotels("Rome")'), FINISH])
-    agent = Agent(model, TOOLS, tool_selector=BM25Selector(), select_k=1, constrained=True)
+    agent = Agent(
+        model, TOOLS, tool_selector=BM25Selector(), settings=Settings(select_k=1, constrained=True)
+    )
     await agent.run("Find hotels in Rome")
     grammar = model.requests[0].grammar
     assert grammar is not None and "find-hotels-call" in grammar.replace("_", "-")
@@ -419,7 +422,7 @@ async def test_a_plan_using_a_tool_not_shown_names_it_and_runs_nothing_of_it() -
 
     tools = [t for t in TOOLS if t.name != "translate_text"] + [translate_text]
     model = ScriptedModel([plan('1. translate_text("hi", "fr")'), FINISH])
-    agent = Agent(model, tools, tool_selector=BM25Selector(), select_k=1)
+    agent = Agent(model, tools, tool_selector=BM25Selector(), settings=Settings(select_k=1))
     result = await agent.run("Find hotels in Rome")
     finished = next(e for e in result.events if isinstance(e, PlanFinished))
     assert finished.error is not None and "translate_text" in finished.error
@@ -442,7 +445,7 @@ async def test_a_replan_selects_again_with_the_reason_and_shows_the_new_tools() 
             FINISH,
         ]
     )
-    agent = Agent(model, TOOLS, tool_selector=Recording(), select_k=1)
+    agent = Agent(model, TOOLS, tool_selector=Recording(), settings=Settings(select_k=1))
     result = await agent.run("Find hotels in Rome")
     assert seen == ["Find hotels in Rome", "Find hotels in Rome\nthe weather forecast in Rome"]
     replan_prompt = model.requests[2].messages[-1].content
@@ -452,7 +455,7 @@ async def test_a_replan_selects_again_with_the_reason_and_shows_the_new_tools() 
 
 async def test_runs_shown_the_same_tools_share_one_system_prompt() -> None:
     model = ScriptedModel([plan('1. find_hotels("Rome")'), FINISH], cycle=True)
-    agent = Agent(model, TOOLS, tool_selector=BM25Selector(), select_k=2)
+    agent = Agent(model, TOOLS, tool_selector=BM25Selector(), settings=Settings(select_k=2))
     await agent.run("Find hotels in Rome")
     await agent.run("Find hotels in Paris")
     await agent.run("Translate this text")
@@ -466,14 +469,14 @@ async def test_a_selector_returning_a_foreign_tool_is_a_clear_error() -> None:
         async def select(self, request: str, tools: Sequence[Tool], k: int) -> list[Tool]:
             return [Tool.from_function(search_flights.function)]
 
-    agent = Agent(ScriptedModel([]), TOOLS, tool_selector=Foreign(), select_k=2)
+    agent = Agent(ScriptedModel([]), TOOLS, tool_selector=Foreign(), settings=Settings(select_k=2))
     with pytest.raises(ParcallError, match="not one of the agent's tools"):
         await agent.run("q")
 
 
 def test_selector_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="select_k"):
-        Agent(ScriptedModel([]), TOOLS, tool_selector=BM25Selector(), select_k=0)
+        Agent(ScriptedModel([]), TOOLS, tool_selector=BM25Selector(), settings=Settings(select_k=0))
     with pytest.raises(TypeError, match="tool_selector"):
         Agent(ScriptedModel([]), TOOLS, tool_selector="bm25")  # type: ignore[arg-type]
 

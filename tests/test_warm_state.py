@@ -15,7 +15,15 @@ import anyio.lowlevel
 import pytest
 
 from conftest import TINY_MISSING, tiny_model_path
-from parcall import Agent, JoinerOutputError, ReplanLimitError, RunResult, ScriptedModel, tool
+from parcall import (
+    Agent,
+    JoinerOutputError,
+    ReplanLimitError,
+    RunResult,
+    ScriptedModel,
+    Settings,
+    tool,
+)
 from parcall.models import LlamaCpp, Message, ModelRequest, TextChunk, UsageChunk
 from parcall.models._state import (
     MAGIC,
@@ -257,10 +265,7 @@ async def test_concurrent_runs_share_one_loaded_model(make: Make, tmp_path: Path
     agent = Agent(
         model,
         [lookup],
-        constrained=True,
-        max_replans=0,
-        max_plan_tokens=40,
-        max_join_tokens=24,
+        settings=Settings(constrained=True, max_replans=0, max_plan_tokens=40, max_join_tokens=24),
     )
     results: dict[str, RunResult | None] = {}
 

@@ -55,6 +55,7 @@ from ._core.plan import Plan, Ref, Task, Template
 from ._core.provenance import Provenance, Source
 from ._core.result import PlanErrorInfo, RunResult
 from ._core.result import draw_pages_with as _draw_pages_with
+from ._core.settings import JoinPolicy, Settings
 from ._core.timing import TimeBreakdown
 from ._core.tool import Tool, ToolDescriptionWarning, tool
 from ._core.toolset import Toolset
@@ -102,6 +103,7 @@ __all__ = [
     "ForwardReferenceError",
     "InvalidArgumentsError",
     "JoinDecided",
+    "JoinPolicy",
     "JoinerOutputError",
     "LlamaCpp",
     "Message",
@@ -145,6 +147,7 @@ __all__ = [
     "ScriptExhaustedError",
     "ScriptedModel",
     "Sealed",
+    "Settings",
     "Source",
     "StructuredDict",
     "Task",

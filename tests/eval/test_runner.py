@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TINY_MISSING, tiny_model_path
-from parcall import RunResult, ScriptedModel, Tool, tool
+from parcall import JoinPolicy, RunResult, ScriptedModel, Settings, Tool, tool
 from parcall.cli import app
 from parcall.eval import Example, arun_eval, run_eval, with_latency
 
@@ -103,6 +103,17 @@ def test_records_are_named_for_dataset_split_agent_model_and_format(tmp_path: Pa
         "echo.dev.react.gold.jsonl",
     ]
     assert never["command"].endswith("--max-replans 2 --join-thought never --split dev")
+
+
+def test_the_summary_records_the_agent_settings(tmp_path: Path) -> None:
+    never = run_eval(Echo(1), model="gold", out=tmp_path, join_thought="never", max_replans=1)
+    expected = Settings(constrained=False, max_replans=1, join=JoinPolicy(thought="never"))
+    assert never["settings"] == expected.model_dump(mode="json")
+    assert Settings.model_validate(never["settings"]) == expected
+    react = run_eval(Echo(1), agent="react", model="gold", out=tmp_path)
+    assert react["settings"] is None  # a reference agent has none of parcall's options
+    table = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert '"max_replans": 1' in table and "thought-never" in table
 
 
 @pytest.mark.anyio
@@ -354,3 +365,14 @@ def test_each_worker_gets_its_own_local_model_and_http_models_are_shared(
     remote = runner.ModelSource("http://127.0.0.1:9/v1#m", Echo(), concurrency=3)
     assert remote.new_worker()(example) is remote.new_worker()(example)
     assert len(made) == 1 and not remote.to_load
+
+
+def test_the_format_label_asks_the_settings_whether_plans_are_constrained() -> None:
+    from parcall.eval._runner import EvalConfig
+
+    assert EvalConfig("echo", model="gold").grammar is False  # a script takes no grammar
+    assert EvalConfig("echo", model="http://h:1/v1#m").grammar is False
+    local = EvalConfig("echo", model="local:tiny")
+    assert local.grammar is True and local.run.endswith(".text-constrained")
+    assert local.settings.constrained is True  # what the agent is built with
+    assert EvalConfig("echo", model="local:tiny", constrained=False).settings.constrained is False

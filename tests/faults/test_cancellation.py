@@ -12,7 +12,7 @@ import pytest
 
 from conftest import live_tasks, plan
 from faults.conftest import FaultCounter
-from parcall import Agent, Event, ScriptedModel, Tool, tool
+from parcall import Agent, Event, ScriptedModel, Settings, Tool, tool
 
 pytestmark = [pytest.mark.faults, pytest.mark.anyio]
 
@@ -77,7 +77,7 @@ def make_agent(tracker: Tracker) -> Agent:
         tokens_per_second=2000,
         time_to_first_token=0.001,
     )
-    return Agent(model, tracker.tools(), max_replans=1, max_concurrency=3)
+    return Agent(model, tracker.tools(), settings=Settings(max_replans=1, max_concurrency=3))
 
 
 def new_threads(before: set[threading.Thread]) -> list[str]:

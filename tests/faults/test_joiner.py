@@ -15,6 +15,7 @@ from parcall import (
     ReplanLimitError,
     RunResult,
     ScriptedModel,
+    Settings,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.anyio]
@@ -68,7 +69,7 @@ async def test_replan_forever_stops_at_max_replans_with_the_partial_result(
 
     model = ScriptedModel([planner_or_joiner], cycle=True)
     with anyio.fail_after(LIMIT), pytest.raises(ReplanLimitError) as info:
-        await Agent(model, [make_search()], max_replans=max_replans).run("q")
+        await Agent(model, [make_search()], settings=Settings(max_replans=max_replans)).run("q")
     assert len(model.requests) == 2 * (max_replans + 1)
     partial = info.value.result
     assert isinstance(partial, RunResult)

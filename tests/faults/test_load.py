@@ -19,7 +19,7 @@ import pytest
 
 from conftest import live_tasks
 from faults.conftest import FaultCounter
-from parcall import Agent, ModelRequest, Observation, RunResult, ScriptedModel, Tool, tool
+from parcall import Agent, ModelRequest, Observation, RunResult, ScriptedModel, Settings, Tool, tool
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.anyio]
 
@@ -101,7 +101,9 @@ async def load(faults: FaultCounter, runs: int) -> dict[str, Any]:
     peaks = Peaks()
     rng = random.Random(1000)
     model = ScriptedModel([script], cycle=True, time_to_first_token=0.001)
-    agent = Agent(model, make_tools(peaks, rng, faults), max_concurrency=GLOBAL_LIMIT)
+    agent = Agent(
+        model, make_tools(peaks, rng, faults), settings=Settings(max_concurrency=GLOBAL_LIMIT)
+    )
     results: list[RunResult | None] = [None] * runs
 
     async def one(i: int) -> None:

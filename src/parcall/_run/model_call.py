@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from .._core.events import Event, ModelCallFinished, ModelCallStarted, Purpose
+from .._core.limits import UsageLimits
 from ..models._base import (
     STOP,
+    Message,
     Model,
     ModelChunk,
     ModelRequest,
@@ -16,8 +19,9 @@ from ..models._base import (
     Usage,
     UsageChunk,
 )
+from .journal import Journal
 
-__all__ = ["call_model"]
+__all__ = ["ModelCalls", "call_model"]
 
 DRAIN_AFTER_DONE = 64
 """Chunks read after `on_chunk` says the useful output ended (e.g. `join()` was parsed), to
@@ -72,6 +76,81 @@ async def call_model(
     finally:
         emit(ModelCallFinished(purpose, round_no, usage, started, clock(), first))
     return "".join(pieces)
+
+
+class ModelCalls:
+    """A run's model calls: each checked against the usage limits, and with a journal,
+    recorded, or replayed when the journal holds its output (no model call then)."""
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        temperature: float | None,
+        emit: Callable[[Event], None],
+        clock: Callable[[], float],
+        spent: Callable[[], tuple[int, Usage]],
+    ) -> None:
+        self.model = model
+        self.temperature = temperature
+        self._emit = emit
+        self._clock = clock
+        self._spent = spent  # the requests and usage of the run so far
+        self.journal: Journal | None = None
+        self.limits: UsageLimits | None = None
+
+    async def complete(
+        self,
+        purpose: Purpose,
+        round_no: int,
+        messages: tuple[Message, ...],
+        max_tokens: int | None,
+        on_chunk: Callable[[TextChunk | ToolCallChunk], bool] | None = None,
+        extras: dict[str, Any] | None = None,
+    ) -> str:
+        """One model call. `on_chunk` sees each piece; returning True ends the useful output
+        (the rest is drained briefly for usage, then the stream is closed). `extras` are
+        the request's other fields (`messages` there replaces `messages`)."""
+        extras = dict(extras or {})
+        request = ModelRequest(
+            messages=extras.pop("messages", messages),
+            purpose=purpose,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            **extras,
+        )
+        journal = self.journal
+        replayed = journal.replay(request) if journal is not None else None
+        if replayed is not None:  # the journal holds this call's output: no model call
+            text: list[str] = []
+            for chunk in replayed:
+                if isinstance(chunk, TextChunk):
+                    text.append(chunk.text)
+                if on_chunk is not None and on_chunk(chunk):
+                    break
+            return "".join(text)
+        seen: list[TextChunk | ToolCallChunk] = []
+
+        def recording(chunk: TextChunk | ToolCallChunk) -> bool:
+            seen.append(chunk)
+            return on_chunk is not None and on_chunk(chunk)
+
+        if self.limits is not None:
+            self.limits.check_before_request(self._spent()[0])
+        output = await call_model(
+            self.model,
+            request,
+            purpose=purpose,
+            round_no=round_no,
+            emit=self._emit,
+            clock=self._clock,
+            on_chunk=recording if journal is not None else on_chunk,
+        )
+        if journal is not None:
+            await journal.record(request, seen)
+        if self.limits is not None:
+            self.limits.check_tokens(self._spent()[1])
+        return output
 
 
 async def _next(chunks: AsyncIterator[ModelChunk], *, stop: bool) -> ModelChunk:

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from .._agent import Agent
+from .._core.settings import Settings
 from .._core.tool import Tool
 from .._run.plan_pass import Pass
 from ..models._scripted import ScriptedModel
@@ -207,7 +208,9 @@ async def _measure(case: PassCase, on: bool) -> tuple[float, int, int, dict[int,
             time_to_first_token=case.time_to_first_token,
             tokens_per_second=case.tokens_per_second,
         )
-        agent = Agent(model, tools, max_concurrency=case.max_concurrency, passes=passes)
+        agent = Agent(
+            model, tools, settings=Settings(max_concurrency=case.max_concurrency), passes=passes
+        )
         result = await agent.run("q")
         duration, values = result.duration, result.values
         planner = sum(1 for r in model.requests if r.purpose == "plan")

@@ -20,6 +20,7 @@ from .._agent import Agent
 from .._core.events import ModelCallStarted, TaskStarted
 from .._core.extras import MissingExtraError
 from .._core.result import RunResult
+from .._core.settings import Settings
 from ..baselines._parallel_calls import ParallelToolCallAgent
 from ..baselines._react import ReActAgent
 from ..models._scripted import ScriptedModel
@@ -67,7 +68,9 @@ async def run_agent(
     )
     tools = sim_tools(wl)
     if agent in ("parcall", "parcall-finish"):
-        return await Agent(model, tools, max_replans=len(wl.rounds)).run(wl.question)
+        return await Agent(model, tools, settings=Settings(max_replans=len(wl.rounds))).run(
+            wl.question
+        )
     if agent == "parallel":
         # As many turns as the workload's script takes (a deep DAG needs more than six).
         turns = max(len(script.outputs) + 1, 6)

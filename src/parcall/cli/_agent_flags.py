@@ -9,12 +9,12 @@ import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from .._agent import Agent, PlanFormat
+from .._agent import Agent
 from .._core.errors import ParcallError
 from .._core.tool import Tool, tool_map
 from .._core.toolset import Toolset
@@ -133,9 +133,11 @@ def make_agent(
         return Agent(
             resolve_model(model),
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=local if constrained is None else constrained,
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "constrained": constrained,
+            },
         )
     except (ParcallError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")

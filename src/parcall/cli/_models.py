@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 import anyio
 import typer
 from rich.console import Console
 
-from .._agent import Agent, PlanFormat
+from .._agent import Agent
 from .._core.errors import ParcallError
 from ..models._base import Message
 from ._agent_flags import _chosen_tools, _pull_with_progress
@@ -87,9 +87,9 @@ def models_warm(
         agent = Agent(
             backend,
             _chosen_tools(tools, None, None),
-            plan_format=cast(PlanFormat, plan_format),
+            settings={"plan_format": plan_format},
         )
-        system = agent._system_prompt()
+        system = agent.system_prompt()
         began = time.perf_counter()
         with console.status(f"reading the system prompt with {backend.name} …"):
             status = anyio.run(backend.warm, [Message("system", system), Message("user", "")])

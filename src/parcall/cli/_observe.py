@@ -210,6 +210,7 @@ def runs_resume(
     reported, not repeated."""
     import anyio
 
+    from .._core.settings import Settings
     from ..store._runs import SQLiteRunStore, default_journal_path
 
     path = journal or default_journal_path()
@@ -234,6 +235,17 @@ def runs_resume(
     if stored.status == "done":
         Console(stderr=True).print(f"[dim]run {run_id} had finished; its answer again:[/dim]")
     options = {k: v for k, v in stored.meta.items() if k in _RUN_OPTIONS}
+    if isinstance(stored.meta.get("settings"), dict):  # older runs kept these three flat
+        try:
+            chosen = Settings.model_validate(stored.meta["settings"])
+        except ValueError as exc:
+            message = f"run {run_id!r} was journaled with settings parcall cannot read: {exc}"
+            raise fail(message, 1) from None
+        options.update(
+            plan_format=chosen.plan_format,
+            constrained=chosen.constrained,
+            max_replans=chosen.max_replans,
+        )
     run(question=stored.request, resume_id=run_id, journal_path=path, **options)
 
 

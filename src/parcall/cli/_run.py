@@ -6,7 +6,7 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import anyio
 import typer
@@ -111,9 +111,11 @@ def run(
             resume_id,
             model=model,
             tools=tools,
-            plan_format=plan_format,
-            constrained=constrained,
-            max_replans=max_replans,
+            settings={  # the fields of Settings chosen on the command line
+                "plan_format": plan_format,
+                "constrained": constrained,
+                "max_replans": max_replans,
+            },
             mcp=mcp,
             openapi=openapi,
             sealed=sealed,
@@ -124,9 +126,11 @@ def run(
         agent = Agent(
             backend,
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=constrained,
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "constrained": constrained,
+            },
             approve=approve,
             toolsets=toolsets,
             policy="sealed" if sealed else None,

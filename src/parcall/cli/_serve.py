@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from .._agent import Agent, PlanFormat
+from .._agent import Agent
 from .._core.errors import ParcallError
 from .._core.tool import Tool
-from ..models._resolve import is_local_spec, resolve_model
+from ..models._resolve import resolve_model
 from ._agent_flags import _chosen_tools, _toolsets
 from ._errors import fail
 from ._options import (
@@ -150,9 +150,7 @@ def _build_agent(
         agent = Agent(
             backend,
             chosen,
-            max_replans=max_replans,
-            plan_format=cast(PlanFormat, plan_format),
-            constrained=is_local_spec(model),
+            settings={"max_replans": max_replans, "plan_format": plan_format},
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
             policy="sealed" if sealed else None,

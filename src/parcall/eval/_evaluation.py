@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
-from .._agent import JoinThought, PlanFormat
+from .._core.settings import JoinPolicy, JoinThought, PlanFormat, Settings
 from ..models._base import Model
 from ..models._resolve import is_local_spec, resolve_model
 from ..models._scripted import ScriptedModel
@@ -88,18 +88,27 @@ class EvalConfig:
         """How each example's agent is built."""
         return AgentOptions(
             agent=self.agent,
-            plan_format=self.plan_format,
-            constrained=self.grammar,
-            max_replans=self.max_replans,
-            join_thought=self.join_thought,
+            settings=self.settings,
             tool_latency=self.tool_latency,
             sealed=self.sealed,
         )
 
     @property
+    def settings(self) -> Settings:
+        """The parcall agent's run options, `constrained` resolved for the model."""
+        return Settings(
+            plan_format=self.plan_format,
+            constrained=self.grammar,
+            max_replans=self.max_replans,
+            join=JoinPolicy(thought=self.join_thought),
+        )
+
+    @property
     def grammar(self) -> bool:
-        """Whether plans are constrained (the CLI's default: on for local models)."""
-        return is_local_spec(self.model) if self.constrained is None else self.constrained
+        """Whether plans are constrained: `Settings.constrained_for` the model the spec
+        names (of those, only the embedded llama.cpp models take a grammar)."""
+        named = _Named(supports_grammar=is_local_spec(self.model))
+        return Settings(constrained=self.constrained).constrained_for(named)
 
     @property
     def run(self) -> str:
@@ -140,6 +149,13 @@ class EvalConfig:
         if self.n_ctx is not None:
             args += ["--n-ctx", str(self.n_ctx)]
         return shlex.join(args)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What the run options need to know of the model a spec names, before it is made."""
+
+    supports_grammar: bool
 
 
 def model_slug(spec: str) -> str:
@@ -330,6 +346,9 @@ class Evaluation:
             model=self.config.model,
             format=self.config.plan_format if self.config.agent == "parcall" else None,
             constrained=self.config.grammar if self.config.agent == "parcall" else None,
+            settings=self.config.settings.model_dump(mode="json")
+            if self.config.agent == "parcall"
+            else None,
             primary=self.dataset.primary,
             dataset_settings=getattr(self.dataset, "settings", None),
             tool_latency_s=self.config.tool_latency,

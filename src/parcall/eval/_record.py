@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._agent import Agent, JoinThought, PlanFormat
+from .._agent import Agent
 from .._core.events import JoinDecided
 from .._core.observation import format_value
 from .._core.result import RunResult
+from .._core.settings import Settings
 from .._core.tool import Tool
 from ..baselines._parallel_calls import ParallelToolCallAgent
 from ..baselines._react import ReActAgent
@@ -30,10 +31,8 @@ class AgentOptions:
     """How the agent under test is built, and how slow its tools are made."""
 
     agent: AgentName = "parcall"
-    plan_format: PlanFormat = "text"
-    constrained: bool = False
-    max_replans: int = 2
-    join_thought: JoinThought = "auto"
+    settings: Settings = field(default_factory=lambda: Settings(constrained=False))
+    """The parcall agent's run options."""
     tool_latency: float = 0.0
     sealed: bool = False
 
@@ -47,10 +46,7 @@ def build_agent(
         agent = Agent(
             model,
             tools,
-            max_replans=options.max_replans,
-            plan_format=options.plan_format,
-            constrained=options.constrained,
-            join_thought=options.join_thought,
+            settings=options.settings,
             policy="sealed" if options.sealed else None,
         )
         agent.offered_tools = ()  # a dataset's tools are the ones under test, as for baselines

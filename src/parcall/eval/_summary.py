@@ -162,6 +162,11 @@ def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
     lines.append("")
     for r in rows:
         lines.append(f"- {r.get('date')} `{r.get('run')}`: `{r.get('command')}`")
+    settings = [r for r in rows if r.get("settings")]
+    if settings:
+        lines += ["", "Agent settings (run):", ""]
+        for r in settings:
+            lines.append(f"- `{r.get('run')}`: `{json.dumps(r['settings'], sort_keys=True)}`")
     return "\n".join(lines) + "\n"
 
 
