@@ -24,8 +24,8 @@ from pathlib import Path
 
 from parcall._core.observation import Observation
 from parcall._core.plan import Task
-from parcall._join.question import answer_shape
 from parcall._planner.prompts import Prompts
+from parcall._planner.question import answer_shape
 from parcall.eval._hotpotqa import HotpotQA
 from parcall.models._local import resolve_local
 

@@ -23,10 +23,10 @@ from parcall import (
     Settings,
     tool,
 )
-from parcall._core.outcome import failures
+from parcall._core.outcome import failures, missing_notice
 from parcall._core.plan import Plan, Task
 from parcall._join.decision import Finish, Replan
-from parcall._join.finish_check import check_finish, invented_numbers, missing_notice
+from parcall._join.finish_check import check_finish, invented_numbers
 from parcall._planner.prompts import DEFAULT_EXAMPLES, usable_examples
 
 WEIGHTS = {"kettle": 1.2, "lamp": 2.75, "rug": 4.45}

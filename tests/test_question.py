@@ -6,9 +6,9 @@ import pytest
 
 from conftest import make_search, plan
 from parcall import Agent, JoinPolicy, ScriptedModel, Settings
-from parcall._join.question import AnswerShape, answer_shape
 from parcall._planner.grammar import Thought, join_grammar
 from parcall._planner.prompts import JOIN_RULES, Prompts
+from parcall._planner.question import AnswerShape, answer_shape
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from parcall._core.observation import Observation
 from parcall._core.plan import Task
-from parcall._join.repeats import SHOWN_ABOVE, unseen_lines
 from parcall._planner.prompts import Prompts
+from parcall._planner.repeats import SHOWN_ABOVE, unseen_lines
 
 PARAGRAPH = (
     "Laleli Mosque: The Laleli Mosque is an 18th-century Ottoman imperial mosque. "

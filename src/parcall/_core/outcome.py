@@ -18,13 +18,20 @@ The statuses, most serious first:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from .observation import Observation
-from .plan import Plan
+from .plan import Plan, Task
 
-__all__ = ["Status", "failures", "how_missing", "status_of"]
+__all__ = [
+    "Status",
+    "describe_missing",
+    "failures",
+    "how_missing",
+    "missing_notice",
+    "status_of",
+]
 
 Status = Literal["answered", "partial", "refused", "dry_run"]
 
@@ -65,3 +72,37 @@ def status_of(failed: Iterable[Observation]) -> Status:
     if "dry_run" in kinds:
         return "dry_run"
     return "partial" if kinds else "answered"
+
+
+def missing_notice(
+    tasks: Sequence[Task], observations: Mapping[int, Observation], *, can_replan: bool
+) -> str | None:
+    """The joiner's line naming each result that is missing, or None when none is."""
+    missing = [observations[t.idx] for t in tasks if not observations[t.idx].ok]
+    if not missing:
+        return None
+    named = "; ".join(describe_missing(o) for o in missing)
+    then = (
+        "answer with what the results hold and say what is missing, or Replan"
+        if can_replan
+        else "answer with what the results hold and say what is missing"
+    )
+    return (
+        f"Missing: {named}. No value exists for these: do not state one and do not say an "
+        f"action was done that was not; {then}."
+    )
+
+
+def describe_missing(obs: Observation) -> str:
+    """What became of a task with no value: failed, refused or not made (a dry run)."""
+    how = how_missing(obs)
+    if how == "dry_run":
+        return f"task {obs.idx} {obs.tool} was not made (dry run)"
+    if how == "refused":
+        return f"task {obs.idx} {obs.tool} was refused ({_short(obs.error)}) and not done"
+    return f"task {obs.idx} {obs.tool} failed ({_short(obs.error)})"
+
+
+def _short(text: str | None, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else f"{text[:limit]}…"

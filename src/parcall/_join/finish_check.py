@@ -14,48 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .._core.observation import Observation, format_value
-from .._core.outcome import failures, how_missing
-from .._core.plan import Plan, Task
+from .._core.outcome import describe_missing, failures
+from .._core.plan import Plan
 from .decision import Finish, Replan
 
-__all__ = ["check_finish", "invented_numbers", "may_revise", "missing_notice"]
+__all__ = ["check_finish", "invented_numbers", "may_revise"]
 
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 UNKNOWN = "(unknown)"
 """What stands in an answer for a number that no result holds."""
-
-
-def missing_notice(
-    tasks: Sequence[Task], observations: Mapping[int, Observation], *, can_replan: bool
-) -> str | None:
-    """The joiner's line naming each result that is missing, or None when none is."""
-    missing = [observations[t.idx] for t in tasks if not observations[t.idx].ok]
-    if not missing:
-        return None
-    named = "; ".join(_describe(o) for o in missing)
-    then = (
-        "answer with what the results hold and say what is missing, or Replan"
-        if can_replan
-        else "answer with what the results hold and say what is missing"
-    )
-    return (
-        f"Missing: {named}. No value exists for these: do not state one and do not say an "
-        f"action was done that was not; {then}."
-    )
-
-
-def _describe(obs: Observation) -> str:
-    how = how_missing(obs)
-    if how == "dry_run":
-        return f"task {obs.idx} {obs.tool} was not made (dry run)"
-    if how == "refused":
-        return f"task {obs.idx} {obs.tool} was refused ({_short(obs.error)}) and not done"
-    return f"task {obs.idx} {obs.tool} failed ({_short(obs.error)})"
-
-
-def _short(text: str | None, limit: int = 160) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def check_finish(
@@ -91,7 +58,7 @@ def check_finish(
             "that computes it from the results ($N)",
             decision.thought,
         )
-    named = "; ".join(_describe(o) for o in failed)
+    named = "; ".join(describe_missing(o) for o in failed)
     if can_replan:
         return Replan(
             f"the answer states {numbers}, which no result holds, while {named}: "

@@ -16,11 +16,11 @@ from .._core.plan import Plan
 from .._core.settings import JoinPolicy
 from .._core.tool import Tool
 from .._planner.grammar import Thought, join_grammar
+from .._planner.question import AnswerShape, answer_shape
 from .decision import Finish, Replan, template_answer
 from .finish_check import check_finish, may_revise
 from .grounding import is_grounded
 from .output import NO_VALUE, Output
-from .question import AnswerShape, answer_shape
 
 __all__ = ["FOLLOW_UP_WORDS", "JoinRules", "Template"]
 

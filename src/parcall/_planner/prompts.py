@@ -15,12 +15,12 @@ from typing import Any
 
 from .._core.history import Turn, render_turns
 from .._core.observation import Observation
+from .._core.outcome import missing_notice
 from .._core.plan import Ref, Task, Template
 from .._core.tool import Tool
-from .._join.finish_check import missing_notice
-from .._join.question import answer_shape
-from .._join.repeats import unseen_lines
 from .grammar import Thought
+from .question import answer_shape
+from .repeats import unseen_lines
 from .text import parse_call
 
 __all__ = ["DEFAULT_EXAMPLES", "Example", "Prompts"]
