@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from faults.conftest import FaultCounter
 from parcall import PlanError, PlanParser, parse_plan
-from test_parser import TOOLS as PARSER_TOOLS
+from planner.test_parser import TOOLS as PARSER_TOOLS
 
 pytestmark = pytest.mark.faults
 

@@ -21,8 +21,8 @@ from .._core.errors import ParcallError
 from .._core.observation import Observation, resolve
 from .._core.plan import Plan, Ref
 from .._core.tool import validation_message
-from .._planner.json_grammar import schema_grammar
 from .decision import Finish, Replan, parse_decision
+from .json_grammar import schema_grammar
 
 __all__ = ["Output", "OutputValidationError", "output_of"]
 

@@ -1,7 +1,7 @@
 """The critical-path lower bound of a run under a scripted model and scripted tools.
 
 Vendored from `bench/peers/critical_path.py` (the definition the peer harnesses use), typed,
-and extended to plans with replans; `tests/test_bench.py` checks that both give the same
+and extended to plans with replans; `tests/bench/test_bench.py` checks that both give the same
 bound on every shared workload. This module is parcall's single implementation.
 
 Model: the k-th token (1-based) of a reply arrives `ttft + (k - 1) * per_token` after the

@@ -1,0 +1,1 @@
+"""`Agent` end to end: the round loop, its arguments, conversations, usage limits."""

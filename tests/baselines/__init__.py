@@ -1,0 +1,1 @@
+"""The ReAct and parallel-calls baselines."""

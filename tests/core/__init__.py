@@ -1,0 +1,1 @@
+"""Plans, tools, toolsets, schemas, observations, outcomes and the public names."""

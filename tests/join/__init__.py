@@ -1,0 +1,1 @@
+"""The joiner: its decision, grounding, answer shape, repeats, follow-up, output."""

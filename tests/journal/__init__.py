@@ -1,0 +1,1 @@
+"""Durable runs: the journal, resuming, a run killed and resumed (`worker.py`)."""

@@ -1,0 +1,1 @@
+"""Model backends: llama.cpp, OpenAI-compatible servers, the local registry."""

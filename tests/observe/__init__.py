@@ -1,0 +1,1 @@
+"""Traces, spans, the run log and the trace page."""

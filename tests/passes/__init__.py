@@ -1,0 +1,1 @@
+"""Plan passes: caches, common calls merged, critical path first."""

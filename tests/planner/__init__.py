@@ -1,0 +1,1 @@
+"""Plan parsers (text, JSON, native tool calls), grammars and `finish(...)`."""

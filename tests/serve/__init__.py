@@ -1,0 +1,1 @@
+"""`parcall serve`: the OpenAI-compatible endpoint."""

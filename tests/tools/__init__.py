@@ -1,0 +1,1 @@
+"""Built-in tools and tools from MCP, OpenAPI and LangChain."""
