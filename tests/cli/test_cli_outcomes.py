@@ -152,3 +152,16 @@ def test_serve_reports_the_status_beside_the_answer() -> None:
     last = next(ch for ch in reversed(chunks) if ch.choices and ch.choices[0].finish_reason)
     assert last.choices[0].finish_reason == "stop"  # what OpenAI clients know
     assert last.model_extra["parcall"]["status"] == "partial"
+
+
+@pytest.mark.parametrize(("flag", "offered"), [((), True), (("--no-calculator",), False)])
+def test_the_calculator_is_offered_unless_the_command_line_says_no(
+    monkeypatch: pytest.MonkeyPatch, flag: tuple[str, ...], offered: bool
+) -> None:
+    model = ScriptedModel([plan('1. email_of(name="Ann")'), "Action: Finish(ann@example.com)"])
+    monkeypatch.setattr(cli_run, "resolve_model", lambda spec: model)
+    result = run("MAIL", "--yes", *flag, question="What is Ann's address?")
+    assert result.exit_code == 0, result.output
+    system = model.requests[0].messages[0].content
+    assert ("\n- calculator(expression: str)" in system) is offered
+    assert "\n- email_of(name: str)" in system

@@ -258,6 +258,7 @@ _RUN_OPTIONS = (
     "mcp",
     "openapi",
     "sealed",
+    "calculator",
 )
 """What `parcall run --durable` keeps with a run, to build the same agent again."""
 

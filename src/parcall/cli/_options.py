@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 __all__ = [
+    "CalculatorOption",
     "ConstrainedOption",
     "EvalFormatOption",
     "EvalModelOption",
@@ -83,5 +84,13 @@ SealedOption = Annotated[
         help="No tool that acts may run on what an untrusted result (MCP, OpenAPI, "
         "trusted=False) said: replans after reading one may not add actions "
         "(see docs/security.md).",
+    ),
+]
+CalculatorOption = Annotated[
+    bool,
+    typer.Option(
+        "--calculator/--no-calculator",
+        help="Offer the built-in calculator when the tools have none, so that arithmetic "
+        "over results is computed, not written by the model (see docs/outcomes.md).",
     ),
 ]

@@ -24,6 +24,7 @@ from ._agent_flags import _chosen_tools, _pull_with_progress, _toolsets
 from ._approval import DryRun, TerminalApprover
 from ._errors import fail
 from ._options import (
+    CalculatorOption,
     ConstrainedOption,
     FormatOption,
     MaxReplansOption,
@@ -90,6 +91,7 @@ def run(
     journal_path: JournalOption = None,
     resume_id: ResumeOption = None,
     sealed: SealedOption = False,
+    calculator: CalculatorOption = True,
 ) -> None:
     """Answer QUESTION with tools, showing the plan and each task live.
 
@@ -119,6 +121,7 @@ def run(
             mcp=mcp,
             openapi=openapi,
             sealed=sealed,
+            calculator=calculator,
         )
     try:
         toolsets = _toolsets(mcp or [], openapi or [])
@@ -138,6 +141,8 @@ def run(
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
+    if not calculator:
+        agent.offered_tools = ()
     _check_trace_and_fetch(model.strip() if local else None, trace, console)
     views.append(RunView(console, question, getattr(backend, "name", model), live=not as_json))
     result, load_s = _answer(agent, backend, question, views[0], trace, journal, log, model)

@@ -16,6 +16,7 @@ from ..models._resolve import resolve_model
 from ._agent_flags import _chosen_tools, _toolsets
 from ._errors import fail
 from ._options import (
+    CalculatorOption,
     FormatOption,
     MaxReplansOption,
     McpOption,
@@ -85,6 +86,7 @@ def serve_command(
     log: LogOption = False,
     otel: OtelOption = False,
     sealed: SealedOption = False,
+    calculator: CalculatorOption = True,
 ) -> None:
     """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
     GET /v1/models, GET /health.
@@ -104,7 +106,7 @@ def serve_command(
     except ValueError as exc:
         raise fail(exc) from None
     backend, agent = _build_agent(
-        model, chosen, max_replans, plan_format, journal, mcp, openapi, sealed
+        model, chosen, max_replans, plan_format, journal, mcp, openapi, sealed, calculator
     )
     api_key = os.environ.get(api_key_env) or None
     try:
@@ -142,6 +144,7 @@ def _build_agent(
     mcp: list[str] | None,
     openapi: list[str] | None,
     sealed: bool,
+    calculator: bool = True,
 ) -> tuple[Model, Agent]:
     """The model (not loaded yet) and the agent every request runs; a bad option is an
     `error:` line."""
@@ -157,6 +160,8 @@ def _build_agent(
         )
     except (ParcallError, ValueError) as exc:
         raise fail(exc) from None
+    if not calculator:
+        agent.offered_tools = ()
     return backend, agent
 
 
