@@ -19,13 +19,8 @@ PYTHON=${PYTHON:-python}
 MODEL_FILE=$($PARCALL models path local)
 mkdir -p "$OUT"
 
-step() {  # step NAME COMMAND...: the load before and after, and the command, in load.txt
-    echo "== $1: $(uptime)" | tee -a "$OUT/load.txt"
-    shift
-    echo "   $*" >>"$OUT/load.txt"
-    "$@"
-    echo "   done: $(uptime)" >>"$OUT/load.txt"
-}
+# shellcheck source=bench/_steps.sh
+. "$(dirname "$0")/_steps.sh"  # step NAME COMMAND...: the command, with the load in load.txt
 
 reference() {  # reference OUTFILE [--tool-latency S]: both reference agents, 28 questions
     local file=$1

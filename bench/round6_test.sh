@@ -16,13 +16,8 @@ PYTHON=${PYTHON:-python}
 MODEL_FILE=$($PARCALL models path local)
 mkdir -p "$OUT"
 
-step() {  # step NAME COMMAND...: the load before and after, and the command, in load.txt
-    echo "== $1: $(uptime)" | tee -a "$OUT/load.txt"
-    shift
-    echo "   $*" >>"$OUT/load.txt"
-    "$@"
-    echo "   done: $(uptime)" >>"$OUT/load.txt"
-}
+# shellcheck source=bench/_steps.sh
+. "$(dirname "$0")/_steps.sh"  # step NAME COMMAND...: the command, with the load in load.txt
 
 "$PYTHON" -c "from parcall.eval import write_hotpotqa_split as w; w('test', '$OUT/hotpotqa-test.json')"
 step reference "$PYTHON" "$REF/hotpotqa_agents.py" "$MODEL_FILE" 28 "$OUT/reference-test.jsonl" \
