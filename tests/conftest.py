@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +156,32 @@ def _saved_states_in_a_temporary_folder(
         os.environ.pop("PARCALL_STATE_DIR", None)
     else:
         os.environ["PARCALL_STATE_DIR"] = previous
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(page: Path, out: Path, profile: Path, *, height: int, timeout: float) -> None:
+    """A headless Chromium screenshot of `page`, 1300 pixels wide, written to `out`."""
+    assert CHROMIUM is not None
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size=1300,{height}",
+            f"--screenshot={out}",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )

@@ -11,7 +11,6 @@ import importlib
 import os
 import pkgutil
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -20,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from conftest import CHROMIUM
+from conftest import screenshot as chromium_screenshot
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # API page -> module whose __all__ it must document.
 API_PAGES = {
     "parcall": "parcall",
@@ -99,28 +100,7 @@ def test_the_plots_the_results_pages_show_are_in_the_site(site: Path) -> None:
 
 def screenshot(page: Path, out: Path, profile: Path, height: int) -> Any:
     image_module = pytest.importorskip("PIL.Image", reason="needs pillow to read the screenshot")
-    assert CHROMIUM is not None
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--window-size=1300,{height}",
-            f"--screenshot={out}",
-            page.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    chromium_screenshot(page, out, profile, height=height, timeout=60)
     return image_module.open(out).convert("RGB")
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -14,7 +12,7 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FINISH, plan
+from conftest import CHROMIUM, FINISH, plan, screenshot
 from parcall import (
     Agent,
     ModelCallFinished,
@@ -263,34 +261,6 @@ def test_the_page_of_a_trace_file_equals_the_page_of_the_run(
     assert render_page(rows, request="q") == result.to_html()
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def screenshot(page: Path, out: Path, profile: Path) -> None:
-    assert CHROMIUM is not None
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            "--window-size=1300,700",
-            f"--screenshot={out}",
-            page.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=50,
-    )
-
-
 def bands(image: Any, color: str, tolerance: int = 8) -> list[tuple[int, int]]:
     """Runs of pixel rows holding at least 3 pixels of `color` (one per bar lane)."""
     target = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
@@ -323,7 +293,7 @@ def test_chromium_draws_one_bar_per_task_lane(result: RunResult, tmp_path: Path)
     page = tmp_path / "run.html"
     page.write_text(result.to_html(), encoding="utf-8")
     shot = tmp_path / "shot.png"
-    screenshot(page, shot, tmp_path / "profile")
+    screenshot(page, shot, tmp_path / "profile", height=700, timeout=50)
     image = image_module.open(shot).convert("RGB")
     # The legend's swatch is one band of each colour; every other band is a task's lane.
     green = bands(image, COLORS["task"])
