@@ -403,24 +403,55 @@ async def test_a_replan_that_only_repeats_earlier_calls_must_answer() -> None:
     assert "This is the last step" in model.requests[3].messages[-1].content
 
 
-async def test_a_plan_that_repeats_a_call_a_third_time_ends_there() -> None:
-    looping = '1. search("a")\n2. search("b")\n3. search("a")\n4. search("a")\n5. search("d")\n'
+async def test_a_plan_that_repeats_an_action_a_third_time_ends_there() -> None:
+    @tool(side_effects=True)
+    def ring(bell: str) -> str:
+        """Ring a bell once."""
+        return f"rang {bell}"
+
+    looping = '1. ring("a")\n2. ring("b")\n3. ring("a")\n4. ring("a")\n5. ring("d")\n'
     model = ScriptedModel([looping, FINISH])
-    result = await Agent(model, [make_search()], settings=Settings(constrained=True)).run("q")
+    result = await Agent(model, [ring], settings=Settings(constrained=True)).run("q")
     assert [t.idx for t in result.plans[0]] == [1, 2, 3, 4]
     assert result.plans[0].joined
     assert sorted(result.values) == [1, 2, 3, 4]
 
 
-async def test_a_call_made_twice_is_kept_and_unconstrained_plans_may_repeat_freely() -> None:
-    twice = plan('1. search("a")', '2. search("a")', '3. search("b")')
+async def test_a_lookup_made_again_ends_a_constrained_plan_and_actions_may_repeat() -> None:
+    twice = plan('1. search("a")', '2. search("b")', '3. search("a")', '4. search("c")')
     result = await Agent(
         ScriptedModel([twice, FINISH]), [make_search()], settings=Settings(constrained=True)
+    ).run("q")
+    assert [t.idx for t in result.plans[0]] == [1, 2, 3]  # the repeat tells nothing new
+    assert result.plans[0].joined
+
+    @tool(side_effects=True)
+    def ring(bell: str) -> str:
+        """Ring a bell once."""
+        return f"rang {bell}"
+
+    rings = plan('1. ring("a")', '2. ring("a")', '3. ring("b")')
+    result = await Agent(
+        ScriptedModel([rings, FINISH]), [ring], settings=Settings(constrained=True)
     ).run("q")
     assert sorted(result.values) == [1, 2, 3]
     dice = plan(*(f'{i}. search("roll")' for i in range(1, 6)))
     result = await Agent(ScriptedModel([dice, FINISH]), [make_search()]).run("q")
     assert sorted(result.values) == [1, 2, 3, 4, 5]
+
+
+async def test_a_constrained_plan_spinning_out_one_query_ends() -> None:
+    queries = ["dogs", "dogs and cats", "dogs and cats and owls", "dogs and cats and owls and x"]
+    spinning = plan(*(f'{i}. search("{q}")' for i, q in enumerate(queries * 2, 1)))
+    result = await Agent(
+        ScriptedModel([spinning, FINISH]), [make_search()], settings=Settings(constrained=True)
+    ).run("q")
+    assert [t.idx for t in result.plans[0]] == [1, 2, 3, 4]
+    narrowing = plan('1. search("Jaws")', '2. search("Jaws director")', '3. search("Jaws cast")')
+    result = await Agent(
+        ScriptedModel([narrowing, FINISH]), [make_search()], settings=Settings(constrained=True)
+    ).run("q")
+    assert [t.idx for t in result.plans[0]] == [1, 2, 3]
 
 
 async def test_every_plan_error_is_in_the_result() -> None:

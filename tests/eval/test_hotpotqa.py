@@ -77,6 +77,12 @@ def test_tools_describe_themselves_to_the_planner(hotpot: HotpotQA) -> None:
     assert "term" in tools["lookup"].signature()
 
 
+def test_lookup_can_be_left_out_and_the_summary_says_so() -> None:
+    alone = HotpotQA(lookup=False)
+    assert [t.name for t in alone.tools(alone.examples("dev")[0])] == ["search"]
+    assert alone.settings["lookup"] is False and HotpotQA().settings["lookup"] is True
+
+
 def _script(answer: str):  # type: ignore[no-untyped-def]
     return lambda example: ScriptedModel(
         [

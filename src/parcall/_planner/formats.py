@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
 
 from .._core.plan import Plan, Task, call_key
@@ -26,7 +27,12 @@ __all__ = ["PLAN_STOP", "PlanFeed", "PlanFormatKind", "PlanReader", "plan_format
 PLAN_STOP = ("<END_OF_PLAN>",)
 LOOPING_REPEATS = 3
 """A constrained text plan whose same call (tool and arguments) comes this many times ends
-there."""
+there; a call with arguments that only tells what a tool without side effects already
+returned ends it at its second time."""
+GROWING_CALLS = 4
+"""A constrained text plan ends at the call that makes this many calls in a row to one tool,
+each with an argument that is the one before with more text added (`"a"`, `"a and b"`,
+`"a and b and c"`, …): a small model spinning out one query."""
 
 Chunk = TextChunk | ToolCallChunk
 
@@ -123,6 +129,7 @@ class PlanFeed:
         self._handed = 0
         self._calls: Counter[str] = Counter()
         self._keys: list[str] = []  # the calls so far, kept only under a grammar
+        self._tasks: list[Task] = []
 
     def on_chunk(self, chunk: Chunk) -> bool:
         """Feed one chunk; True once the plan has ended."""
@@ -141,7 +148,7 @@ class PlanFeed:
     def _hand_over(self) -> None:
         for task in self.reader.tasks[self._handed :]:
             self._submit(task)
-            if self._guard and self._loops(call_key(task)):
+            if self._guard and self._loops(task):
                 # A small model under a grammar that writes one call (or a run of calls)
                 # again and again is looping: the grammar bounds the plan only at its task
                 # limit. End it here. (Unconstrained plans may repeat a call on purpose.)
@@ -149,10 +156,37 @@ class PlanFeed:
                 self.reader.end()
         self._handed = len(self.reader.tasks)
 
-    def _loops(self, key: str) -> bool:
+    def _loops(self, task: Task) -> bool:
+        key = call_key(task)
         self._calls[key] += 1
         self._keys.append(key)
-        return self._calls[key] >= LOOPING_REPEATS or repeats_a_run(self._keys)
+        self._tasks.append(task)
+        assert isinstance(self.reader, PlanParser)
+        tool = self.reader.tools.get(task.tool)
+        again = 2 if task.args and tool is not None and not tool.side_effects else LOOPING_REPEATS
+        return (
+            self._calls[key] >= again
+            or repeats_a_run(self._keys)
+            or grows(self._tasks[-GROWING_CALLS:], GROWING_CALLS)
+        )
+
+
+def grows(tasks: list[Task], n: int) -> bool:
+    """Whether `tasks` are `n` calls to one tool, each with the arguments of the one before
+    but one string argument lengthened (the earlier text, then more)."""
+    if len(tasks) < n or len({t.tool for t in tasks}) != 1:
+        return False
+    return all(_lengthens(a.args, b.args) for a, b in pairwise(tasks))
+
+
+def _lengthens(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    if before.keys() != after.keys():
+        return False
+    changed = [k for k in before if before[k] != after[k]]
+    if len(changed) != 1:
+        return False
+    old, new = before[changed[0]], after[changed[0]]
+    return isinstance(old, str) and isinstance(new, str) and new.startswith(old) and old != ""
 
 
 def repeats_a_run(keys: list[str]) -> bool:

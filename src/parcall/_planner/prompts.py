@@ -16,10 +16,11 @@ from typing import Any
 from .._core.history import Turn, render_turns
 from .._core.observation import Observation
 from .._core.outcome import missing_notice
-from .._core.plan import Ref, Task, Template
+from .._core.plan import Ref, Task, Template, call_key
 from .._core.tool import Tool
 from .grammar import Thought
 from .question import answer_shape
+from .relevance import relevant_sentences
 from .repeats import unseen_lines
 from .text import parse_call
 
@@ -243,6 +244,11 @@ class Prompts:
     """Lines of a result that an earlier result of the same join already shows are left
     out (`search` then `lookup` of one name often return the same sentences). Off by
     default until it is measured on its own (it was measured only with `join_rules`)."""
+    result_sentences: int | None = None
+    """A text result of more sentences than this shows the joiner only its first sentence
+    and those sharing the most words with the question and the call, marked ` […]` where
+    some were left out (the joiner reads every result before it answers; reading is most
+    of its time on a CPU). None (the default): results are shown whole."""
     question_prefix: str = field(default="Question: ")
     history_intro: str = (
         "Earlier in this conversation (Q: a question, its calls → their results, A: the answer):"
@@ -299,9 +305,17 @@ class Prompts:
         answer's JSON shape)."""
         lines = ["Results:"]
         shown: list[str] = []
+        calls: dict[str, tuple[int, str]] = {}  # a call shown already: its task and text
         for task in tasks:
             obs = observations[task.idx]
             text = obs.show(self.observation_chars)
+            first = calls.setdefault(call_key(task), (task.idx, text))
+            if first[0] != task.idx and first[1] == text:
+                lines.append(f"{task.describe()}\n   → (the same as {first[0]})")
+                continue
+            if self.result_sentences and obs.ok and isinstance(obs.value, str):
+                about = [question, *(v for v in task.args.values() if isinstance(v, str))]
+                text = relevant_sentences(text, about, self.result_sentences)
             new = unseen_lines(text, shown) if self.results_once else text
             shown.append(text)
             lines.append(f"{task.describe()}\n   → {new}")

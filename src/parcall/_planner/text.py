@@ -97,6 +97,11 @@ class PlanParser:
         self._finishing = False
 
     @property
+    def tools(self) -> Mapping[str, Tool]:
+        """The tools a task may call."""
+        return self._tools
+
+    @property
     def text(self) -> str:
         return "".join(self._text)
 

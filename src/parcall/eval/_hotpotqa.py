@@ -41,7 +41,7 @@ class HotpotQA:
     """The first 60 questions of the HotpotQA dev distractor set (30 dev, 30 test).
 
     `search_chars` cuts the paragraph `search` returns; `lookup_sentences` and
-    `lookup_chars` bound what `lookup` returns.
+    `lookup_chars` bound what `lookup` returns; `lookup=False` offers `search` alone.
     """
 
     name = "hotpotqa"
@@ -49,7 +49,12 @@ class HotpotQA:
     primary = "em"
 
     def __init__(
-        self, *, search_chars: int = 400, lookup_sentences: int = 3, lookup_chars: int = 300
+        self,
+        *,
+        search_chars: int = 400,
+        lookup_sentences: int = 3,
+        lookup_chars: int = 300,
+        lookup: bool = True,
     ) -> None:
         for arg, value in (
             ("search_chars", search_chars),
@@ -61,6 +66,7 @@ class HotpotQA:
         self.search_chars = search_chars
         self.lookup_sentences = lookup_sentences
         self.lookup_chars = lookup_chars
+        self.lookup = lookup
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class HotpotQA:
             "search_chars": self.search_chars,
             "lookup_sentences": self.lookup_sentences,
             "lookup_chars": self.lookup_chars,
+            "lookup": self.lookup,
         }
 
     @cached_property
@@ -120,6 +127,8 @@ class HotpotQA:
                 return f"No sentence contains {term!r}."
             return "\n".join(_cut(s, lookup_chars) for s in found[:lookup_sentences])
 
+        if not self.lookup:
+            return [Tool.from_function(search)]
         return [Tool.from_function(search), Tool.from_function(lookup)]
 
     def score(self, example: Example, result: RunResult) -> dict[str, float]:
