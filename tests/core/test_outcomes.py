@@ -266,6 +266,16 @@ def test_offered_tools_can_be_turned_off() -> None:
     assert "calculator" in result.plan_errors[0].message  # the planner may not call it
 
 
+def test_the_calculator_setting_turns_the_offer_off() -> None:
+    model = ScriptedModel([plan('1. calculator(expression="1 + 1")'), "Action: Finish(2)"])
+    agent = Agent(model, [price], settings=Settings(calculator=False))
+    assert agent.offered_tools == ()
+    result = agent.run_sync("What is 1 + 1?")
+    assert "calculator(expression: str)" not in model.requests[0].messages[0].content
+    assert "calculator" in result.plan_errors[0].message
+    assert Agent(model, [price], settings={"calculator": True}).offered_tools  # the default
+
+
 def test_a_calculator_of_the_users_own_is_kept() -> None:
     @tool(name="calculator")
     def mine(expression: str) -> str:

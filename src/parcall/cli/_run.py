@@ -133,6 +133,7 @@ def run(
                 "max_replans": max_replans,
                 "plan_format": plan_format,
                 "constrained": constrained,
+                "calculator": calculator,
             },
             approve=approve,
             toolsets=toolsets,
@@ -141,8 +142,6 @@ def run(
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
-    if not calculator:
-        agent.offered_tools = ()
     _check_toolsets(toolsets)
     _check_trace_and_fetch(model.strip() if local else None, trace, console)
     views.append(RunView(console, question, getattr(backend, "name", model), live=not as_json))

@@ -155,15 +155,17 @@ def _build_agent(
         agent = Agent(
             backend,
             chosen,
-            settings={"max_replans": max_replans, "plan_format": plan_format},
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "calculator": calculator,
+            },
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
             policy="sealed" if sealed else None,
         )
     except (ParcallError, ValueError) as exc:
         raise fail(exc) from None
-    if not calculator:
-        agent.offered_tools = ()
     return backend, agent
 
 
