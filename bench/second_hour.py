@@ -3,6 +3,7 @@ lookups to add up), a question each, and a check of the outcome, not only of the
 of a crash.
 
     python bench/second_hour.py [--model local] [--out bench/results/second-hour]
+    python bench/second_hour.py --rescore bench/results/second-hour/second_hour.json
 
 Eleven scenarios. Seven run through the Python API (`Agent(model, tools, approve=...)`),
 four through `parcall run --tools module:TOOLS --json` in a subprocess (with no terminal,
@@ -18,7 +19,11 @@ from the world, not from the answer. Each run is checked for:
   for `--dry-run`, `answered` otherwise; from the CLI, the exit code must also be the one
   docs/outcomes.md gives for that status (its table is read here);
 - `sum` (d): when the answer is a sum, product or average of looked-up numbers, it states
-  the true value (a number in the answer equal to it at the decimals it is written with);
+  the true value (a number in the answer equal to it at the decimals it is written with;
+  with the scenario's unit after it when the question asks for two quantities);
+- `claims` (b, c): the answer does not state the missing value (a pattern per scenario,
+  e.g. an amount in euros when the cost is what failed), even with a number a result holds,
+  and does not say that an action which was not made was made (e.g. "sent" with no "not");
 - `action`: an acting tool ran exactly when it was approved.
 
 A failing check is a finding. Writes `second_hour.json` and `second_hour.md` to `--out`.
@@ -45,12 +50,15 @@ from typing import Any, Literal
 import anyio
 
 from parcall import Agent, Approve, Observation, Reject, RunResult
+from parcall._core.trace import event_to_dict
 from parcall._join.finish_check import invented_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "outcomes.md"
 Via = Literal["api", "cli"]
-CHECKS = ("grounded", "status", "sum", "action")
+CHECKS = ("grounded", "status", "sum", "claims", "action")
+EURO_AMOUNT = r"\d\s*(?:euros?|eur)\b|€\s*\d|\d\s*€"
+"""An amount in euros: what an answer must not state when the euro value is missing."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class Scenario:
     approve: Literal["reject", "approve"] | None = None  # the API's approver
     cli_args: tuple[str, ...] = ()
     total: float | None = None  # the true sum/product/average the answer must state
+    unit: str | None = None  # when set, the true value must be stated with this unit (regex)
+    states_missing: str | None = None  # a regex: the answer stating the missing value
+    claims_done: str | None = None  # a regex: the answer saying the unmade action was made
     action: str | None = None  # the acting tool, done exactly when approved
     approved: bool = False
 
@@ -123,6 +134,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         ''',
         expect="partial",
         total=8.4,
+        unit="kg",
+        states_missing=EURO_AMOUNT,
     ),
     Scenario(
         "basket total",
@@ -184,6 +197,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect="refused",
         approve="reject",
         action="send_email",
+        claims_done=r"\bsent\b",
     ),
     Scenario(
         "visitors, one counter offline",
@@ -202,6 +216,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         TOOLS = [visitors]
         ''',
         expect="partial",
+        states_missing=r"\b3,?550\b",  # Friday and Saturday, given as the total
     ),
     Scenario(
         "average temperature",
@@ -286,6 +301,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect="refused",
         via="cli",
         action="book_table",
+        claims_done=r"\bbooked\b",
     ),
     Scenario(
         "delete an account, dry run (CLI)",
@@ -313,6 +329,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         via="cli",
         cli_args=("--dry-run",),
         action="delete_account",
+        claims_done=r"\bdeleted\b",
     ),
     Scenario(
         "exchange rate times out (CLI)",
@@ -335,6 +352,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         TOOLS = [price_usd, exchange_rate]
         ''',
         expect="partial",
+        states_missing=EURO_AMOUNT,
         via="cli",
     ),
 )
@@ -473,27 +491,48 @@ def _observation(data: dict[str, Any]) -> Observation:
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 
 
-def stated_numbers(answer: str) -> list[Decimal]:
-    """The numbers an answer states (thousands separators allowed)."""
-    found = []
+def states_value(answer: str, true: float, unit: str | None = None) -> bool:
+    """Whether the answer states `true`, rounded (half up) to the decimals the answer
+    writes a number with (8.4 states 8.4; 462.50 and 463 state 462.5, 462 does not), and
+    followed by `unit` when one is given ("8.4 kg", not "8.4 euros")."""
+    value = Decimal(str(true))
     for match in _NUMBER.finditer(answer):
         try:
-            found.append(Decimal(match.group().replace(",", "")))
+            number = Decimal(match.group().replace(",", ""))
         except InvalidOperation:
             continue
-    return found
-
-
-def states_value(answer: str, true: float) -> bool:
-    """Whether the answer states `true`, rounded (half up) to the decimals the answer
-    writes a number with: 8.4 states 8.4, 462.50 and 463 state 462.5, 462 does not."""
-    value = Decimal(str(true))
-    for number in stated_numbers(answer):
         exponent = number.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        if value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) == number:
+        if value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) != number:
+            continue
+        if unit is None or re.match(rf"\s*(?:{unit})\b", answer[match.end() :], re.I):
             return True
     return False
+
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|unable|cannot|could ?n[o']t|refused|rejected|unknown|failed)\b|n't\b",
+    re.I,
+)
+
+
+def answer_checks(scenario: Scenario, answer: str) -> dict[str, bool | None]:
+    """The checks read from the answer alone: `sum`, and `claims`: the answer does not
+    state the missing value (`states_missing`), nor say that an action that was not made
+    was made (`claims_done` matches and no negation is in the answer)."""
+    claims: bool | None = None
+    if scenario.states_missing is not None or scenario.claims_done is not None:
+        claims = True
+        if scenario.states_missing and re.search(scenario.states_missing, answer, re.I):
+            claims = False
+        said = scenario.claims_done and re.search(scenario.claims_done, answer, re.I)
+        if said and not _NEGATION.search(answer):
+            claims = False
+    total = scenario.total
+    return {
+        "sum": None if total is None else states_value(answer, total, scenario.unit),
+        "claims": claims,
+    }
 
 
 def check(scenario: Scenario, outcome: Outcome, codes: dict[str, int]) -> dict[str, bool | None]:
@@ -504,14 +543,27 @@ def check(scenario: Scenario, outcome: Outcome, codes: dict[str, int]) -> dict[s
     if outcome.exit_code is not None:
         status_ok = status_ok and outcome.exit_code == codes.get(scenario.expect)
     done = any(line.split()[0] == scenario.action for line in outcome.actions if line)
+    read = answer_checks(scenario, outcome.answer)
     return {
         "grounded": ran and not invented,
         "status": status_ok,
-        "sum": None
-        if scenario.total is None
-        else ran and states_value(outcome.answer, scenario.total),
+        "sum": read["sum"] if ran or read["sum"] is None else False,
+        "claims": read["claims"],
         "action": None if scenario.action is None else done == scenario.approved,
     }
+
+
+def rescore(record: dict[str, Any]) -> dict[str, Any]:
+    """A saved record with the answer-only checks (`sum`, `claims`) done again by this
+    script: the others need the run itself (its results, the actions log)."""
+    scenarios = {s.name: s for s in SCENARIOS}
+    for r in record["scenarios"]:
+        again = answer_checks(scenarios[r["scenario"]], r["answer"])
+        if r["status"] == "error" and again["sum"] is not None:
+            again["sum"] = False
+        checks = {k: again.get(k, r["checks"].get(k)) for k in CHECKS}
+        r.update(checks=checks, passed=all(v is not False for v in checks.values()))
+    return record
 
 
 def row(index: int, scenario: Scenario, outcome: Outcome, codes: dict[str, int]) -> dict[str, Any]:
@@ -530,6 +582,7 @@ def row(index: int, scenario: Scenario, outcome: Outcome, codes: dict[str, int])
             invented_numbers(outcome.answer, scenario.question, outcome.observations)
         ),
         "true_value": scenario.total,
+        "observations": [event_to_dict(o) for o in outcome.observations],
         "actions_made": outcome.actions,
         "checks": verdicts,
         "passed": all(v is not False for v in verdicts.values()),
@@ -578,26 +631,27 @@ def _mark(verdict: bool | None) -> str:
     return "–" if verdict is None else ("pass" if verdict else "**FAIL**")
 
 
-def markdown(rows: Sequence[dict[str, Any]], model: str, total_s: float) -> str:
+def markdown(rows: Sequence[dict[str, Any]], model: str, total_s: float, note: str = "") -> str:
     lines = [
         f"# A new user's second hour: {len(rows)} scenarios on `{model}`",
         "",
         "Written by `bench/second_hour.py` (the checks are described there). – : the check "
-        "does not apply.",
+        "does not apply." + (f" {note}" if note else ""),
         "",
-        "| # | scenario | via | status (expected) | exit (expected) | grounded | status | sum "
-        "| action | s |",
-        "|---:|---|---|---|---|---|---|---|---|---:|",
+        "| # | scenario | via | status (expected) | exit (expected) | "
+        + " | ".join(CHECKS)
+        + " | s |",
+        "|---:|---|---|---|---|" + "---|" * len(CHECKS) + "---:|",
     ]
     for r in rows:
         exit_code = (
             "" if r["exit_code"] is None else f"{r['exit_code']} ({r['expected_exit_code']})"
         )
         checks = r["checks"]
+        marks = " | ".join(_mark(checks.get(name)) for name in CHECKS)
         lines.append(
             f"| {r['n']} | {r['scenario']} | {r['via']} | {r['status']} ({r['expected_status']}) "
-            f"| {exit_code} | {_mark(checks['grounded'])} | {_mark(checks['status'])} "
-            f"| {_mark(checks['sum'])} | {_mark(checks['action'])} | {r['seconds']:.1f} |"
+            f"| {exit_code} | {marks} | {r['seconds']:.1f} |"
         )
     passed = sum(r["passed"] for r in rows)
     lines += [
@@ -619,11 +673,35 @@ def markdown(rows: Sequence[dict[str, Any]], model: str, total_s: float) -> str:
     return "\n".join(lines)
 
 
+def write(out: Path, record: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "second_hour.json").write_text(
+        json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    text = markdown(record["scenarios"], record["model"], record["seconds"], record.get("note", ""))
+    (out / "second_hour.md").write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="local", help="A model spec (default: local).")
     parser.add_argument("--out", type=Path, help="Write second_hour.json and .md here.")
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        metavar="JSON",
+        help="Run nothing: do the answer-only checks of a saved second_hour.json again.",
+    )
     args = parser.parse_args()
+    if args.rescore:
+        record = rescore(json.loads(args.rescore.read_text(encoding="utf-8")))
+        record["note"] = (
+            "The answer-only checks (sum, claims) were done again on the saved answers "
+            "(`--rescore`)."
+        )
+        write(args.out or args.rescore.parent, record)
+        print(f"{sum(r['passed'] for r in record['scenarios'])} of {len(record['scenarios'])} pass")
+        return
 
     from parcall.models._resolve import resolve_model
 
@@ -638,14 +716,7 @@ def main() -> None:
     rows = anyio.run(lambda: run_scenarios(SCENARIOS, model, args.model, report=show))
     total_s = time.perf_counter() - began
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        record = {"model": args.model, "seconds": round(total_s, 1), "scenarios": rows}
-        (args.out / "second_hour.json").write_text(
-            json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
-        )
-        (args.out / "second_hour.md").write_text(
-            markdown(rows, args.model, total_s), encoding="utf-8"
-        )
+        write(args.out, {"model": args.model, "seconds": round(total_s, 1), "scenarios": rows})
     passed = sum(r["passed"] for r in rows)
     print(f"{passed} of {len(rows)} scenarios pass every check ({total_s:.0f} s)")
 
