@@ -95,7 +95,10 @@ def _check_toolsets(toolsets: Sequence[Toolset]) -> None:
     is serving: a server that starts and then fails (it exits, does not speak MCP, fails
     `initialize`) or a spec that cannot be read is an `error:` line with exit code 2."""
     for toolset in toolsets:
-        problem = anyio.run(_open_problem, toolset)
+        try:
+            problem = anyio.run(_open_problem, toolset)
+        except KeyboardInterrupt:  # Ctrl-C while a server starts: no traceback
+            raise typer.Exit(130) from None
         if problem is not None:
             raise fail(f"{_flag(toolset)}: {problem}")
 
