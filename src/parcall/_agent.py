@@ -152,9 +152,10 @@ class Agent:
         self.policy = policy_argument(policy)
         self._limiter: anyio.CapacityLimiter | None = None
         self._systems: dict[tuple[Any, ...], str] = {}
-        self.offered_tools: tuple[Tool, ...] = default_offered()
+        self.offered_tools: tuple[Tool, ...] = default_offered() if self.settings.calculator else ()
         """Offered to the planner when the run's tools have none of the name: the built-in
-        `calculator`, so arithmetic over results is computed. `()` offers none."""
+        `calculator` unless `Settings(calculator=False)`, so arithmetic over results is
+        computed. Setting it to `()` offers none, as that setting does."""
 
     # The run options as they were read before `settings` held them.
 

@@ -143,3 +143,32 @@ def test_a_durable_run_keeps_its_settings_and_older_journals_still_resume(
     resumed = invoke("runs", "resume", run_id, "--journal", journal)
     assert resumed.exit_code == 0, resumed.output
     assert [r.purpose for r in models[1].requests] == ["join"]  # the same plan, from the journal
+
+
+@pytest.mark.parametrize("older", [False, True])
+def test_a_durable_run_keeps_no_calculator_and_older_journals_without_it_resume(
+    models: list[ScriptedModel], tmp_path: Path, older: bool
+) -> None:
+    JOURNAL["path"] = tmp_path / "journal.db"
+    journal = str(JOURNAL["path"])
+    tools = "cli.test_cli_journal:TOOLS"
+    offer = () if older else ("--no-calculator",)  # older journals: the calculator was offered
+    first = invoke(
+        "run", "Is Bob's address valid?", "-m", "scripted", "--tools", tools, *offer,
+        "--durable", "--journal", journal,
+    )  # fmt: skip
+    assert first.exit_code == 130, first.output
+    offered = "\n- calculator(expression: str)"
+    assert (offered in models[0].requests[0].messages[0].content) is older
+    run_id = first.output.split("parcall runs resume ")[1].split()[0]
+    if older:  # as journals were written before the choice was kept
+        with sqlite3.connect(journal) as db:
+            (text,) = db.execute("SELECT meta FROM journal_runs WHERE id = ?", (run_id,)).fetchone()
+            meta = json.loads(text)
+            del meta["calculator"]
+            db.execute("UPDATE journal_runs SET meta = ? WHERE id = ?", (json.dumps(meta), run_id))
+    STOP["now"] = False
+    resumed = invoke("runs", "resume", run_id, "--journal", journal)
+    assert resumed.exit_code == 0, resumed.output
+    assert [r.purpose for r in models[1].requests] == ["join"]  # the same prompt: plan replayed
+    assert (offered in models[1].requests[0].messages[0].content) is older

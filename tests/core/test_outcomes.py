@@ -266,6 +266,16 @@ def test_offered_tools_can_be_turned_off() -> None:
     assert "calculator" in result.plan_errors[0].message  # the planner may not call it
 
 
+def test_the_calculator_setting_turns_the_offer_off() -> None:
+    model = ScriptedModel([plan('1. calculator(expression="1 + 1")'), "Action: Finish(2)"])
+    agent = Agent(model, [price], settings=Settings(calculator=False))
+    assert agent.offered_tools == ()
+    result = agent.run_sync("What is 1 + 1?")
+    assert "calculator(expression: str)" not in model.requests[0].messages[0].content
+    assert "calculator" in result.plan_errors[0].message
+    assert Agent(model, [price], settings={"calculator": True}).offered_tools  # the default
+
+
 def test_a_calculator_of_the_users_own_is_kept() -> None:
     @tool(name="calculator")
     def mine(expression: str) -> str:
@@ -382,3 +392,49 @@ def test_a_number_beside_text_results_is_not_taken_for_a_sum() -> None:
     model = ScriptedModel([plan('1. search(query="Eiffel Tower")'), "Action: Finish(330 m)"])
     assert Agent(model, [search]).run_sync("How tall is it?").answer == "330 m"
     assert len(model.requests) == 2
+
+
+# --- an answer copied from the plan's finish(...) ------------------------------------------
+
+
+@tool
+def find_user(name: str) -> dict[str, object]:
+    """A user's record."""
+    return {"id": 1042, "name": name}
+
+
+@tool(side_effects=True)
+def delete_account(user_id: int) -> str:
+    """Delete a user's account."""
+    return f"deleted {user_id}"
+
+
+DELETE = '1. find_user(name="Bob")\n2. delete_account(user_id=$1)\nfinish("Bob\'s account deleted")'
+
+
+def test_the_plans_finish_text_copied_by_the_joiner_is_not_the_answer_when_a_task_failed() -> None:
+    model = ScriptedModel([DELETE, "Action: Finish(Bob's account deleted)"])
+    agent = Agent(model, [find_user, delete_account], settings={"max_replans": 0})
+    result = agent.run_sync("Delete Bob's account.")
+    assert result.status == "partial"  # $1 is a record, not an id: the deletion failed
+    assert result.answer.startswith("(unknown) (incomplete: task 2 delete_account failed")
+
+
+def test_the_plans_finish_text_copied_is_sent_back_once_to_replan() -> None:
+    fixed = plan("3. delete_account(user_id=$1.id)")  # the replan numbers on
+    model = ScriptedModel(
+        [DELETE, "Action: Finish(Bob's account deleted)", fixed, "Action: Finish(Deleted.)"]
+    )
+    result = Agent(model, [find_user, delete_account]).run_sync("Delete Bob's account.")
+    replan = model.requests[2].messages[-1].content
+    assert "the plan's finish text, written before the tasks ran" in replan
+    assert result.values[3] == "deleted 1042"
+    assert result.status == "answered" and result.answer == "Deleted."
+
+
+def test_an_answer_like_the_plans_finish_passes_when_every_task_succeeded() -> None:
+    obs = {1: Observation(1, "find_user", {}, "done", {"id": 1})}
+    plans = [Plan((Task(1, "find_user", {}),), "", True, answer="Done")]
+    assert check_finish(Finish("done"), "q", obs, plans, can_replan=True) == Finish("done")
+    failed = {1: Observation(1, "find_user", {}, "failed", error="down")}
+    assert isinstance(check_finish(Finish("done"), "q", failed, plans, can_replan=True), Replan)

@@ -646,6 +646,8 @@ def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(app_module, "create_app", capture)
     monkeypatch.setattr(server_module, "serve", lambda *a, **k: None)  # do not listen
+    tried: list[Any] = []  # the servers are made up: opening them at startup is not tried
+    monkeypatch.setattr("parcall.cli._serve._check_toolsets", tried.extend)
     result = CliRunner().invoke(
         app,
         [
@@ -661,6 +663,7 @@ def test_parcall_serve_takes_mcp_and_openapi_toolsets(monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     (agent,) = served
     assert len(agent.toolsets) == 2 and not agent.tools  # no demo tools beside the servers
+    assert tried == list(agent.toolsets)  # each is opened once before serving
     assert "2 toolsets opened per run" in " ".join(result.output.split())
 
 

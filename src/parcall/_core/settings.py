@@ -115,6 +115,12 @@ class Settings(BaseModel):
         description="With a `tool_selector`: how many tools the planner sees for a request, "
         "and how many more on each replan.",
     )
+    calculator: bool = Field(
+        default=True,
+        description="Offer the built-in safe calculator when the run's tools have none named "
+        "`calculator`, so a sum or product over results is computed by a task, not in the "
+        "model's head (see docs/outcomes.md). False offers nothing besides the tools.",
+    )
     join: JoinPolicy = Field(
         default_factory=JoinPolicy, description="How the joiner judges (see `JoinPolicy`)."
     )

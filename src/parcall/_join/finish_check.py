@@ -1,9 +1,11 @@
 """The joiner told what is missing, and its answer checked against it.
 
 An answer that states a number no result holds while something failed is not passed off as
-an answer (`check_finish`): it is sent back once as a reason to replan, then marked. With
-nothing failed, such a number is a sum worked out in the model's head: with a calculator at
-hand, it is sent back once to be computed.
+an answer (`check_finish`): it is sent back once as a reason to replan, then marked. So is an
+answer that is the plan's own `finish("...")` text, written before any task ran (a small
+joiner copies "Bob's account deleted" when the deletion failed). With nothing failed, such a
+number is a sum worked out in the model's head: with a calculator at hand, it is sent back
+once to be computed.
 """
 
 from __future__ import annotations
@@ -39,13 +41,24 @@ def check_finish(
 
     - a task failed: a `Replan` naming the number and the failure (when `can_replan`), else
       the answer with each such number replaced by `(unknown)` and what failed said after it;
+      the same when the answer is the last plan's `finish("...")` text (it assumed every task
+      would succeed): a `Replan`, else `(unknown)` and what failed;
     - nothing failed, the run has a `calculator` and two or more results are numbers: a
       `Replan` asking to compute it with one (when `can_replan`; a small model adds
       looked-up numbers in its head, often wrongly).
     """
+    failed = failures(observations.values(), plans)
+    if failed and _copies_the_plans_finish(decision.answer, plans):
+        named = "; ".join(describe_missing(o) for o in failed)
+        if can_replan:
+            return Replan(
+                f"the answer is the plan's finish text, written before the tasks ran, while "
+                f"{named}: get what is missing, or answer with what the results hold",
+                decision.thought,
+            )
+        return Finish(f"{UNKNOWN} (incomplete: {named})", decision.thought, decision.inferred)
     if not _NUMBER.search(decision.answer):
         return decision
-    failed = failures(observations.values(), plans)
     if not failed and not (calculator and can_replan and _numbers_computed_from(observations)):
         return decision
     invented = invented_numbers(decision.answer, request, observations.values())
@@ -70,6 +83,15 @@ def check_finish(
         decision.answer,
     )
     return Finish(f"{answer} (incomplete: {named})", decision.thought, decision.inferred)
+
+
+def _copies_the_plans_finish(answer: str, plans: Sequence[Plan]) -> bool:
+    """Whether `answer` is the last plan's `finish("...")` text, a literal with no result
+    in it (a template with `$N` is filled in from results, so it is not a copy)."""
+    written = plans[-1].answer if plans else None
+    if not isinstance(written, str):
+        return False
+    return " ".join(written.split()).casefold() == " ".join(answer.split()).casefold()
 
 
 def may_revise(

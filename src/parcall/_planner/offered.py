@@ -3,7 +3,8 @@ sum over looked-up numbers is computed by a tool, not in the model's head (where
 model gets 412 + 474 wrong).
 
 A tool is offered only when the run has none of that name: a `calculator` of the user's
-(or of a toolset) is kept as it is. `Agent.offered_tools = ()` offers none.
+(or of a toolset) is kept as it is. `Settings(calculator=False)` (or `Agent.offered_tools = ()`)
+offers none.
 """
 
 from __future__ import annotations

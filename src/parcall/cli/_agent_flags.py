@@ -3,14 +3,18 @@ spec (a local model fetched with progress first)."""
 
 from __future__ import annotations
 
+import copy
 import importlib
+import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import typer
 from rich.console import Console
 
@@ -22,6 +26,10 @@ from ..models._resolve import is_local_spec, resolve_model
 from ._errors import fail
 
 __all__ = ["make_agent"]
+
+OPEN_TIMEOUT = 60.0
+"""Seconds a toolset gets to open when it is tried before a run: an MCP server that never
+answers `initialize` is an error after this long, not a run that hangs."""
 
 
 def _load_tools(specs: Iterable[str]) -> list[Tool]:
@@ -80,6 +88,85 @@ def _toolsets(mcp: Iterable[str], openapi: Iterable[str]) -> list[Toolset]:
             raise fail(f"--openapi {doc!r}: there is no such file (give a path or an http(s) URL)")
         found.append(OpenAPIToolset(doc))
     return found
+
+
+def _check_toolsets(toolsets: Sequence[Toolset]) -> None:
+    """Open each toolset once and close it again, before a model loads or a server says it
+    is serving: a server that starts and then fails (it exits, does not speak MCP, fails
+    `initialize`) or a spec that cannot be read is an `error:` line with exit code 2."""
+    for toolset in toolsets:
+        try:
+            problem = anyio.run(_open_problem, toolset)
+        except KeyboardInterrupt:  # Ctrl-C while a server starts: no traceback
+            raise typer.Exit(130) from None
+        if problem is not None:
+            raise fail(f"{_flag(toolset)}: {problem}")
+
+
+def _flag(toolset: Toolset) -> str:
+    from ..tools.mcp import MCPToolset
+    from ..tools.openapi import OpenAPIToolset
+
+    if isinstance(toolset, MCPToolset):
+        return f"--mcp {toolset.label!r}"
+    if isinstance(toolset, OpenAPIToolset):
+        return f"--openapi {str(toolset.document)!r}"
+    return repr(toolset)
+
+
+async def _open_problem(toolset: Toolset) -> str | None:
+    """What goes wrong when `toolset` opens, in a few words; None when it opens."""
+    from ..tools.mcp import MCPToolset
+
+    not_mcp = _NotMcp()
+    mcp_log = logging.getLogger("mcp")
+    propagates = mcp_log.propagate
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+        if isinstance(toolset, MCPToolset) and toolset.url is None:
+            toolset = copy.copy(toolset)  # its stderr is kept, to say why it stopped
+            toolset.errlog = stderr
+        mcp_log.addHandler(not_mcp)  # the SDK logs a traceback for each line it cannot read
+        mcp_log.propagate = False
+        try:
+            with anyio.fail_after(OPEN_TIMEOUT):
+                async with toolset.open():
+                    return None
+        except TimeoutError:
+            problem = f"it did not open within {OPEN_TIMEOUT:g} s (is it an MCP server on stdio?)"
+        except Exception as exc:  # whatever it is, the toolset cannot be used
+            problem = _reason(exc, toolset)
+        finally:
+            mcp_log.removeHandler(not_mcp)
+            mcp_log.propagate = propagates
+        stderr.seek(0)
+        last = [line.strip() for line in stderr.read().splitlines() if line.strip()][-1:]
+    return problem + "".join(not_mcp.lines[:1]) + "".join(f"; it printed: {s:.200}" for s in last)
+
+
+def _reason(exc: Exception, toolset: Toolset) -> str:
+    from ..tools.mcp import MCPToolset
+
+    text = str(exc) or type(exc).__name__
+    if isinstance(toolset, MCPToolset):
+        text = text.removeprefix(f"MCP server {toolset.label!r}: ")
+    return text
+
+
+class _NotMcp(logging.Handler):
+    """Keeps what a server wrote that is not MCP's JSON-RPC (the SDK logs it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        errors = getattr(exc, "errors", None)
+        wrote = errors()[0].get("input") if callable(errors) and errors() else None
+        if isinstance(wrote, str):
+            self.lines.append(f"; it wrote {wrote[:80]!r}, which is not MCP (JSON-RPC)")
+        else:
+            self.lines.append(f"; {record.getMessage()}")
 
 
 def _pull_with_progress(spec: str, console: Console) -> None:

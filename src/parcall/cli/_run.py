@@ -20,7 +20,7 @@ from .._core.timing import time_breakdown
 from .._core.trace import TraceWriter, event_to_dict
 from ..models._resolve import is_local_spec, resolve_model
 from ..store._runs import default_journal_path
-from ._agent_flags import _chosen_tools, _pull_with_progress, _toolsets
+from ._agent_flags import _check_toolsets, _chosen_tools, _pull_with_progress, _toolsets
 from ._approval import DryRun, TerminalApprover
 from ._errors import fail
 from ._options import (
@@ -133,6 +133,7 @@ def run(
                 "max_replans": max_replans,
                 "plan_format": plan_format,
                 "constrained": constrained,
+                "calculator": calculator,
             },
             approve=approve,
             toolsets=toolsets,
@@ -141,8 +142,7 @@ def run(
         )
     except (ParcallError, ValueError, TypeError) as exc:
         raise fail(exc) from None
-    if not calculator:
-        agent.offered_tools = ()
+    _check_toolsets(toolsets)
     _check_trace_and_fetch(model.strip() if local else None, trace, console)
     views.append(RunView(console, question, getattr(backend, "name", model), live=not as_json))
     result, load_s = _answer(agent, backend, question, views[0], trace, journal, log, model)

@@ -13,7 +13,7 @@ from .._agent import Agent
 from .._core.errors import ParcallError
 from .._core.tool import Tool
 from ..models._resolve import resolve_model
-from ._agent_flags import _chosen_tools, _toolsets
+from ._agent_flags import _check_toolsets, _chosen_tools, _toolsets
 from ._errors import fail
 from ._options import (
     CalculatorOption,
@@ -91,8 +91,9 @@ def serve_command(
     """Serve an agent as an OpenAI-compatible model: POST /v1/chat/completions,
     GET /v1/models, GET /health.
 
-    Exits with 2 on a bad option (a port outside 0-65535, an unknown model spec) and with 1
-    when the port cannot be listened on (in use), before anything is served."""
+    Exits with 2 on a bad option (a port outside 0-65535, an unknown model spec, an MCP server
+    or OpenAPI document that does not open) and with 1 when the port cannot be listened on
+    (in use), before anything is served."""
     if not 0 <= port <= 65535:
         raise fail(f"--port must be between 0 and 65535, not {port}")
     try:
@@ -108,6 +109,7 @@ def serve_command(
     backend, agent = _build_agent(
         model, chosen, max_replans, plan_format, journal, mcp, openapi, sealed, calculator
     )
+    _check_toolsets(agent.toolsets)  # a server that fails is found now, not at a request
     api_key = os.environ.get(api_key_env) or None
     try:
         app = create_app(
@@ -153,15 +155,17 @@ def _build_agent(
         agent = Agent(
             backend,
             chosen,
-            settings={"max_replans": max_replans, "plan_format": plan_format},
+            settings={
+                "max_replans": max_replans,
+                "plan_format": plan_format,
+                "calculator": calculator,
+            },
             store=_journal(journal) if journal else None,
             toolsets=_toolsets(mcp or [], openapi or []),
             policy="sealed" if sealed else None,
         )
     except (ParcallError, ValueError) as exc:
         raise fail(exc) from None
-    if not calculator:
-        agent.offered_tools = ()
     return backend, agent
 
 

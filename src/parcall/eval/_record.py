@@ -43,14 +43,13 @@ def build_agent(
     """The agent under test; the baselines take the same model and tools (and no plan
     format: they write one call or one batch per turn)."""
     if options.agent == "parcall":
-        agent = Agent(
+        return Agent(
             model,
             tools,
-            settings=options.settings,
+            # A dataset's tools are the ones under test, as they are for the baselines.
+            settings=options.settings.model_copy(update={"calculator": False}),
             policy="sealed" if options.sealed else None,
         )
-        agent.offered_tools = ()  # a dataset's tools are the ones under test, as for baselines
-        return agent
     if options.agent == "react":
         return ReActAgent(model, tools)
     if options.agent == "parallel":

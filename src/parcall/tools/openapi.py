@@ -289,7 +289,14 @@ def openapi_tools(
 
 def _parse(text: str, where: str) -> Any:
     if where.endswith((".yaml", ".yml")) or not text.lstrip().startswith(("{", "[")):
-        return require("yaml", needed_for="a YAML OpenAPI document").safe_load(text)
+        yaml = require("yaml", needed_for="a YAML OpenAPI document")
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:  # a ValueError on one line, as json's errors are
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ValueError(f"it is neither JSON nor YAML ({problem}{at})") from exc
     return json.loads(text)
 
 
