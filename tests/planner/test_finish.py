@@ -92,6 +92,18 @@ async def test_a_reference_running_into_digits_goes_to_the_joiner(template: str)
     assert joiner_calls(model) == 1 and result.answer == "done"
 
 
+async def test_a_template_that_leaves_a_calculation_unused_goes_to_the_joiner() -> None:
+    # Readings and their sum, then `finish("$1 days")`: the template was wired wrong.
+    text = '1. search("a")\n2. search("b")\n3. calculator("1 + 2")\nfinish("$1 days")\n'
+    model = ScriptedModel([text, FINISH])
+    result = await Agent(model, [make_search()]).run("q")
+    assert joiner_calls(model) == 1 and result.answer == "done"
+    used = '1. search("a")\n2. search("b")\n3. calculator("1 + 2")\nfinish("$3 days")\n'
+    model = ScriptedModel([used])
+    assert (await Agent(model, [make_search()]).run("q")).answer == "3 days"
+    assert joiner_calls(model) == 0
+
+
 async def test_a_reference_followed_by_text_or_a_spaced_number_still_answers() -> None:
     model = ScriptedModel(['1. search("a")\nfinish("$1 , 5 and $1.")\n'])
     result = await Agent(model, [make_search()]).run("q")

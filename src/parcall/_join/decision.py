@@ -11,7 +11,7 @@ from typing import Literal
 
 from .._core.errors import JoinerOutputError, ParcallError
 from .._core.observation import Observation, format_value, resolve
-from .._core.plan import Plan, Ref, Template
+from .._core.plan import Plan, Ref, Template, iter_refs
 
 __all__ = ["Finish", "Replan", "parse_decision", "template_answer"]
 
@@ -19,6 +19,8 @@ _ACTION = re.compile(r"\b(finish|replan)\b\s*(\(|:)?", re.IGNORECASE)
 _THOUGHT = re.compile(r"^\s*thought\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _ACTION_LABEL = re.compile(r"^\s*action\s*:\s*", re.IGNORECASE | re.MULTILINE)
 _NUMBER_GOES_ON = re.compile(r"[.,]?\d")
+CALCULATOR = "calculator"
+"""The built-in calculator's name (`parcall.tools.calculator`, offered by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def template_answer(
         return None
     if not all(observations[t.idx].ok for t in plan.tasks):
         return None
-    if _reads_as_a_number(plan.answer):
+    if _reads_as_a_number(plan.answer) or _leaves_unused(plan):
         return None
     values = {i: o.value for i, o in observations.items() if o.ok}
     try:
@@ -97,6 +99,19 @@ def template_answer(
     except (KeyError, ParcallError):  # a ref to a failed task of an earlier round, or a bad path
         return None
     return answer if isinstance(answer, str) else _in_full(answer)
+
+
+def _leaves_unused(plan: Plan) -> bool:
+    """True when the answer names results but leaves a calculation unused: a `calculator`
+    task whose result reaches neither the answer nor another task (`finish("$1 days")`
+    after four readings and their sum). The template was wired wrong, so the joiner reads
+    the results instead. (Other unused results are allowed: an answer taken from trusted
+    results only stays so.)"""
+    named = [r.task for r in iter_refs(plan.answer)]
+    if not named:  # a fixed text ("Booked."): nothing to wire
+        return False
+    used = {d for t in plan.tasks for d in t.deps} | set(named)
+    return any(t.tool == CALCULATOR and t.idx not in used for t in plan.tasks)
 
 
 def _reads_as_a_number(template: str | Ref | Template) -> bool:
