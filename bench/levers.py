@@ -6,7 +6,7 @@ tool, how much of a paragraph search returns) so each can be measured on the dev
 
     python bench/levers.py --out DIR [--model local] [--split dev] [--limit 12]
         [--agent parcall|react] [--repeat-penalty 1.0] [--extract] [--grounded]
-        [--no-lookup] [--search-chars 400] [--threads 2]
+        [--lookup] [--search-chars 400] [--threads 2]
 
 Writes DIR/levers.<settings>.jsonl (one line per question) and prints EM/F1/seconds.
 """
@@ -33,18 +33,18 @@ def main() -> None:
     parser.add_argument("--repeat-penalty", type=float, default=1.0)
     parser.add_argument("--extract", action="store_true", help="add the extract tool")
     parser.add_argument("--grounded", action="store_true", help="JoinPolicy(grounded=True)")
-    parser.add_argument("--no-lookup", action="store_true", help="search only")
+    parser.add_argument("--lookup", action="store_true", help="offer lookup besides search")
     parser.add_argument("--search-chars", type=int, default=400)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    dataset = HotpotQA(search_chars=args.search_chars)
+    dataset = HotpotQA(search_chars=args.search_chars, lookup=args.lookup)
     model = LlamaCpp(args.model, n_threads=args.threads, repeat_penalty=args.repeat_penalty)
     side = model.fork()
     settings = (
         f"{args.agent}.{args.model.replace(':', '-')}.rp{args.repeat_penalty}"
         f"{'.extract' if args.extract else ''}{'.grounded' if args.grounded else ''}"
-        f"{'.nolookup' if args.no_lookup else ''}.chars{args.search_chars}"
+        f"{'.lookup' if args.lookup else ''}.chars{args.search_chars}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"levers.{args.split}.{settings}.jsonl"
@@ -53,9 +53,7 @@ def main() -> None:
     walls: list[float] = []
     with path.open("w", encoding="utf-8") as records:
         for example in list(dataset.examples(args.split))[: args.limit]:
-            tools = [
-                t for t in dataset.tools(example) if not (args.no_lookup and t.name == "lookup")
-            ]
+            tools = list(dataset.tools(example))
             if args.extract:
                 tools.append(extract_tool(side))
             agent = (

@@ -16,7 +16,7 @@ pytest.importorskip("bm25s", reason="needs the eval extra: pip install -e '.[eva
 
 @pytest.fixture(scope="module")
 def hotpot() -> HotpotQA:
-    return HotpotQA()
+    return HotpotQA(lookup=True)
 
 
 def test_normalisation_drops_case_punctuation_articles_and_spaces() -> None:
@@ -77,10 +77,11 @@ def test_tools_describe_themselves_to_the_planner(hotpot: HotpotQA) -> None:
     assert "term" in tools["lookup"].signature()
 
 
-def test_lookup_can_be_left_out_and_the_summary_says_so() -> None:
-    alone = HotpotQA(lookup=False)
+def test_search_is_the_only_tool_unless_lookup_is_asked_for() -> None:
+    alone, both = HotpotQA(), HotpotQA(lookup=True)
     assert [t.name for t in alone.tools(alone.examples("dev")[0])] == ["search"]
-    assert alone.settings["lookup"] is False and HotpotQA().settings["lookup"] is True
+    assert [t.name for t in both.tools(both.examples("dev")[0])] == ["search", "lookup"]
+    assert alone.settings["lookup"] is False and both.settings["lookup"] is True
 
 
 def _script(answer: str):  # type: ignore[no-untyped-def]
