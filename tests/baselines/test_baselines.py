@@ -101,8 +101,19 @@ async def test_react_does_not_run_a_call_again_and_says_so(gate: Gate) -> None:
     )
     result = await ReActAgent(model, [tracked(gate)]).run("q")
     assert gate.started == ["a", "b"]
-    assert "you made this call before and its result (1) is above" in model.prompts[2]
+    assert "you made this call before; its result (call 1) is above" in model.prompts[2]
+    assert "Answer now from what you have" in model.prompts[2]
     assert result.answer == "done"
+
+
+async def test_react_asks_for_the_answer_after_a_second_repeated_call(gate: Gate) -> None:
+    # A small model that keeps asking for what it has would search on to the turn limit.
+    repeat = 'Action: fetch("a")'
+    model = ScriptedModel([repeat, repeat, 'Action: fetch("b")', repeat, FINISH])
+    result = await ReActAgent(model, [tracked(gate)], max_turns=6).run("q")
+    assert gate.started == ["a", "b"]
+    assert result.answer == "done" and len(model.prompts) == 5
+    assert "You have no tool calls left" in model.prompts[4]
 
 
 async def test_a_bare_argument_is_not_guessed_for_a_tool_of_two_arguments(gate: Gate) -> None:

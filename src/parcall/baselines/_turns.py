@@ -52,6 +52,10 @@ LAST_TURN = f"This was your last tool call. Answer now from what you have, with\
 """Added to the results shown before the last turn, as the ReAct paper's prompts do: a small
 model otherwise searches on to the turn limit."""
 
+REPEATED = f"Answer now from what you have, with\n{ANSWER_FORMAT}"
+"""After a turn that repeats a call: a small model that asks again for a result it has
+searches on to the turn limit otherwise; a second repeat ends the turns."""
+
 FINAL_ASK = f"You have no tool calls left. Answer now from what you have, with\n{ANSWER_FORMAT}"
 
 
@@ -68,6 +72,8 @@ class Turn:
     thought: str | None = None
     error: str | None = None
     error_line: int | None = None
+    repeat: bool = False
+    """The turn only repeated a call made before (not run again)."""
 
 
 def read_finish(text: str) -> Turn | None:
@@ -200,6 +206,7 @@ class _TurnRun:
         self.tasks: list[Task] = []
         self.texts: list[str] = []
         self.calls: dict[str, int] = {}
+        self.repeats = 0  # turns that only repeated a call: the second one ends the turns
         self.messages = [Message("system", agent.system()), Message("user", f"Question: {request}")]
         self._t0 = 0.0
 
@@ -264,13 +271,17 @@ class _TurnRun:
                 self.events.append(Answered(turn.answer, now))
                 return turn.answer
             await executor.wait_settled()
-            if turn.error is not None:
+            if turn.repeat:
+                shown = f"Observation: {turn.error}. {REPEATED}"
+            elif turn.error is not None:
                 shown = f"Observation: ERROR ({turn.error}). Write a valid action."
             else:
                 shown = self.agent.observe(turn.tasks, executor.observations)
-            if turn_no == self.agent.max_turns - 2:
+            if turn_no == self.agent.max_turns - 2 and not turn.repeat:
                 shown = f"{shown}\n{LAST_TURN}"
             self.messages.append(Message("user", shown))
+            if turn.repeat and self.repeats > 1:
+                break  # asked again for what it has: it has no other call to make
         return await self._final_answer(executor)
 
     def _no_repeats(self, turn: Turn) -> Turn:
@@ -279,10 +290,11 @@ class _TurnRun:
         for task in turn.tasks:
             earlier = self.calls.get(call_key(task))
             if earlier is not None:
+                self.repeats += 1
                 return Turn(
-                    error=f"you made this call before and its result ({earlier}) is above: "
-                    "answer from it with Finish(...), or make another call",
+                    error=f"you made this call before; its result (call {earlier}) is above",
                     thought=turn.thought,
+                    repeat=True,
                 )
         self.calls.update((call_key(t), t.idx) for t in turn.tasks)
         return turn
