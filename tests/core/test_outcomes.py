@@ -432,6 +432,15 @@ def test_the_plans_finish_text_copied_is_sent_back_once_to_replan() -> None:
     assert result.status == "answered" and result.answer == "Deleted."
 
 
+def test_the_first_plans_finish_text_counts_after_a_replan_that_failed_again() -> None:
+    again = plan("3. delete_account(user_id=$1)")  # the same mistake, no finish text
+    copied = "Action: Finish(Bob's account deleted)"
+    model = ScriptedModel([DELETE, copied, again, copied])
+    result = Agent(model, [find_user, delete_account]).run_sync("Delete Bob's account.")
+    assert result.status == "partial"
+    assert result.answer.startswith("(unknown) (incomplete: ")
+
+
 def test_an_answer_like_the_plans_finish_passes_when_every_task_succeeded() -> None:
     obs = {1: Observation(1, "find_user", {}, "done", {"id": 1})}
     plans = [Plan((Task(1, "find_user", {}),), "", True, answer="Done")]

@@ -86,12 +86,14 @@ def check_finish(
 
 
 def _copies_the_plans_finish(answer: str, plans: Sequence[Plan]) -> bool:
-    """Whether `answer` is the last plan's `finish("...")` text, a literal with no result
-    in it (a template with `$N` is filled in from results, so it is not a copy)."""
-    written = plans[-1].answer if plans else None
-    if not isinstance(written, str):
-        return False
-    return " ".join(written.split()).casefold() == " ".join(answer.split()).casefold()
+    """Whether `answer` is a plan's `finish("...")` text, a literal with no result in it (a
+    template with `$N` is filled in from results, so it is not a copy). Any plan of the run
+    counts: a replan without `finish` leaves the first one's text in the joiner's view."""
+    said = " ".join(answer.split()).casefold()
+    return any(
+        isinstance(plan.answer, str) and " ".join(plan.answer.split()).casefold() == said
+        for plan in plans
+    )
 
 
 def may_revise(
