@@ -41,7 +41,7 @@ def check_finish(
 
     - a task failed: a `Replan` naming the number and the failure (when `can_replan`), else
       the answer with each such number replaced by `(unknown)` and what failed said after it;
-      the same when the answer is the last plan's `finish("...")` text (it assumed every task
+      the same when the answer is a plan's `finish("...")` text (it assumed every task
       would succeed): a `Replan`, else `(unknown)` and what failed;
     - nothing failed, the run has a `calculator` and two or more results are numbers: a
       `Replan` asking to compute it with one (when `can_replan`; a small model adds

@@ -128,8 +128,7 @@ class PlanFeed:
         self._guard = guard_loops and isinstance(reader, PlanParser)
         self._handed = 0
         self._calls: Counter[str] = Counter()
-        self._keys: list[str] = []  # the calls so far, kept only under a grammar
-        self._tasks: list[Task] = []
+        self._tasks: list[Task] = []  # the calls so far, kept only under a grammar
 
     def on_chunk(self, chunk: Chunk) -> bool:
         """Feed one chunk; True once the plan has ended."""
@@ -159,14 +158,13 @@ class PlanFeed:
     def _loops(self, task: Task) -> bool:
         key = call_key(task)
         self._calls[key] += 1
-        self._keys.append(key)
         self._tasks.append(task)
         assert isinstance(self.reader, PlanParser)
         tool = self.reader.tools.get(task.tool)
         again = 2 if task.args and tool is not None and not tool.side_effects else LOOPING_REPEATS
         return (
             self._calls[key] >= again
-            or repeats_a_run(self._keys)
+            or repeats_a_run([call_key(t) for t in self._tasks])
             or grows(self._tasks[-GROWING_CALLS:], GROWING_CALLS)
         )
 
