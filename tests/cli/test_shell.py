@@ -25,9 +25,12 @@ def console() -> tuple[Console, io.StringIO]:
     return Console(file=out, width=120, color_system=None), out
 
 
+TOWERS = {"Eiffel Tower": "The Eiffel Tower is 330 m tall."}
+
+
 def agent(outputs: Iterable[str | Callable[[ModelRequest], str]]) -> tuple[Agent, ScriptedModel]:
     model = ScriptedModel(list(outputs))
-    return Agent(model, [make_search()]), model
+    return Agent(model, [make_search(TOWERS)]), model
 
 
 async def test_each_question_is_answered_with_the_same_model_until_exit() -> None:
@@ -81,7 +84,7 @@ async def test_the_questions_make_one_conversation_until_new() -> None:
     assert [r.answer for r in results] == ["330 m", "result for Statue of Liberty", "result for x"]
     second = model.requests[2].messages[1].content
     assert "Q: How tall is the Eiffel Tower?" in second and "A: 330 m" in second
-    assert 'search(query="Eiffel Tower") → result for Eiffel Tower' in second
+    assert 'search(query="Eiffel Tower") → The Eiffel Tower is 330 m tall.' in second
     assert [t.request for t in results[1].all_messages()] == [
         "How tall is the Eiffel Tower?",
         "And the other one?",

@@ -16,6 +16,7 @@ from parcall import (
     AnswerDelta,
     ApprovalRequest,
     DryRunError,
+    JoinPolicy,
     Observation,
     Reject,
     RunResult,
@@ -150,11 +151,16 @@ def test_invented_numbers_allow_rounding_separators_and_the_request() -> None:
     assert invented_numbers("about 10.8 euros, 8.41 kg", "q", obs) == ("10.8", "8.41")
 
 
-def test_no_check_when_nothing_failed() -> None:
+def test_with_nothing_failed_a_number_no_result_holds_replans_then_is_marked() -> None:
     obs = {1: Observation(1, "add", {"a": 1, "b": 2}, "done", value=3)}
-    decision = Finish("it is 99")
     plans = [Plan((Task(1, "add", {"a": 1, "b": 2}),), "", True)]
-    assert check_finish(decision, "q", obs, plans, can_replan=True) is decision
+    replan = check_finish(Finish("it is 99"), "q", obs, plans, can_replan=True)
+    assert isinstance(replan, Replan)
+    assert replan.reason.startswith("the answer states 99, which no result holds: add a task")
+    marked = check_finish(Finish("it is 99"), "q", obs, plans, can_replan=False)
+    assert marked == Finish("it is (unknown) (not in the results)")
+    held = Finish("it is 3")
+    assert check_finish(held, "q", obs, plans, can_replan=True) is held
 
 
 def test_check_finish_replans_then_marks() -> None:
@@ -258,7 +264,9 @@ def test_the_calculator_is_offered_when_the_tools_have_none() -> None:
 
 
 def test_offered_tools_can_be_turned_off() -> None:
-    model = ScriptedModel([plan('1. calculator(expression="1 + 1")'), "Action: Finish(2)"])
+    model = ScriptedModel(
+        [plan('1. calculator(expression="1 + 1")'), "Action: Finish(no calculator)"]
+    )
     agent = Agent(model, [price])
     agent.offered_tools = ()
     result = agent.run_sync("What is 1 + 1?")
@@ -267,7 +275,9 @@ def test_offered_tools_can_be_turned_off() -> None:
 
 
 def test_the_calculator_setting_turns_the_offer_off() -> None:
-    model = ScriptedModel([plan('1. calculator(expression="1 + 1")'), "Action: Finish(2)"])
+    model = ScriptedModel(
+        [plan('1. calculator(expression="1 + 1")'), "Action: Finish(no calculator)"]
+    )
     agent = Agent(model, [price], settings=Settings(calculator=False))
     assert agent.offered_tools == ()
     result = agent.run_sync("What is 1 + 1?")
@@ -373,24 +383,103 @@ def test_a_sum_worked_out_in_the_head_is_sent_back_to_the_calculator() -> None:
     assert result.status == "answered"
 
 
-def test_without_a_calculator_a_sum_is_not_sent_back() -> None:
+def test_without_a_calculator_a_wrong_sum_is_sent_back_to_look_it_up_then_marked() -> None:
+    # No calculator to ask for: the replan asks for a lookup; the same sum again is marked.
+    model = ScriptedModel(
+        [
+            plan('1. price(item="a")', '2. price(item="b")'),
+            "Action: Finish(826 euros)",  # 412 + 474, added wrongly
+            plan('3. price(item="a")'),
+            "Action: Finish(826 euros)",
+        ]
+    )
+    agent = Agent(model, [price], settings=Settings(calculator=False))
+    result = agent.run_sync("What do a and b cost together?")
+    assert (
+        "the answer states 826, which no result holds: add a task that looks it up"
+        in (model.prompts[2])
+    )
+    assert result.answer == "(unknown) euros (not in the results)"
+    assert len(model.requests) == 4
+
+
+def test_a_right_sum_of_two_results_passes_one_step_of_arithmetic() -> None:
     model = ScriptedModel(
         [plan('1. price(item="a")', '2. price(item="b")'), "Action: Finish(886 euros)"]
     )
-    agent = Agent(model, [price])
-    agent.offered_tools = ()
+    agent = Agent(model, [price], settings=Settings(calculator=False))
     assert agent.run_sync("What do a and b cost together?").answer == "886 euros"
     assert len(model.requests) == 2
 
 
-def test_a_number_beside_text_results_is_not_taken_for_a_sum() -> None:
-    @tool
-    def search(query: str) -> str:
-        """Look a fact up."""
-        return f"{query} is a tall tower"
+def test_check_numbers_off_leaves_an_answer_as_written_when_nothing_failed() -> None:
+    model = ScriptedModel(
+        [plan('1. price(item="a")', '2. price(item="b")'), "Action: Finish(826 euros)"]
+    )
+    settings = Settings(calculator=False, join=JoinPolicy(check_numbers=False))
+    assert Agent(model, [price], settings=settings).run_sync("a and b?").answer == "826 euros"
 
-    model = ScriptedModel([plan('1. search(query="Eiffel Tower")'), "Action: Finish(330 m)"])
-    assert Agent(model, [search]).run_sync("How tall is it?").answer == "330 m"
+
+def test_a_plans_finish_text_with_a_number_no_result_holds_goes_to_the_joiner() -> None:
+    model = ScriptedModel(
+        [
+            '1. price(item="a")\nfinish("a costs 99 euros")',
+            "Action: Finish(a costs 412 euros)",
+        ]
+    )
+    result = Agent(model, [price]).run_sync("What does a cost?")
+    assert result.answer == "a costs 412 euros" and len(model.requests) == 2
+
+
+@tool
+def search(query: str) -> str:
+    """Look a fact up."""
+    return {"Eiffel Tower": "The Eiffel Tower is a tall tower in Paris."}.get(
+        query, f"The Eiffel Tower is 330 metres tall; {query} is not."
+    )
+
+
+def test_a_number_from_memory_beside_text_results_is_looked_up_once() -> None:
+    # Text results, no sum: the replan asks for a lookup, and its result holds the number.
+    model = ScriptedModel(
+        [
+            plan('1. search(query="Eiffel Tower")'),
+            "Action: Finish(330 m)",
+            plan('2. search(query="Eiffel Tower height")'),
+            "Action: Finish(330 m)",
+        ]
+    )
+    result = Agent(model, [search]).run_sync("How tall is the Eiffel Tower?")
+    assert "the answer states 330, which no result holds" in model.prompts[2]
+    assert result.answer == "330 m" and result.status == "answered"
+
+
+def test_a_number_the_results_never_hold_is_marked_not_stated() -> None:
+    # The by-hand case: two searches that hold no population; "1,234 + 1,234" invented.
+    invented = "Action: Finish(1,234 + 1,234)"
+    model = ScriptedModel(
+        [
+            plan('1. search(query="Eiffel Tower")', '2. search(query="Eiffel Tower")'),
+            invented,
+            plan('3. search(query="Eiffel Tower")'),
+            invented,
+        ]
+    )
+    result = Agent(model, [search]).run_sync("What is the population of Paris plus Lyon?")
+    assert result.answer == "(unknown) + (unknown) (not in the results)"
+    assert "1,234" not in "".join(e.text for e in result.events if isinstance(e, AnswerDelta))
+
+
+def test_an_answer_streams_up_to_its_first_number_and_is_then_not_sent_back() -> None:
+    # "The Eiffel Tower is " was shown as it was written: the check marks, never replans.
+    model = ScriptedModel(
+        [plan('1. search(query="Eiffel Tower")'), "Action: Finish(The Eiffel Tower is 330 m)"]
+    )
+    result = Agent(model, [search]).run_sync("How tall is the Eiffel Tower?")
+    pieces = [e.text for e in result.events if isinstance(e, AnswerDelta)]
+    assert "".join(pieces[:-1]) == "The Eiffel Tower is"  # shown as it was written
+    marked = "The Eiffel Tower is (unknown) m (not in the results)"
+    assert "".join(pieces) == result.answer == marked
     assert len(model.requests) == 2
 
 

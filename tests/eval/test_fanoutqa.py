@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,12 +66,14 @@ def test_a_scripted_run_with_the_gold_answer_scores_one_and_a_wrong_one_zero(
     needs_scorer()
 
     def scripted(answer: str | None):  # type: ignore[no-untyped-def]
-        return lambda example: ScriptedModel(
-            [
-                '1. ask(question="first step")\njoin()\n',
-                f"Action: Finish({answer or answer_text(example.gold)})",
-            ]
-        )
+        # The gold answer's numbers are in the call, so the answer's numbers are held.
+        def model(example: Any) -> ScriptedModel:
+            said = answer or answer_text(example.gold)
+            return ScriptedModel(
+                [f"1. ask(question={json.dumps(said)})\njoin()\n", f"Action: Finish({said})"]
+            )
+
+        return model
 
     right = run_eval("fanoutqa", model=scripted(None), model_name="s", limit=3, out=tmp_path)
     wrong = run_eval("fanoutqa", model=scripted("no idea"), model_name="w", limit=3, out=tmp_path)

@@ -39,7 +39,7 @@ async def test_text_without_a_clear_action_is_taken_as_the_answer(
     faults.inject("joiner.neither_finish_nor_replan")
     model = ScriptedModel([plan('1. search("a")'), joiner])
     with anyio.fail_after(LIMIT):
-        result = await Agent(model, [make_search()]).run("q")
+        result = await Agent(model, [make_search({"a": "a is 330 m tall"})]).run("q")
     assert result.answer == answer
     assert_traced(result, tasks=1)
 

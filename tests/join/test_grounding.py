@@ -61,9 +61,9 @@ async def test_the_last_round_keeps_an_ungrounded_answer() -> None:
 
 
 async def test_off_by_default() -> None:
-    model = ScriptedModel([plan('1. search("a")'), "Action: Finish(237 m taller)"])
+    model = ScriptedModel([plan('1. search("a")'), "Action: Finish(the one in Lyon)"])
     result = await Agent(model, [make_search()]).run("q")
-    assert result.answer == "237 m taller" and result.replans == 0
+    assert result.answer == "the one in Lyon" and result.replans == 0
 
 
 @pytest.mark.parametrize(

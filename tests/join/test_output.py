@@ -32,6 +32,8 @@ from parcall.models import TextChunk
 pytestmark = pytest.mark.anyio
 
 SEARCH = plan('1. search("Eiffel Tower")', '2. search("Big Ben")')
+HEIGHTS = {"Eiffel Tower": "The Eiffel Tower is 330 m tall.", "x": "x is 7."}
+"""What the searches find: an answer's numbers must be held by a result."""
 
 
 class Heights(BaseModel):
@@ -88,7 +90,7 @@ async def test_the_joiners_json_becomes_the_typed_output(
 
 async def test_str_stays_the_joiners_text() -> None:
     model = ScriptedModel([SEARCH, 'Action: Finish("330 m")'])
-    result = await Agent(model, [make_search()]).run("q")
+    result = await Agent(model, [make_search(HEIGHTS)]).run("q")
     assert result.output == result.answer == "330 m"
     assert "JSON" not in joins(model)[0].messages[-1].content
 
@@ -323,7 +325,7 @@ async def events_of(agent: Agent, question: str = "q", **options: Any) -> list[E
 async def test_the_answer_streams_in_pieces_before_the_decision() -> None:
     joiner = "Thought: the results say so.\nAction: Finish(The tower (Eiffel) is 330 m)"
     model = ScriptedModel([SEARCH, joiner], chars_per_token=2)
-    events = await events_of(Agent(model, [make_search()]))
+    events = await events_of(Agent(model, [make_search(HEIGHTS)]))
     deltas = [i for i, e in enumerate(events) if isinstance(e, AnswerDelta)]
     decided = next(i for i, e in enumerate(events) if isinstance(e, JoinDecided))
     answer = next(e for e in events if isinstance(e, Answered)).answer
@@ -357,7 +359,7 @@ async def test_a_replan_sends_no_answer_pieces() -> None:
         ],
         chars_per_token=2,
     )
-    events = await events_of(Agent(model, [make_search()]))
+    events = await events_of(Agent(model, [make_search(HEIGHTS)]))
     replanned = next(i for i, e in enumerate(events) if isinstance(e, Replanned))
     deltas = [i for i, e in enumerate(events) if isinstance(e, AnswerDelta)]
     assert deltas and min(deltas) > replanned

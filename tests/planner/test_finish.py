@@ -106,9 +106,9 @@ async def test_a_template_that_leaves_a_calculation_unused_goes_to_the_joiner() 
 
 async def test_a_reference_followed_by_text_or_a_spaced_number_still_answers() -> None:
     model = ScriptedModel(['1. search("a")\nfinish("$1 , 5 and $1.")\n'])
-    result = await Agent(model, [make_search()]).run("q")
+    result = await Agent(model, [make_search({"a": "a to 5"})]).run("q")
     assert joiner_calls(model) == 0
-    assert result.answer == "result for a , 5 and result for a."
+    assert result.answer == "a to 5 , 5 and a to 5."
 
 
 async def test_a_task_skipped_after_a_failure_also_goes_to_the_joiner() -> None:

@@ -323,6 +323,49 @@ async def test_bad_arguments_fail_the_task_before_the_tool_runs() -> None:
     assert calls == [] and run.started() == []
 
 
+@pytest.mark.parametrize(
+    ("value", "arg", "hint"),
+    [
+        ({"id": 1042, "name": "Bob"}, Ref(1), "$1 is a record with keys id, name: write $1.id"),
+        ({"user": {"user_id": 7, "x": 1}}, Ref(1, ("user",)), "write $1.user.user_id"),
+        ([3, 4], Ref(1), "$1 is a list: write $1[0] for its first item"),
+    ],
+)
+async def test_a_whole_record_where_one_field_was_meant_says_which_path_takes_it(
+    value: object, arg: Ref, hint: str
+) -> None:
+    @tool
+    def delete_account(user_id: int) -> str:
+        """Delete an account by its id."""
+        return f"deleted {user_id}"
+
+    @tool
+    def find_user(who: str) -> object:
+        """A user's record."""
+        return value
+
+    async with running(find_user, delete_account) as run:
+        run.submit(1, "find_user", who="Bob")
+        run.submit(2, "delete_account", (1,), user_id=arg)
+        await run.settled()
+    error = run.executor.observations[2].error
+    assert error is not None and error.startswith("bad arguments for delete_account: user_id:")
+    assert hint in error
+
+
+async def test_a_literal_that_fails_validation_gets_no_path_hint() -> None:
+    @tool
+    def square(x: int) -> int:
+        """x squared."""
+        return x * x
+
+    async with running(square) as run:
+        run.submit(1, "square", x={"a": 1})
+        await run.settled()
+    error = run.executor.observations[1].error
+    assert error is not None and "write $" not in error
+
+
 async def test_a_tools_max_concurrency_bounds_its_calls() -> None:
     counter = Counter()
     limited = held("limited", counter, max_concurrency=2)

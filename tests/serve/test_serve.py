@@ -43,7 +43,7 @@ def scripted(request: ModelRequest, plan: str = PLAN) -> str:
 async def search(query: str) -> str:
     """Look a fact up."""
     await anyio.sleep(0.001)
-    return f"found {query}"
+    return f"found {query}" + (": 93 m" if query == "Statue of Liberty" else "")
 
 
 def make_agent(*tools: Any, ttft: float = 0.0, plan: str = PLAN) -> Agent:

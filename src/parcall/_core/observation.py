@@ -191,3 +191,34 @@ def _has_field(value: Any, name: str) -> bool:
     if isinstance(value, Mapping):
         return name in value
     return not isinstance(value, (str, bytes, int, float, list, tuple)) and hasattr(value, name)
+
+
+def path_hint(args: Mapping[str, Any], resolved: Mapping[str, Any], fields: list[str]) -> str:
+    """For arguments that failed validation: which of them got a whole record or list from
+    a `$N` where one part was likely meant, and how to take it (`$1` is a record with keys
+    id, name: write `$1.id`)."""
+    hints: list[str] = []
+    for name in dict.fromkeys(fields):
+        ref, value = args.get(name), resolved.get(name)
+        if not isinstance(ref, Ref):
+            continue
+        keys = [k for k in value if isinstance(k, str)] if isinstance(value, Mapping) else []
+        if keys:
+            key = _likely_key(name, keys)
+            part = Ref(ref.task, (*ref.path, key))
+            hints.append(f"{ref} is a record with keys {', '.join(keys)}: write {part}")
+        elif _is_list(value) and value:
+            first = Ref(ref.task, (*ref.path, 0))
+            hints.append(f"{ref} is a list: write {first} for its first item")
+    return "; ".join(hints)
+
+
+def _likely_key(field_name: str, keys: list[str]) -> str:
+    """The key an argument most likely wanted: its own name, the key its name ends with
+    (`user_id` → `id`), else the first."""
+    lowered = field_name.lower()
+    for key in keys:
+        if key.lower() == lowered:
+            return key
+    ends = [k for k in keys if lowered.endswith(f"_{k.lower()}") or lowered.endswith(k.lower())]
+    return max(ends, key=len) if ends else keys[0]

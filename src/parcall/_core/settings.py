@@ -49,6 +49,15 @@ class JoinPolicy(BaseModel):
         'answers a bridge question with the bridge ("the director") instead of the fact '
         "about it. Once per run, while replans remain, for open questions only.",
     )
+    check_numbers: bool = Field(
+        default=True,
+        description="Check the numbers of an answer when every task succeeded: one that no "
+        "result, argument or the request writes, that counts no result's items and is no "
+        "one step of arithmetic from two such numbers (worked out in the model's head, or "
+        "remembered) is sent back once as a reason to replan, then marked `(unknown)`; "
+        "a plan's `finish(...)` text with such a number goes to the joiner. While a task "
+        "failed, numbers are always checked.",
+    )
     thought: JoinThought = Field(
         default="auto",
         description="Whether the joiner writes a short `Thought:` (the facts it reads) before "

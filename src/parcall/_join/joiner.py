@@ -73,12 +73,15 @@ class Joiner:
         if self.settings.prompt_layout == "separate":
             extras["messages"] = self.separate_messages(join_prompt)
         plans = self.talk.plans
-        deltas = AnswerStream(self._delta, live=rules.live(observations, plans, tools))
+        live = rules.live(observations, plans, tools)
+        deltas = AnswerStream(self._delta, live=live, hold_numbers=True)
         text = await self._call(round_no, deltas.on_chunk, extras)
         decision = self._decision(text, extras)
         if isinstance(decision, Finish) and not output.text:
             decision = await self._typed(decision, round_no, extras)
-        decision = rules.review(decision, observations, plans, tools, can_replan=can_replan)
+        decision = rules.review(
+            decision, observations, plans, tools, can_replan=can_replan, shown=bool(deltas.sent)
+        )
         return decision, deltas
 
     async def _call(

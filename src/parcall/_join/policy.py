@@ -20,6 +20,7 @@ from .._planner.question import AnswerShape, answer_shape
 from .decision import Finish, Replan, template_answer
 from .finish_check import check_finish, may_revise
 from .grounding import is_grounded
+from .numbers import invented_numbers
 from .output import NO_VALUE, Output
 
 __all__ = ["FOLLOW_UP_WORDS", "JoinRules", "Template"]
@@ -119,6 +120,10 @@ class JoinRules:
         answer = template_answer(plan, error, dict(observations))
         if answer is None:
             return None
+        if self.policy.check_numbers and invented_numbers(
+            answer, self.request, observations.values()
+        ):
+            return None  # a number the plan wrote before any result: the joiner reads them
         if self.output.text:
             return Template(answer, None)
         value = self.output.from_template(plan, answer, dict(observations))
@@ -132,9 +137,11 @@ class JoinRules:
         tools: Mapping[str, Tool],
         *,
         can_replan: bool,
+        shown: bool = False,
     ) -> Finish | Replan:
         """The joiner's decision after the checks: an answer no result mentions (`grounded`)
-        or a number no result holds goes back as a replan while replans remain."""
+        or a number no result holds goes back as a replan while replans remain (and while
+        none of the answer has been `shown`: what was streamed is not taken back)."""
         if not isinstance(decision, Finish):
             return decision
         if (
@@ -150,14 +157,18 @@ class JoinRules:
                 decision.thought,
             )
         # The answer states a number no result holds: replan once for it (a task failed,
-        # or a sum was worked out in the head), else mark it unknown.
+        # a sum was worked out in the head, a value came from memory), else mark it unknown.
+        calculator = "calculator" in tools
+        if not self.output.text and not may_revise(observations, plans, calculator=calculator):
+            return decision  # a typed answer's numbers are checked while a task failed
         checked = check_finish(
             decision,
             self.request,
             dict(observations),
             plans,
-            can_replan=can_replan and not self.checked,
-            calculator="calculator" in tools,
+            can_replan=can_replan and not self.checked and not shown,
+            calculator=calculator,
+            all_numbers=self.policy.check_numbers,
         )
         self.checked = self.checked or isinstance(checked, Replan)
         return checked

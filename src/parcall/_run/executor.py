@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from .._core.context import ContextFactory, RunContext
 from .._core.errors import DependencyFailedError, ParcallError, ToolError, ToolTimeoutError
 from .._core.events import Event, TaskFailed, TaskFinished, TaskStarted
-from .._core.observation import Observation, format_value, resolve
+from .._core.observation import Observation, format_value, path_hint, resolve
 from .._core.plan import Task
 from .._core.tool import Tool, validation_message
 from .._core.usage import Usage
@@ -177,6 +177,7 @@ class Executor:
     async def _execute(self, task: Task) -> None:
         tool = self._tools[task.tool]
         notes: list[str] = []
+        resolved: Any = {}
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
@@ -190,6 +191,9 @@ class Executor:
                 arguments = tool.validate(reviewed)
         except ValidationError as exc:
             message = f"bad arguments for {task.tool}: {validation_message(exc)}"
+            fields = [str(e["loc"][0]) for e in exc.errors() if e["loc"]]
+            if hint := path_hint(task.args, resolved, fields):
+                message = f"{message} ({hint})"
             self._settle(self._failed(task, task.args, ValueError(message), None, 0, notes))
             return
         except ParcallError as exc:

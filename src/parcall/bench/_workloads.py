@@ -132,12 +132,12 @@ def reference_workloads() -> dict[str, Workload]:
             "What is the combined population of Tokyo, Delhi, Shanghai and Sao Paulo?",
             [*(_task(i + 1, "search", f"population of {c}") for i, c in enumerate(cities)),
              _task(5, "math", "sum of $1 and $2 and $3 and $4")],
-            "The four populations were found and added.", "about 110 million"),
+            "The four populations were found and added.", "the sum of the four"),
         "W2": _one("W2", "search -> search($1) -> math($2) -> join (a pure chain)",
             "How old is the current director of the museum that holds the Mona Lisa?",
             [_task(1, "search", "museum that holds the Mona Lisa"),
              _task(2, "search", "current director of $1"), _task(3, "math", "age of $2 today")],
-            "The museum, its director and the age were found.", "58 years"),
+            "The museum, its director and the age were found.", "the age found last"),
         "W3": _one("W3", "search; two searches on $1; math on $2,$3; join (a diamond)",
             "Which is taller, the highest mountain of the country that hosted the 2016 "
             "Olympics, or its longest river's length in meters divided by 1000?",
@@ -240,7 +240,7 @@ def replan() -> Workload:
     return Workload("replan", "search, failing search -> math; replan: search -> math",
         "How many times bigger is Lyon than Lille?",
         (Round(first, "The search for Lille failed.", "replan", "find Lille's population again"),
-         Round(second, "Both populations are known now.", "finish", "about 2.2 times")),
+         Round(second, "Both populations are known now.", "finish", "the ratio found last")),
     )  # fmt: skip
 
 

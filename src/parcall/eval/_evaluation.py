@@ -95,12 +95,14 @@ class EvalConfig:
 
     @property
     def settings(self) -> Settings:
-        """The parcall agent's run options, `constrained` resolved for the model."""
+        """The parcall agent's run options, `constrained` resolved for the model. The gold
+        script answers from the dataset's labels, not from results: its numbers are not
+        checked against them."""
         return Settings(
             plan_format=self.plan_format,
             constrained=self.grammar,
             max_replans=self.max_replans,
-            join=JoinPolicy(thought=self.join_thought),
+            join=JoinPolicy(thought=self.join_thought, check_numbers=self.model != "gold"),
         )
 
     @property

@@ -1,0 +1,165 @@
+"""The numbers a run's results hold, and the numbers an answer states that they do not.
+
+A number is held when the request, a result, an argument, an error or a task's number writes
+it (rounded to the decimals the answer uses: `8.4` is held by `8.399999999999999`; "2.1
+million" holds 2,100,000 and "three" holds 3), when it counts the items of a list or record
+a result returned, or when it is one step of arithmetic from two held numbers: a sum, a
+difference, a product or a quotient (720 from 240 a night for 3 nights). Anything else was
+worked out in the model's head or remembered: `invented_numbers`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from .._core.observation import Observation, format_value
+
+__all__ = ["NUMBER", "invented_numbers", "plain"]
+
+NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+"""A number as an answer writes it: `-5`, `8.4`, `2,100,000`."""
+
+_SCALED = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE
+)
+_SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+_SCALE_AFTER = re.compile(r"\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+_TEENS = "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+_WORDS = {word: n for n, word in enumerate(f"{_UNITS} {_TEENS}".split(" "))}
+_WORDS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+_WORDS |= {"ninety": 90, "hundred": 100, "dozen": 12, "once": 1, "twice": 2, "thrice": 3}
+_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_MOST_HELD = 5000
+"""Numbers beyond this many are not combined in pairs (a cost bound; they still hold)."""
+
+
+def invented_numbers(
+    answer: str, request: str, observations: Iterable[Observation]
+) -> tuple[str, ...]:
+    """The numbers in `answer` (as written) that the request and the results do not hold."""
+    texts = [request]
+    indices: list[Decimal] = []
+    counts: list[Decimal] = []
+    for o in observations:
+        indices.append(Decimal(o.idx))
+        texts.append(format_value(o.args, sys.maxsize))
+        texts.append(format_value(o.value, sys.maxsize) if o.ok else (o.error or ""))
+        if o.ok:
+            counts.extend(Decimal(n) for n in _sizes(o.value))
+    written = [n for text in texts for n in _numbers(text)]
+    held = [*written, *indices, *counts]
+    pairs = _Pairs([*written, *counts][:_MOST_HELD])
+    found: list[str] = []
+    for match in NUMBER.finditer(answer):
+        number = _decimal(match.group())
+        if number is None or match.group() in found:
+            continue
+        scale = _SCALE_AFTER.match(answer, match.end())
+        if scale is not None and any(
+            _scaled_same(number, _SCALES[scale.group(1).lower()], h) for h in held
+        ):
+            continue  # "2.1 million" held by 2,100,000
+        if any(_same(number, h) for h in held) or pairs.make(number):
+            continue
+        found.append(match.group())
+    return tuple(found)
+
+
+def plain(text: str) -> str:
+    """A number's text without its thousands separators."""
+    return text.replace(",", "")
+
+
+class _Pairs:
+    """Whether a number is one step of arithmetic from two held numbers, each taken with
+    either sign (so a sum also finds a difference)."""
+
+    def __init__(self, held: list[Decimal]) -> None:
+        self.values = sorted({float(v) for h in held for v in (h, -h)})
+
+    def make(self, stated: Decimal) -> bool:
+        target = float(abs(stated))
+        tol = _tolerance(stated)
+        for h in self.values:
+            if self._has(target - h, tol):  # h + x, and differences through the signs
+                return True
+            if h and self._has(target / h, tol / abs(h)):  # h * x
+                return True
+            if h and self._has(target * h, tol * abs(h)):  # x / h
+                return True
+            if target and h and self._has(h / target, tol * abs(h) / target**2):  # h / x
+                return True
+        return False
+
+    def _has(self, x: float, tol: float) -> bool:
+        tol += 1e-9 * max(1.0, abs(x))
+        i = bisect_left(self.values, x - tol)
+        return i < len(self.values) and self.values[i] <= x + tol
+
+
+def _tolerance(stated: Decimal) -> float:
+    """Half a unit of the last decimal `stated` is written with."""
+    exponent = stated.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return 0.5 * 10.0**-places
+
+
+def _sizes(value: Any, depth: int = 0) -> Iterator[int]:
+    """How many items each list or record in `value` has (the counts an answer may give)."""
+    if depth > 3:
+        return
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        value = dump()
+    if isinstance(value, Mapping):
+        yield len(value)
+        for item in value.values():
+            yield from _sizes(item, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        yield len(value)
+        for item in value:
+            yield from _sizes(item, depth + 1)
+
+
+def _numbers(text: str) -> list[Decimal]:
+    found = [d for d in (_decimal(m.group()) for m in NUMBER.finditer(text)) if d is not None]
+    for m in _SCALED.finditer(text):
+        found.append(Decimal(m.group(1)).scaleb(_SCALES[m.group(2).lower()]))
+    found.extend(Decimal(_WORDS[m.group(1).lower()]) for m in _WORD.finditer(text))
+    return found
+
+
+def _scaled_same(stated: Decimal, digits: int, held: Decimal) -> bool:
+    """Whether `held` is `stated` times ten to the `digits`, to the decimals it is written
+    with ("2.1 million": 2,050,000 to 2,149,999)."""
+    exponent = stated.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    half = Decimal(5).scaleb(digits - places - 1)
+    return abs(abs(held) - abs(stated).scaleb(digits)) < half
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(plain(text))
+    except InvalidOperation:
+        return None
+
+
+def _same(stated: Decimal, held: Decimal) -> bool:
+    """Whether `held`, rounded to the decimals `stated` is written with, is `stated` (signs
+    aside: "5 below zero" is held by -5)."""
+    stated, held = abs(stated), abs(held)
+    if stated == held:
+        return True
+    exponent = stated.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    try:
+        return held.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) == stated
+    except InvalidOperation:  # more digits than a Decimal holds
+        return False
