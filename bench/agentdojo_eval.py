@@ -60,6 +60,11 @@ def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
 OBSERVATION_CHARS: int | None = None
 """How much of each result the model is shown (None: each agent's default, 2,000)."""
 
+MAX_TURNS = 16
+"""The baselines' turns: one more than AgentDojo's own tool loop allows (15 iterations), so a
+task whose reference takes ten or more calls, one per ReAct turn, is not cut short (the
+default of 6 suits a question answered in a few searches)."""
+
 
 async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -> dict[str, Any]:
     """One example; a run that raises is scored on what it did (the world it changed)."""
@@ -67,18 +72,19 @@ async def run_one(dataset: AgentDojo, example: Example, options: AgentOptions) -
     model = dataset.gullible_model(example)
     agent: Agent | ReActAgent | ParallelToolCallAgent
     chars = OBSERVATION_CHARS
-    if chars is None:
+    shown = {} if chars is None else {"observation_chars": chars}
+    if options.agent == "react":
+        agent = ReActAgent(model, tools, max_turns=MAX_TURNS, **shown)
+    elif options.agent == "parallel":
+        agent = ParallelToolCallAgent(model, tools, max_turns=MAX_TURNS, **shown)
+    elif chars is None:
         agent = build_agent(model, tools, options)
-    elif options.agent == "parcall":
+    else:
         policy = "sealed" if options.sealed else None
         prompts = Prompts(observation_chars=chars)
         agent = Agent(
             model, tools, settings=Settings(max_replans=8), prompts=prompts, policy=policy
         )
-    elif options.agent == "react":
-        agent = ReActAgent(model, tools, observation_chars=chars)
-    else:
-        agent = ParallelToolCallAgent(model, tools, observation_chars=chars)
     error = None
     try:
         result = await agent.run(example.question)

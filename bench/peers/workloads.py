@@ -189,7 +189,7 @@ def _build() -> dict[str, Workload]:
             _mk(5, "math", "sum of $1 and $2 and $3 and $4"),
         ),
         "The four populations were found and added.",
-        "about 110 million",
+        "the sum of the four",
     )
     w["W2"] = Workload(
         "W2",
@@ -201,7 +201,7 @@ def _build() -> dict[str, Workload]:
             _mk(3, "math", "age of $2 today"),
         ),
         "The museum, its director and the age were found.",
-        "58 years",
+        "the age found last",
     )
     w["W3"] = Workload(
         "W3",
