@@ -100,8 +100,8 @@ async def test_a_template_that_leaves_a_calculation_unused_goes_to_the_joiner() 
     assert joiner_calls(model) == 1 and result.answer == "done"
     used = '1. search("a")\n2. search("b")\n3. calculator("1 + 2")\nfinish("$3 days")\n'
     model = ScriptedModel([used])
-    assert (await Agent(model, [make_search()]).run("q")).answer == "3 days"
-    assert joiner_calls(model) == 0
+    answer = (await Agent(model, [make_search()]).run("how many days?")).answer
+    assert answer == "3 days" and joiner_calls(model) == 0
 
 
 async def test_a_reference_followed_by_text_or_a_spaced_number_still_answers() -> None:
@@ -270,3 +270,38 @@ async def test_a_failing_prefill_does_not_fail_the_run() -> None:
 
     model = Failing(['1. search("a")\njoin()\n', FINISH])
     assert (await Agent(model, [make_search()]).run("q")).answer == "done"
+
+
+@tool
+def temperature_c(city: str) -> int:
+    """The temperature in a city, in °C."""
+    return {"Oslo": -3, "Lima": 19}[city]
+
+
+AVERAGE = (
+    '1. temperature_c(city="Oslo")\n2. temperature_c(city="Lima")\n'
+    '3. calculator(expression="($1 + $2) / 2")\n'
+)
+
+
+async def test_a_unit_from_nowhere_after_a_result_goes_to_the_joiner() -> None:
+    # "days" (copied from an example's finish) is in neither the question nor a result.
+    model = ScriptedModel([AVERAGE + 'finish("$3 days")', "Action: Finish(8 degrees)"])
+    result = await Agent(model, [temperature_c]).run("What is the average temperature?")
+    assert joiner_calls(model) == 1 and result.answer == "8 degrees"
+
+
+@pytest.mark.parametrize(
+    ("template", "question"),
+    [
+        ('finish("$3 degrees")', "The average temperature in degrees?"),
+        ('finish("$3 from $1 and $2")', "The average temperature?"),
+        ('finish("$3")', "The average temperature?"),
+    ],
+)
+async def test_a_unit_the_question_names_or_no_unit_answers_from_the_template(
+    template: str, question: str
+) -> None:
+    model = ScriptedModel([AVERAGE + template])
+    await Agent(model, [temperature_c]).run(question)
+    assert joiner_calls(model) == 0

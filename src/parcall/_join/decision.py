@@ -19,6 +19,9 @@ _ACTION = re.compile(r"\b(finish|replan)\b\s*(\(|:)?", re.IGNORECASE)
 _THOUGHT = re.compile(r"^\s*thought\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _ACTION_LABEL = re.compile(r"^\s*action\s*:\s*", re.IGNORECASE | re.MULTILINE)
 _NUMBER_GOES_ON = re.compile(r"[.,]?\d")
+_UNIT = re.compile(r"\s+([A-Za-z]{2,})\b(?!\s+\w)")
+_NOT_UNITS = {"and", "or", "but", "the", "of", "in", "on", "at", "to", "for", "with", "by"}
+_NOT_UNITS |= {"from", "is", "was", "are", "were", "than", "as"}
 CALCULATOR = "calculator"
 """The built-in calculator's name (`parcall.tools.calculator`, offered by default)."""
 
@@ -83,7 +86,10 @@ def _unquote(text: str) -> str:
 
 
 def template_answer(
-    plan: Plan, plan_error: str | None, observations: Mapping[int, Observation]
+    plan: Plan,
+    plan_error: str | None,
+    observations: Mapping[int, Observation],
+    request: str = "",
 ) -> str | None:
     """The answer of a plan that ended with `finish(...)`, filled in from the results, or None
     when the joiner must decide: no template, no task, a broken plan, or a task that failed."""
@@ -92,6 +98,8 @@ def template_answer(
     if not all(observations[t.idx].ok for t in plan.tasks):
         return None
     if _reads_as_a_number(plan.answer) or _leaves_unused(plan):
+        return None
+    if request and _unit_from_nowhere(plan.answer, request, observations):
         return None
     values = {i: o.value for i, o in observations.items() if o.ok}
     try:
@@ -112,6 +120,29 @@ def _leaves_unused(plan: Plan) -> bool:
         return False
     used = {d for t in plan.tasks for d in t.deps} | set(named)
     return any(t.tool == CALCULATOR and t.idx not in used for t in plan.tasks)
+
+
+def _unit_from_nowhere(
+    template: str | Ref | Template, request: str, observations: Mapping[int, Observation]
+) -> bool:
+    """True when the word right after a result (its unit: `"$1 days"`) is in neither the
+    request nor any result: a unit copied from an example ("48 days" for an average
+    temperature), so the joiner reads the results instead."""
+    if not isinstance(template, Template):
+        return False
+    units = [
+        m.group(1).casefold()
+        for part, after in pairwise(template.parts)
+        if isinstance(part, Ref) and isinstance(after, str)
+        for m in [_UNIT.match(after)]
+        if m is not None and m.group(1).casefold() not in _NOT_UNITS
+    ]
+    if not units:
+        return False
+    seen = request.casefold() + " ".join(
+        format_value(o.value, sys.maxsize).casefold() for o in observations.values() if o.ok
+    )
+    return any(re.search(rf"\b{re.escape(unit)}", seen) is None for unit in units)
 
 
 def _reads_as_a_number(template: str | Ref | Template) -> bool:

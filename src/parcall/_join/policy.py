@@ -117,7 +117,7 @@ class JoinRules:
         self, plan: Plan, error: str | None, observations: Mapping[int, Observation]
     ) -> Template | None:
         """The plan's finish template filled in, when it answers (and fits a typed answer)."""
-        answer = template_answer(plan, error, dict(observations))
+        answer = template_answer(plan, error, dict(observations), self.request)
         if answer is None:
             return None
         if self.policy.check_numbers and invented_numbers(

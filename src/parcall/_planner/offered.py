@@ -28,7 +28,8 @@ def default_offered() -> tuple[Tool, ...]:
         answer works out from results is computed here, never in the answer.
 
         Args:
-            expression: The arithmetic, with results of earlier tasks as $N: "$1 + $2 + $3".
+            expression: The arithmetic, with results of earlier tasks as $N: a sum
+                "$1 + $2 + $3", an average "($1 + $2 + $3) / 3".
         """
         return compute(expression)
 
