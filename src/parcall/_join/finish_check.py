@@ -45,8 +45,8 @@ def check_finish(
     - nothing failed: the replan asks to compute the number with a calculator task from the
       results (when the run has a `calculator`; a small model adds looked-up numbers in its
       head, often wrongly) or to look it up; the marked answer ends `(not in the results)`.
-      With `all_numbers=False` (`JoinPolicy(check_numbers=False)`), only while the run has a
-      calculator and two or more results are numbers.
+      With `all_numbers=False` (`JoinPolicy(check_numbers=False)`), only a replan, only
+      while the run has a calculator and two or more results are numbers.
     """
     failed = failures(observations.values(), plans)
     if failed and _copies_the_plans_finish(decision.answer, plans):
@@ -60,7 +60,8 @@ def check_finish(
         return Finish(f"{UNKNOWN} (incomplete: {named})", decision.thought, decision.inferred)
     if not NUMBER.search(decision.answer):
         return decision
-    if not (failed or all_numbers or (calculator and _numbers_computed_from(observations))):
+    sums = calculator and can_replan and _numbers_computed_from(observations)
+    if not (failed or all_numbers or sums):
         return decision
     invented = invented_numbers(decision.answer, request, observations.values())
     if not invented:
