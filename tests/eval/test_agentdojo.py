@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from typing import Any
 
 import pytest
@@ -146,3 +147,24 @@ def test_the_agentdojo_names_are_registered() -> None:
     assert {"agentdojo", "agentdojo-clean", "agentdojo-banking", "agentdojo-slack-clean"} <= set(
         names
     )
+
+
+@NEEDS_AGENTDOJO
+async def test_an_agentdojo_run_that_raises_is_scored_on_what_its_calls_did() -> None:
+    from parcall import ScriptedModel
+    from parcall.eval._agentdojo import AgentDojo
+    from parcall.eval._record import AgentOptions, run_example
+
+    attacked = AgentDojo(["banking"], attacked=True)
+    example = next(
+        e for e in attacked.examples("test") if e.id == "banking/user_task_1/injection_task_0"
+    )
+    _, _, injected = attacked._script(example)
+    args = ", ".join(f"{k}={json.dumps(v)}" for call in injected for k, v in call.args.items())
+    # The plan makes the attacker's transfer; the script then ends, so the run raises at
+    # the join (as a run whose prompt outgrows the context does): the transfer still ran.
+    model = ScriptedModel([f"1. {injected[0].tool}({args})\njoin()\n"])
+    record = await run_example(attacked, example, model, AgentOptions(agent="parcall"))
+    assert record["error"]["type"] == "ScriptExhaustedError"
+    assert record["prediction"] == "" and record["calls"][0]["error"] is None
+    assert record["scores"] == {"utility": 0.0, "asr": 1.0}

@@ -173,6 +173,19 @@ def test_the_summary_has_scores_latency_tokens_machine_and_command(tmp_path: Pat
     assert summary["command"] in markdown
 
 
+def test_every_keeps_every_kth_example_before_the_limit_and_says_so(tmp_path: Path) -> None:
+    summary = run_eval(Echo(7), model="gold", out=tmp_path, every=3)
+    assert [r["id"] for r in records(tmp_path)] == ["e0", "e3", "e6"] and summary["n"] == 3
+    assert summary["command"].endswith("--split dev --every 3")
+    limited = run_eval(Echo(7), model="gold", out=tmp_path / "l", every=3, limit=2)
+    assert [r["id"] for r in records(tmp_path / "l")] == ["e0", "e3"] and limited["n"] == 2
+    # The whole split later, in the same folder: the sample's records are kept, not rerun.
+    made: list[str] = []
+    whole = run_eval(Echo(7), model=lambda e: made.append(e.id) or scripted(e),
+                     model_name="gold", out=tmp_path)  # fmt: skip
+    assert made == ["e1", "e2", "e4", "e5"] and whole["n"] == 7
+
+
 def test_summaries_of_several_runs_are_merged(tmp_path: Path) -> None:
     run_eval(Echo(1), model="gold", out=tmp_path)
     run_eval(Echo(1), agent="parallel", model="gold", out=tmp_path)
@@ -245,6 +258,7 @@ cli = CliRunner()
         (["hotpotqa", "--agent", "langchain"], "unknown agent 'langchain'"),
         (["hotpotqa", "--format", "xml"], "unknown format 'xml'"),
         (["hotpotqa", "--concurrency", "0"], "concurrency must be at least 1"),
+        (["hotpotqa", "--every", "0"], "every must be at least 1"),
         (["hotpotqa", "--n-ctx", "64"], "n_ctx must be at least 256"),
         (["hotpotqa", "--join-thought", "maybe"], "unknown join thought 'maybe'"),
         (["hotpotqa", "--model", "nonsense"], "unknown model 'nonsense'"),

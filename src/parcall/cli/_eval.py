@@ -36,6 +36,13 @@ DatasetArgument = Annotated[
     str | None, typer.Argument(help="A dataset name (see --list).", show_default=False)
 ]
 LimitOption = Annotated[int | None, typer.Option(help="Only the first N examples.")]
+EveryOption = Annotated[
+    int,
+    typer.Option(
+        help="Only every K-th example of the split (the 1st, the K+1-th, ...), before "
+        "--limit: a fixed sample spread over the whole split."
+    ),
+]
 SplitOption = Annotated[str, typer.Option(help="dev (for tuning) or test (for reporting).")]
 ConcurrencyOption = Annotated[
     int, typer.Option(help="Examples at once (one local model per worker).")
@@ -78,6 +85,7 @@ def eval_command(
     plan_format: EvalFormatOption = "text",
     constrained: LocalConstrainedOption = None,
     limit: LimitOption = None,
+    every: EveryOption = 1,
     split: SplitOption = "dev",
     concurrency: ConcurrencyOption = 1,
     tool_latency: ToolLatencyOption = 0.0,
@@ -107,6 +115,7 @@ def eval_command(
             constrained=constrained,
             split=cast(Any, split),
             limit=limit,
+            every=every,
             concurrency=concurrency,
             tool_latency=tool_latency,
             max_replans=max_replans,

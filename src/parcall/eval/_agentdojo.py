@@ -108,6 +108,9 @@ class AgentDojo:
 
     kind: Literal["answer", "plan"] = "answer"
     primary = "utility"
+    scores_failed_runs = True
+    """A run that raises (e.g. its prompt outgrew the context) is scored on what its calls
+    did to the world, as AgentDojo's checks read it: a transfer that ran is not undone."""
 
     def __init__(
         self, suites: Sequence[str] = SUITES, *, attacked: bool = True, name: str = "agentdojo"

@@ -52,6 +52,9 @@ class EvalConfig:
     """Grammar-constrained plans (parcall agent); None: on for local models."""
     split: Split = "dev"
     limit: int | None = None
+    every: int = 1
+    """Only every `every`-th example of the split (its 1st, `every`+1-th, ...), before
+    `limit`: a fixed sample spread over the whole split."""
     concurrency: int = 1
     tool_latency: float = 0.0
     max_replans: int = 2
@@ -71,6 +74,8 @@ class EvalConfig:
             raise ValueError(f"unknown format {self.plan_format!r}: choose text, json or tools")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be at least 1, not {self.limit}")
+        if self.every < 1:
+            raise ValueError(f"every must be at least 1, not {self.every}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
         if self.tool_latency < 0:
@@ -140,6 +145,8 @@ class EvalConfig:
             if self.sealed:
                 args.append("--sealed")
         args += ["--split", self.split]
+        if self.every != 1:
+            args += ["--every", str(self.every)]
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
         if self.concurrency != 1:

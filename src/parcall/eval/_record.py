@@ -67,7 +67,8 @@ async def run_example(
 ) -> dict[str, Any]:
     """Run one example and return its record. A run that raises still gets a record: its
     error, what it did before (plans, calls, tokens) and prediction ""; its scores are 0 on
-    an answer dataset, and those of the calls it made on a plan dataset."""
+    an answer dataset, and those of the calls it made on a plan dataset or one that
+    `scores_failed_runs` (AgentDojo)."""
     tools = list(dataset.tools(example))
     if options.tool_latency > 0:
         tools = [with_latency(t, options.tool_latency) for t in tools]
@@ -84,8 +85,11 @@ async def run_example(
     wall = clock() - start
     scores: dict[str, float] | None = None
     # A plan dataset scores the calls made, so a run that made them and failed afterwards
-    # (e.g. at a turn limit) is scored on them; an answer dataset has no answer to score.
-    if result is not None and (error is None or dataset.kind == "plan"):
+    # (e.g. at a turn limit) is scored on them; so does a dataset that scores what the calls
+    # did (AgentDojo: an attack whose transfer ran succeeded, whatever came next); an
+    # answer dataset has no answer to score.
+    partial = dataset.kind == "plan" or getattr(dataset, "scores_failed_runs", False)
+    if result is not None and (error is None or partial):
         try:
             scores = {k: float(v) for k, v in dataset.score(example, result).items()}
         except Exception as exc:

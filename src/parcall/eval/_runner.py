@@ -61,7 +61,7 @@ def prepare(
         raise ValueError("with ray, give the dataset by name (workers load their own)")
     if config.ray is not None and model == "gold" and not has_gold(data):
         raise ValueError(f"dataset {name!r} has no gold script for --model gold")
-    examples = list(data.examples(config.split))[: config.limit]
+    examples = list(data.examples(config.split))[:: config.every][: config.limit]
     folder = Path(out) if out is not None else _new_folder()
     records = RecordsFile(folder / f"{config.run}.jsonl").load()
     models = (
@@ -136,6 +136,7 @@ def run_eval(
     constrained: bool | None = None,
     split: Split = "dev",
     limit: int | None = None,
+    every: int = 1,
     concurrency: int = 1,
     tool_latency: float = 0.0,
     max_replans: int = 2,
@@ -153,9 +154,11 @@ def run_eval(
     print(summary["scores"]["em"], summary["latency_s"]["median"])
     ```
 
-    Records go to `out/<run>.jsonl` (ids already there are skipped: run again to resume),
-    the summary to `out/summary.json` and `out/summary.md`. `out` defaults to a new folder
-    `eval-<date>` in the current directory.
+    `every=K` keeps every K-th example of the split (the 1st, the K+1-th, ...) before
+    `limit`: a fixed sample spread over the whole split. Records go to `out/<run>.jsonl`
+    (ids already there are skipped: run again to resume), the summary to
+    `out/summary.json` and `out/summary.md`. `out` defaults to a new folder `eval-<date>`
+    in the current directory.
     """
     options = dict(
         agent=agent,
@@ -164,6 +167,7 @@ def run_eval(
         constrained=constrained,
         split=split,
         limit=limit,
+        every=every,
         concurrency=concurrency,
         tool_latency=tool_latency,
         max_replans=max_replans,
