@@ -470,6 +470,33 @@ def test_a_number_the_results_never_hold_is_marked_not_stated() -> None:
     assert "1,234" not in "".join(e.text for e in result.events if isinstance(e, AnswerDelta))
 
 
+def test_an_invented_number_does_not_become_a_result_by_a_calculator_task() -> None:
+    # Asked to compute it, the planner writes the invented numbers into a calculator task:
+    # its result is a computation over nothing the results hold, so it holds nothing.
+    model = ScriptedModel(
+        [
+            plan('1. search(query="Paris")', '2. search(query="Lyon")'),
+            "Action: Finish(1,234 + 1,234)",
+            plan('3. calculator(expression="1,234 + 1,234")'),
+            "Action: Finish(2468)",
+        ]
+    )
+    result = Agent(model, [search]).run_sync("What is the population of Paris plus Lyon?")
+    assert "add a calculator task" in model.prompts[2]
+    assert result.values[3] == 2468 and result.answer == "(unknown) (not in the results)"
+
+
+def test_a_calculator_task_may_write_small_factors_and_the_requests_numbers() -> None:
+    model = ScriptedModel(
+        [
+            plan('1. search(query="Eiffel Tower")', '2. calculator(expression="3 * 7 + 4")'),
+            "Action: Finish(25 days)",
+        ]
+    )
+    result = Agent(model, [search]).run_sync("How many days are 3 weeks and 4 days?")
+    assert result.answer == "25 days" and len(model.requests) == 2
+
+
 def test_an_answer_streams_up_to_its_first_number_and_is_then_not_sent_back() -> None:
     # "The Eiffel Tower is " was shown as it was written: the check marks, never replans.
     model = ScriptedModel(

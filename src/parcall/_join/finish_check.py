@@ -63,7 +63,8 @@ def check_finish(
     sums = calculator and can_replan and _numbers_computed_from(observations)
     if not (failed or all_numbers or sums):
         return decision
-    invented = invented_numbers(decision.answer, request, observations.values())
+    tasks = {t.idx: t for plan in plans for t in plan.tasks}
+    invented = invented_numbers(decision.answer, request, observations.values(), tasks)
     if not invented:
         return decision
     numbers = ", ".join(invented)

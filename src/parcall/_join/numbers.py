@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .._core.observation import Observation, format_value
+from .._core.plan import Ref, Task, Template
 
 __all__ = ["NUMBER", "invented_numbers", "plain"]
 
@@ -40,19 +41,30 @@ _MOST_HELD = 5000
 
 
 def invented_numbers(
-    answer: str, request: str, observations: Iterable[Observation]
+    answer: str,
+    request: str,
+    observations: Iterable[Observation],
+    tasks: Mapping[int, Task] | None = None,
 ) -> tuple[str, ...]:
-    """The numbers in `answer` (as written) that the request and the results do not hold."""
-    texts = [request]
+    """The numbers in `answer` (as written) that the request and the results do not hold.
+
+    A computation (a `calculator`, or a tool whose arguments are all numbers) holds nothing
+    when the plan wrote it a number of its own that nothing held (`calculator("1,234 +
+    1,234")`: an invented number does not become a result by being added); small integers
+    and common unit factors (7, 12, 24, 60, 100, 365, 1000, …) may be written freely.
+    `tasks` are the plans' tasks by index (their arguments as written)."""
+    written = _numbers(request)
     indices: list[Decimal] = []
     counts: list[Decimal] = []
-    for o in observations:
+    for o in sorted(observations, key=lambda o: o.idx):
         indices.append(Decimal(o.idx))
-        texts.append(format_value(o.args, sys.maxsize))
-        texts.append(format_value(o.value, sys.maxsize) if o.ok else (o.error or ""))
+        task = (tasks or {}).get(o.idx)
+        if task is not None and not _grounded(task, written):
+            continue
+        written += _numbers(format_value(o.args, sys.maxsize))
+        written += _numbers(format_value(o.value, sys.maxsize) if o.ok else (o.error or ""))
         if o.ok:
             counts.extend(Decimal(n) for n in _sizes(o.value))
-    written = [n for text in texts for n in _numbers(text)]
     held = [*written, *indices, *counts]
     pairs = _Pairs([*written, *counts][:_MOST_HELD])
     found: list[str] = []
@@ -69,6 +81,36 @@ def invented_numbers(
             continue
         found.append(match.group())
     return tuple(found)
+
+
+_FACTORS = frozenset(Decimal(n) for n in (*range(13), 24, 30, 31, 52, 60, 100, 365, 1000, 3600))
+"""Numbers a computation may write without a source: counts, halves, days, hours, per cent."""
+
+
+def _grounded(task: Task, held: list[Decimal]) -> bool:
+    """Whether a task is no computation, or every number the plan wrote into it is held
+    (or is a small factor): otherwise its result is a computation over a made-up number."""
+    values = list(task.args.values())
+    computes = task.tool == "calculator" or (bool(values) and all(_numeric(v) for v in values))
+    if not computes:
+        return True
+    literals = [n for v in values for part in _literal_parts(v) for n in _numbers(part)]
+    return all(abs(n) in _FACTORS or any(_same(n, h) for h in held) for n in literals)
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, Ref) or (
+        isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+    )
+
+
+def _literal_parts(value: object) -> list[str]:
+    """The text the plan wrote in an argument, without the results it refers to."""
+    if isinstance(value, Ref):
+        return []
+    if isinstance(value, Template):
+        return [p for p in value.parts if isinstance(p, str)]
+    return [str(value)]
 
 
 def plain(text: str) -> str:

@@ -120,8 +120,9 @@ class JoinRules:
         answer = template_answer(plan, error, dict(observations), self.request)
         if answer is None:
             return None
+        tasks = {t.idx: t for t in plan.tasks}
         if self.policy.check_numbers and invented_numbers(
-            answer, self.request, observations.values()
+            answer, self.request, observations.values(), tasks
         ):
             return None  # a number the plan wrote before any result: the joiner reads them
         if self.output.text:
