@@ -12,7 +12,10 @@ def done(idx: int, value: object, **args: object) -> Observation:
     return Observation(idx, "tool", dict(args), "done", value=value)
 
 
-PRICES = [done(1, 412, item="a"), done(2, 474, item="b")]
+def prices() -> list[Observation]:
+    """Two results (made per test: a module-level observation would outlive the runs that
+    tests/faults/test_load.py counts)."""
+    return [done(1, 412, item="a"), done(2, 474, item="b")]
 
 
 @pytest.mark.parametrize(
@@ -29,7 +32,7 @@ PRICES = [done(1, 412, item="a"), done(2, 474, item="b")]
 def test_sums_and_differences_of_two_results_are_held(
     answer: str, invented: tuple[str, ...]
 ) -> None:
-    assert invented_numbers(answer, "q", PRICES) == invented
+    assert invented_numbers(answer, "q", prices()) == invented
 
 
 def test_a_product_with_a_number_of_the_request_is_held() -> None:
@@ -55,10 +58,10 @@ def test_number_words_and_scales_in_results_hold_digits() -> None:
 
 def test_task_numbers_hold_but_are_not_combined() -> None:
     # Task 1 and task 2 hold "1" and "2"; 412 + 1 is no step from two results.
-    assert invented_numbers("task 2", "q", PRICES) == ()
+    assert invented_numbers("task 2", "q", prices()) == ()
     many = [done(i, "x") for i in range(1, 8)]
     assert invented_numbers("9 results", "q", many) == ("9",)
 
 
 def test_each_invented_number_is_named_once_as_written() -> None:
-    assert invented_numbers("7 and 7 and 8.50", "q", PRICES) == ("7", "8.50")
+    assert invented_numbers("7 and 7 and 8.50", "q", prices()) == ("7", "8.50")
