@@ -19,6 +19,7 @@ from typing import Any
 
 from .._core.observation import Observation, format_value
 from .._core.plan import Ref, Task, Template
+from .decision import CALCULATOR
 
 __all__ = ["NUMBER", "invented_numbers", "plain"]
 
@@ -66,7 +67,7 @@ def invented_numbers(
         if o.ok:
             counts.extend(Decimal(n) for n in _sizes(o.value))
     held = [*written, *indices, *counts]
-    pairs = _Pairs([*written, *counts][:_MOST_HELD])
+    pairs: _Pairs | None = None  # built only when a number is not held as written
     found: list[str] = []
     for match in NUMBER.finditer(answer):
         number = _decimal(match.group())
@@ -77,7 +78,10 @@ def invented_numbers(
             _scaled_same(number, _SCALES[scale.group(1).lower()], h) for h in held
         ):
             continue  # "2.1 million" held by 2,100,000
-        if any(_same(number, h) for h in held) or pairs.make(number):
+        if any(_same(number, h) for h in held):
+            continue
+        pairs = pairs or _Pairs([*written, *counts][:_MOST_HELD])
+        if pairs.make(number):
             continue
         found.append(match.group())
     return tuple(found)
@@ -91,7 +95,7 @@ def _grounded(task: Task, held: list[Decimal]) -> bool:
     """Whether a task is no computation, or every number the plan wrote into it is held
     (or is a small factor): otherwise its result is a computation over a made-up number."""
     values = list(task.args.values())
-    computes = task.tool == "calculator" or (bool(values) and all(_numeric(v) for v in values))
+    computes = task.tool == CALCULATOR or (bool(values) and all(_numeric(v) for v in values))
     if not computes:
         return True
     literals = [n for v in values for part in _literal_parts(v) for n in _numbers(part)]
@@ -145,11 +149,15 @@ class _Pairs:
         return i < len(self.values) and self.values[i] <= x + tol
 
 
+def _places(stated: Decimal) -> int:
+    """How many decimals `stated` is written with."""
+    exponent = stated.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def _tolerance(stated: Decimal) -> float:
     """Half a unit of the last decimal `stated` is written with."""
-    exponent = stated.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return 0.5 * 10.0**-places
+    return 0.5 * 10.0 ** -_places(stated)
 
 
 def _sizes(value: Any, depth: int = 0) -> Iterator[int]:
@@ -180,9 +188,7 @@ def _numbers(text: str) -> list[Decimal]:
 def _scaled_same(stated: Decimal, digits: int, held: Decimal) -> bool:
     """Whether `held` is `stated` times ten to the `digits`, to the decimals it is written
     with ("2.1 million": 2,050,000 to 2,149,999)."""
-    exponent = stated.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    half = Decimal(5).scaleb(digits - places - 1)
+    half = Decimal(5).scaleb(digits - _places(stated) - 1)
     return abs(abs(held) - abs(stated).scaleb(digits)) < half
 
 
@@ -199,9 +205,7 @@ def _same(stated: Decimal, held: Decimal) -> bool:
     stated, held = abs(stated), abs(held)
     if stated == held:
         return True
-    exponent = stated.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     try:
-        return held.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) == stated
+        return held.quantize(Decimal(1).scaleb(-_places(stated)), rounding=ROUND_HALF_UP) == stated
     except InvalidOperation:  # more digits than a Decimal holds
         return False
