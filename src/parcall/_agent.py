@@ -478,7 +478,9 @@ class _Run(RunSetup):
                 continue
             if isinstance(decision, Finish):
                 deltas.finish(decision.answer)
-                return self._answer(state.round_no, decision.answer, decision.thought)
+                return self._answer(
+                    state.round_no, decision.answer, decision.thought, unknown=decision.unknown
+                )
             self.emit(
                 JoinDecided(state.round_no, "replan", decision.reason, decision.thought, self.now())
             )
@@ -497,8 +499,10 @@ class _Run(RunSetup):
         answer: str,
         thought: str | None,
         source: Literal["joiner", "template"] = "joiner",
+        *,
+        unknown: tuple[str, ...] = (),
     ) -> str:
-        self.emit(JoinDecided(round_no, "finish", answer, thought, self.now(), source))
+        self.emit(JoinDecided(round_no, "finish", answer, thought, self.now(), source, unknown))
         self.emit(Answered(answer, self.now()))
         return answer
 

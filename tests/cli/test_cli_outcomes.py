@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import plan
-from core.test_outcomes import add, shipping_cost, weight_kg
+from core.test_outcomes import add, search, shipping_cost, weight_kg
 from parcall import Agent, ScriptedModel, tool
 from parcall.cli import _run as cli_run
 from parcall.cli import app
@@ -33,6 +33,7 @@ def send(to: str, text: str) -> str:
 
 
 SHOP = [weight_kg, add, shipping_cost]
+LOOKUP = [search]
 MAIL = [email_of, send]
 QUESTION = "What do a kettle, a lamp and a rug weigh together, and what does shipping cost?"
 SHOP_PLAN = plan(
@@ -86,6 +87,23 @@ def test_the_status_line_names_the_task_that_failed(outputs: list[Any]) -> None:
     assert result.exit_code == 4, result.output
     assert "status: partial" in result.output
     assert "task 6 shipping_cost failed: shipping API is down (HTTP 503)" in result.output
+
+
+def test_a_number_no_result_holds_is_marked_and_exits_4(outputs: list[Any]) -> None:
+    # Nothing failed, yet the answer's sum came from nowhere: marked, and a script can tell.
+    invented = "Action: Finish(1,234 + 1,234)"
+    looked = plan('1. search(query="Paris")', '2. search(query="Lyon")')
+    outputs[:] = [looked, invented, plan('3. search(query="Lyon population")'), invented]
+    result = run("LOOKUP", "--json", question="What is the population of Paris plus Lyon?")
+    assert result.exit_code == 4, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "partial" and payload["failed"] == []
+    assert payload["unknown"] == ["1,234"]
+    assert payload["answer"] == "(unknown) + (unknown) (not in the results)"
+    outputs[:] = [looked, invented, plan('3. search(query="Lyon population")'), invented]
+    shown = run("LOOKUP", question="What is the population of Paris plus Lyon?")
+    assert shown.exit_code == 4, shown.output
+    assert "status: partial" in shown.output and "not in the results: 1,234" in shown.output
 
 
 def test_a_refused_action_exits_5(outputs: list[Any]) -> None:

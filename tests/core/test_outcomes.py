@@ -158,7 +158,7 @@ def test_with_nothing_failed_a_number_no_result_holds_replans_then_is_marked() -
     assert isinstance(replan, Replan)
     assert replan.reason.startswith("the answer states 99, which no result holds: add a task")
     marked = check_finish(Finish("it is 99"), "q", obs, plans, can_replan=False)
-    assert marked == Finish("it is (unknown) (not in the results)")
+    assert marked == Finish("it is (unknown) (not in the results)", unknown=("99",))
     held = Finish("it is 3")
     assert check_finish(held, "q", obs, plans, can_replan=True) is held
 
@@ -169,7 +169,8 @@ def test_check_finish_replans_then_marks() -> None:
     replan = check_finish(Finish("12 euros"), "q", obs, plans, can_replan=True)
     assert isinstance(replan, Replan) and "12" in replan.reason
     marked = check_finish(Finish("12 euros"), "q", obs, plans, can_replan=False)
-    assert marked == Finish("(unknown) euros (incomplete: task 1 price failed (down))")
+    said = "(unknown) euros (incomplete: task 1 price failed (down))"
+    assert marked == Finish(said, unknown=("12",))
 
 
 def test_a_failure_made_good_by_a_later_round_leaves_the_run_answered() -> None:
@@ -467,6 +468,8 @@ def test_a_number_the_results_never_hold_is_marked_not_stated() -> None:
     )
     result = Agent(model, [search]).run_sync("What is the population of Paris plus Lyon?")
     assert result.answer == "(unknown) + (unknown) (not in the results)"
+    # Nothing failed, yet the answer lacks what was asked: a script can tell.
+    assert result.status == "partial" and result.unknown == ("1,234",) and not result.failed
     assert "1,234" not in "".join(e.text for e in result.events if isinstance(e, AnswerDelta))
 
 
@@ -536,14 +539,16 @@ def test_the_plans_finish_text_copied_by_the_joiner_is_not_the_answer_when_a_tas
     assert result.answer.startswith("(unknown) (incomplete: task 2 delete_account failed")
 
 
-def test_the_plans_finish_text_copied_is_sent_back_once_to_replan() -> None:
+def test_a_task_given_bad_arguments_is_sent_back_to_be_called_again() -> None:
     fixed = plan("3. delete_account(user_id=$1.id)")  # the replan numbers on
     model = ScriptedModel(
         [DELETE, "Action: Finish(Bob's account deleted)", fixed, "Action: Finish(Deleted.)"]
     )
     result = Agent(model, [find_user, delete_account]).run_sync("Delete Bob's account.")
     replan = model.requests[2].messages[-1].content
-    assert "the plan's finish text, written before the tasks ran" in replan
+    # A task that failed for bad arguments is sent back first, to be called again.
+    assert "(bad arguments for delete_account" in replan
+    assert "call it again with the arguments fixed" in replan
     assert result.values[3] == "deleted 1042"
     assert result.status == "answered" and result.answer == "Deleted."
 

@@ -106,7 +106,9 @@ async def test_an_edit_that_breaks_the_arguments_fails_the_task_without_calling_
     agent = Agent(model, box.tools, approve=Recorder(Approve(edits={2: {"to": 42}})))
     result = await agent.run("mail Bob")
     assert box.sent == []
-    assert "bad arguments for send" in (result.observations[1].error or "")
+    # The approver's edit broke them, not the plan: no replan is asked to fix them.
+    assert (result.observations[1].error or "").startswith("the edit at approval gave bad ")
+    assert len(model.requests) == 2
 
 
 async def test_edits_naming_a_task_not_asked_about_approve_nothing() -> None:

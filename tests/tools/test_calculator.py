@@ -34,6 +34,10 @@ from parcall.tools._calculator import (
         ("round(7.6)", 8),
         ("min(4, 2, 9)", 2),
         ("max(4, 2, 9)", 9),
+        ("sum(4, 2, 9)", 15),
+        ("mean(-3, 19, 24, 8)", 12),  # an average without the parentheses to forget
+        ("avg(1, 2)", 1.5),
+        ("average(10)", 10),
         ("sqrt(16)", 4.0),
         ("log(e)", 1.0),
         ("log(8, 2)", 3.0),

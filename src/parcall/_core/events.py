@@ -129,6 +129,8 @@ class JoinDecided:
     time: float
     source: Literal["joiner", "template"] = "joiner"
     """`"template"`: the plan's `finish(...)` answered, with no joiner call."""
+    unknown: tuple[str, ...] = ()
+    """Numbers the answer stated that no result holds, now marked `(unknown)` in it."""
     kind: Literal["join_decided"] = "join_decided"
 
 

@@ -11,7 +11,8 @@ The statuses, most serious first:
 - `"dry_run"`: actions were only shown (`Reject(dry_run=True)`, `parcall run --dry-run`);
   none was made.
 - `"partial"`: a task failed (an error, a timeout, bad arguments, an input that failed) and
-  no later round made up for it; the answer rests on the results there are.
+  no later round made up for it; the answer rests on the results there are. Also an answer
+  that stated a number no result holds, now marked `(unknown)` (`RunResult.unknown`).
 - `"answered"`: every task succeeded, or each one that did not was made good by a later
   round (the same tool called again, successfully).
 """
@@ -25,6 +26,7 @@ from .observation import Observation
 from .plan import Plan, Task
 
 __all__ = [
+    "BAD_ARGUMENTS",
     "Status",
     "describe_missing",
     "failures",
@@ -34,6 +36,9 @@ __all__ = [
 ]
 
 Status = Literal["answered", "partial", "refused", "dry_run"]
+
+BAD_ARGUMENTS = "bad arguments for "
+"""How the error of a task whose arguments its tool does not take begins."""
 
 _REFUSED = frozenset({"ActionRejectedError", "PolicyDeniedError"})
 _DRY_RUN = frozenset({"DryRunError"})
@@ -64,14 +69,15 @@ def failures(observations: Iterable[Observation], plans: Sequence[Plan]) -> tupl
     return tuple(o for o in obs if not o.ok and last_ok.get(o.tool, -1) <= round_of(o))
 
 
-def status_of(failed: Iterable[Observation]) -> Status:
-    """The run's status from the tasks that `failures` lists."""
+def status_of(failed: Iterable[Observation], *, unknown: bool = False) -> Status:
+    """The run's status from the tasks that `failures` lists (and whether the answer has
+    a number marked `(unknown)`)."""
     kinds = {how_missing(o) for o in failed}
     if "refused" in kinds:
         return "refused"
     if "dry_run" in kinds:
         return "dry_run"
-    return "partial" if kinds else "answered"
+    return "partial" if kinds or unknown else "answered"
 
 
 def missing_notice(

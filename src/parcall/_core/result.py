@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
-from .events import Event, ModelCallFinished, PlanFinished
+from .events import Event, JoinDecided, ModelCallFinished, PlanFinished
 from .history import Turn, dump_turns, turn_of
 from .observation import Observation
 from .outcome import Status, failures, how_missing, status_of
@@ -151,9 +151,20 @@ class RunResult:
     @property
     def status(self) -> Status:
         """How the run ended: `"answered"`, `"partial"` (a task failed and nothing made up
-        for it), `"refused"` (approval refused an action) or `"dry_run"` (actions only
-        shown); see `failed`."""
-        return status_of(self.failed)
+        for it, or the answer has a number no result holds marked `(unknown)`), `"refused"`
+        (approval refused an action) or `"dry_run"` (actions only shown); see `failed` and
+        `unknown`."""
+        return status_of(self.failed, unknown=bool(self.unknown))
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The numbers the answer stated that no result, argument or the request holds (a
+        sum worked out in the model's head, a value from its memory), as the model wrote
+        them; the answer shows each as `(unknown)`."""
+        for event in reversed(self.events):
+            if isinstance(event, JoinDecided) and event.decision == "finish":
+                return event.unknown
+        return ()
 
     @property
     def failed(self) -> tuple[Observation, ...]:
@@ -178,6 +189,7 @@ def outcome_fields(result: RunResult) -> dict[str, Any]:
     return {
         "status": result.status,
         "rests_on": list(result.rests_on),
+        "unknown": list(result.unknown),
         "failed": [
             {"idx": o.idx, "tool": o.tool, "how": how_missing(o), "error": o.error}
             for o in result.failed

@@ -32,6 +32,8 @@ class Finish:
     thought: str | None = None
     inferred: bool = False
     """True when the joiner wrote no `Finish(...)` and its text was taken as the answer."""
+    unknown: tuple[str, ...] = ()
+    """Numbers the answer stated that no result holds, marked `(unknown)` in `answer`."""
     kind: Literal["finish"] = "finish"
 
 

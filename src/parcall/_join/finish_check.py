@@ -7,17 +7,24 @@ with nothing failed, it is a sum worked out in the model's head (with a calculat
 it is sent back to be computed) or a value from the model's memory. So is an answer that is
 the plan's own `finish("...")` text, written before any task ran (a small joiner copies
 "Bob's account deleted" when the deletion failed).
+
+While a task failed, the answer says so: one that names no failure gets what failed added,
+and one that gives the input of a failed computation as its answer (the price in dollars,
+when the conversion to euros failed) is sent back, then marked. A task that failed for bad
+arguments (a plan's mistake, such as a whole record where its `id` was meant) is sent back
+to be called again with the arguments fixed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from .._core.observation import Observation
-from .._core.outcome import describe_missing, failures
+from .._core.outcome import BAD_ARGUMENTS, describe_missing, failures, how_missing
 from .._core.plan import Plan
 from .decision import Finish, Replan
-from .numbers import NUMBER, invented_numbers, plain
+from .numbers import NUMBER, inputs_stated, invented_numbers, plain
 
 __all__ = ["check_finish", "invented_numbers", "may_revise"]
 
@@ -34,6 +41,7 @@ def check_finish(
     can_replan: bool,
     calculator: bool = False,
     all_numbers: bool = True,
+    text: bool = True,
 ) -> Finish | Replan:
     """`decision` as it is, unless its answer states a number that no result, error,
     argument or the request holds, or copies a plan's `finish("...")` text while a task
@@ -47,8 +55,17 @@ def check_finish(
       head, often wrongly) or to look it up; the marked answer ends `(not in the results)`.
       With `all_numbers=False` (`JoinPolicy(check_numbers=False)`), only a replan, only
       while the run has a calculator and two or more results are numbers.
+
+    A text answer (`text`) that names no failure while a task failed is sent back when it
+    gives an input of the failed computation as its answer (then that number is marked),
+    and gets `(incomplete: ...)` added. A task that failed for bad arguments is sent back
+    first, while `can_replan`, to be called again with them fixed.
     """
     failed = failures(observations.values(), plans)
+    fixable = [o for o in failed if how_missing(o) == "failed" and _bad_arguments(o)]
+    if fixable and can_replan:
+        named = "; ".join(describe_missing(o) for o in fixable)
+        return Replan(f"{named}: call it again with the arguments fixed", decision.thought)
     if failed and _copies_the_plans_finish(decision.answer, plans):
         named = "; ".join(describe_missing(o) for o in failed)
         if can_replan:
@@ -58,25 +75,60 @@ def check_finish(
                 decision.thought,
             )
         return Finish(f"{UNKNOWN} (incomplete: {named})", decision.thought, decision.inferred)
-    if not NUMBER.search(decision.answer):
-        return decision
-    sums = calculator and can_replan and _numbers_computed_from(observations)
-    if not (failed or all_numbers or sums):
-        return decision
     tasks = {t.idx: t for plan in plans for t in plan.tasks}
-    invented = invented_numbers(decision.answer, request, observations.values(), tasks)
-    if not invented:
-        return decision
-    numbers = ", ".join(invented)
     named = "; ".join(describe_missing(o) for o in failed)
-    if can_replan:
-        return Replan(_why(numbers, named, calculator), decision.thought)
-    answer = NUMBER.sub(
-        lambda m: UNKNOWN if plain(m.group()) in {plain(n) for n in invented} else m.group(),
-        decision.answer,
-    )
-    said = f"incomplete: {named}" if failed else "not in the results"
-    return Finish(f"{answer} ({said})", decision.thought, decision.inferred)
+    sums = calculator and can_replan and _numbers_computed_from(observations)
+    if NUMBER.search(decision.answer) and (failed or all_numbers or sums):
+        invented = invented_numbers(decision.answer, request, observations.values(), tasks)
+        if invented and can_replan:
+            return Replan(_why(", ".join(invented), named, calculator), decision.thought)
+        if invented:
+            said = f"incomplete: {named}" if failed else "not in the results"
+            answer = _marked(decision.answer, invented)
+            return Finish(f"{answer} ({said})", decision.thought, decision.inferred, invented)
+    if not failed or not text or says_what_failed(decision.answer, failed):
+        return decision
+    stated = inputs_stated(decision.answer, failed, observations, tasks)
+    if stated and can_replan:
+        return Replan(
+            f"the answer gives {', '.join(stated)}, an input of a computation that did not "
+            f"run, as if it were its result, while {named}: get what is missing, or answer "
+            "with what the results hold and say what is missing",
+            decision.thought,
+        )
+    answer = _marked(decision.answer, stated)
+    return Finish(f"{answer} (incomplete: {named})", decision.thought, decision.inferred, stated)
+
+
+def _marked(answer: str, numbers: Sequence[str]) -> str:
+    """`answer` with each of `numbers` written as `(unknown)`."""
+    if not numbers:
+        return answer
+    marked = {plain(n) for n in numbers}
+    return NUMBER.sub(lambda m: UNKNOWN if plain(m.group()) in marked else m.group(), answer)
+
+
+_SAYS_MISSING = re.compile(
+    r"\b(?:fail\w*|errors?|unknown|unavailable|not available|missing|incomplete|"
+    r"could ?n[o']t|cannot|can't|unable|timed? ?out|time-?out|down|offline|refused|"
+    r"rejected|denied|not (?:done|made|run|sent|found|booked|deleted)|dry run|"
+    r"no (?:value|result|data))\b",
+    re.IGNORECASE,
+)
+
+
+def says_what_failed(answer: str, failed: Sequence[Observation]) -> bool:
+    """Whether `answer` says that something is missing: a word for a failure, or the name
+    of a tool that failed (`shipping_cost` or "shipping cost")."""
+    if _SAYS_MISSING.search(answer):
+        return True
+    names = {n for o in failed for n in (o.tool, o.tool.replace("_", " "))}
+    return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", answer, re.IGNORECASE) for n in names)
+
+
+def _bad_arguments(obs: Observation) -> bool:
+    """Whether a task failed because the plan gave it arguments its tool does not take."""
+    return (obs.error or "").startswith(BAD_ARGUMENTS)
 
 
 def _why(numbers: str, named: str, calculator: bool) -> str:

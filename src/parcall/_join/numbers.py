@@ -18,10 +18,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .._core.observation import Observation, format_value
-from .._core.plan import Ref, Task, Template
+from .._core.plan import Ref, Task, Template, iter_refs
 from .decision import CALCULATOR
 
-__all__ = ["NUMBER", "invented_numbers", "plain"]
+__all__ = ["NUMBER", "computes", "inputs_stated", "invented_numbers", "plain"]
 
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 """A number as an answer writes it: `-5`, `8.4`, `2,100,000`."""
@@ -91,13 +91,45 @@ _FACTORS = frozenset(Decimal(n) for n in (*range(13), 24, 30, 31, 52, 60, 100, 3
 """Numbers a computation may write without a source: counts, halves, days, hours, per cent."""
 
 
+def computes(task: Task) -> bool:
+    """Whether a task is a computation: a `calculator`, or a tool whose arguments are all
+    numbers."""
+    values = list(task.args.values())
+    return task.tool == CALCULATOR or (bool(values) and all(_numeric(v) for v in values))
+
+
+def inputs_stated(
+    answer: str,
+    failed: Iterable[Observation],
+    observations: Mapping[int, Observation],
+    tasks: Mapping[int, Task],
+) -> tuple[str, ...]:
+    """The numbers in `answer` (as written) that are the value of an input (`$N`) of a
+    computation that `failed`: the price in dollars a failed conversion to euros was to
+    take, given as the answer."""
+    inputs: list[Decimal] = []
+    for obs in failed:
+        task = tasks.get(obs.idx)
+        if task is None or not computes(task):
+            continue
+        for ref in iter_refs(task.args):
+            source = observations.get(ref.task)
+            if source is not None and source.ok:
+                inputs += _numbers(format_value(source.value, sys.maxsize))
+    found: list[str] = []
+    for match in NUMBER.finditer(answer):
+        number = _decimal(match.group())
+        if number is not None and any(_same(number, n) for n in inputs):
+            found.append(match.group())
+    return tuple(found)
+
+
 def _grounded(task: Task, held: list[Decimal]) -> bool:
     """Whether a task is no computation, or every number the plan wrote into it is held
     (or is a small factor): otherwise its result is a computation over a made-up number."""
-    values = list(task.args.values())
-    computes = task.tool == CALCULATOR or (bool(values) and all(_numeric(v) for v in values))
-    if not computes:
+    if not computes(task):
         return True
+    values = list(task.args.values())
     literals = [n for v in values for part in _literal_parts(v) for n in _numbers(part)]
     return all(abs(n) in _FACTORS or any(_same(n, h) for h in held) for n in literals)
 

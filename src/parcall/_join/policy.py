@@ -170,6 +170,7 @@ class JoinRules:
             can_replan=can_replan and not self.checked and not shown,
             calculator=calculator,
             all_numbers=self.policy.check_numbers,
+            text=self.output.text,
         )
         self.checked = self.checked or isinstance(checked, Replan)
         return checked

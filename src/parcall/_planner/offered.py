@@ -29,7 +29,7 @@ def default_offered() -> tuple[Tool, ...]:
 
         Args:
             expression: The arithmetic, with results of earlier tasks as $N: a sum
-                "$1 + $2 + $3", an average "($1 + $2 + $3) / 3".
+                "$1 + $2 + $3", an average "mean($1, $2, $3)".
         """
         return compute(expression)
 

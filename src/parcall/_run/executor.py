@@ -20,6 +20,7 @@ from .._core.context import ContextFactory, RunContext
 from .._core.errors import DependencyFailedError, ParcallError, ToolError, ToolTimeoutError
 from .._core.events import Event, TaskFailed, TaskFinished, TaskStarted
 from .._core.observation import Observation, format_value, path_hint, resolve
+from .._core.outcome import BAD_ARGUMENTS
 from .._core.plan import Task
 from .._core.tool import Tool, validation_message
 from .._core.usage import Usage
@@ -178,6 +179,7 @@ class Executor:
         tool = self._tools[task.tool]
         notes: list[str] = []
         resolved: Any = {}
+        reviewed: Any = None
         try:
             resolved = resolve(task.args, self._values, self._format_arg, notes)
             arguments = tool.validate(resolved)
@@ -190,7 +192,9 @@ class Executor:
                 reviewed = await self._gate.review(task, arguments, self.tasks, self._values)
                 arguments = tool.validate(reviewed)
         except ValidationError as exc:
-            message = f"bad arguments for {task.tool}: {validation_message(exc)}"
+            message = f"{BAD_ARGUMENTS}{task.tool}: {validation_message(exc)}"
+            if reviewed is not None:  # the approver's edit broke them, not the plan
+                message = f"the edit at approval gave {message}"
             fields = [str(e["loc"][0]) for e in exc.errors() if e["loc"]]
             if hint := path_hint(task.args, resolved, fields):
                 message = f"{message} ({hint})"

@@ -8,7 +8,7 @@ names each task that failed, was refused or was not made.
 | 0 | answered: every task the answer needed succeeded |
 | 1 | the run failed: no answer (a model error, a tool that cancelled the run, …) |
 | 2 | a mistake in what was asked, found before anything ran |
-| 4 | partial: a task failed; the answer says what is missing |
+| 4 | partial: a task failed, or a number no result holds is marked `(unknown)` |
 | 5 | refused: approval refused an action, which was not done |
 | 6 | dry run: actions were shown (`--dry-run`), none was made |
 | 130 | interrupted (Ctrl-C) |
@@ -43,10 +43,17 @@ _HOW = {"failed": "failed", "refused": "refused", "dry_run": "not made (dry run)
 
 
 def print_outcome(console: Console, result: RunResult) -> None:
-    """The `status:` line, then one line per task the answer lacks."""
+    """The `status:` line, then the numbers the answer had that no result holds, then one
+    line per task the answer lacks."""
     status = result.status
     style = _STYLE[status]
     console.print(f"[{style}]status: {_SAYS[status]}[/{style}]", highlight=False)
+    if result.unknown:
+        console.print(
+            f"  [{style}]not in the results:[/{style}] {escape(', '.join(result.unknown))}",
+            highlight=False,
+            soft_wrap=True,
+        )
     for obs in result.failed:
         how = how_missing(obs)
         # A dry run's reason is the dry run itself: the line says it already.

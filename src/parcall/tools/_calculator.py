@@ -162,12 +162,24 @@ def _max(*args: Number) -> Number:
     return max(args)
 
 
+def _sum(*args: Number) -> Number:
+    return sum(args)
+
+
+def _mean(*args: Number) -> Number:
+    return sum(args) / len(args)
+
+
 # name -> (callable, min arguments, max arguments or None for any number)
 _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int | None]] = {
     "abs": (abs, 1, 1),
     "round": (_round, 1, 2),
     "min": (_min, 1, None),
     "max": (_max, 1, None),
+    "sum": (_sum, 1, None),
+    "mean": (_mean, 1, None),
+    "avg": (_mean, 1, None),
+    "average": (_mean, 1, None),
     "sqrt": (math.sqrt, 1, 1),
     "log": (_log, 1, 2),
     "log10": (math.log10, 1, 1),
@@ -356,9 +368,10 @@ def calculator(expression: str) -> float | int:
 
     Understands numbers, `+ - * / // % **` (also `^` for power and `x` or `×` for
     multiplication), parentheses, the constants `pi` and `e`, and the functions abs, round,
-    min, max, sqrt, log (natural, or `log(x, base)`), log10, log2, exp, sin, cos, tan (radians),
-    floor and ceil. `15%` means 0.15 and `15% of 80` means 0.15 * 80. Thousands separators
-    (`1,234,567.5`) are read outside function calls; inside a call commas separate arguments.
+    min, max, sum, mean (also avg, average), sqrt, log (natural, or `log(x, base)`), log10,
+    log2, exp, sin, cos, tan (radians), floor and ceil. `15%` means 0.15 and `15% of 80`
+    means 0.15 * 80. Thousands separators (`1,234,567.5`) are read outside function calls;
+    inside a call commas separate arguments.
 
     Args:
         expression: The arithmetic to compute, e.g. "(1,234 + 56) * 2" or "sqrt(2) ^ 2".
