@@ -58,7 +58,8 @@ async def test_a_turn_keeps_each_task_compactly() -> None:
     model = ScriptedModel([plan('1. search("Eiffel Tower")', '2. broken("x")'), FINISH])
     result = await Agent(model, [make_search(HEIGHTS), broken]).run("q?")
     (turn,) = result.new_messages()
-    assert turn.kind == "turn" and turn.request == "q?" and turn.answer == "done"
+    assert turn.kind == "turn" and turn.request == "q?" and turn.answer == result.answer
+    assert result.answer.startswith("done (incomplete: task 2 broken failed")
     assert turn.run_id == result.run_id and turn.run_id
     assert turn.tasks[0] == TurnTask(
         call='search(query="Eiffel Tower")', result=HEIGHTS["Eiffel Tower"], ok=True

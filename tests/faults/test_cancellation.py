@@ -100,7 +100,7 @@ async def assert_nothing_left(
 
 async def test_a_full_run_for_reference(anyio_backend: str) -> None:
     result = await make_agent(Tracker()).run("q")
-    assert result.answer == "done" and len(result.observations) == 7
+    assert result.answer.startswith("done") and len(result.observations) == 7
 
 
 async def test_leaving_the_event_stream_at_every_event_leaves_nothing_behind(

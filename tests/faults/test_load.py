@@ -122,7 +122,7 @@ async def load(faults: FaultCounter, runs: int) -> dict[str, Any]:
     ]
     figures = {
         "runs": runs,
-        "answered": sum(1 for r in done if r.answer == "ok"),
+        "answered": sum(1 for r in done if r.answer.startswith("ok")),
         "tasks": sum(len(r.observations) for r in done),
         "failed_tasks": failed_tasks,
         "peak": dict(peaks.peak),

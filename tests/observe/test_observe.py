@@ -117,7 +117,8 @@ def test_the_span_tree_matches_the_runs_events(result: RunResult) -> None:
     spans = exporter.get_finished_spans()
     root, children = tree(spans)
     assert root.name == "invoke_agent parcall"
-    assert root.attributes["parcall.answer"] == "done"
+    assert root.attributes["parcall.answer"] == result.answer
+    assert result.answer.startswith("done (incomplete: task 4 broken failed")
     assert root.attributes["parcall.replans"] == 1
     usage = result.usage
     assert root.attributes["gen_ai.usage.input_tokens"] == usage.input_tokens
@@ -345,7 +346,7 @@ def test_the_run_log_keeps_runs_and_the_cli_lists_shows_and_views_them(
     )
     assert [r.id for r in log.list()] == [second, first]
     got = log.get(first)
-    assert got.answer == "done" and got.tasks == 6 and got.error is None
+    assert got.answer == result.answer and got.tasks == 6 and got.error is None
     assert got.input_tokens == result.usage.input_tokens
     assert len(got.events) == len(result.events)
     assert log.get(second).error == "it broke" and log.get(second).answer is None

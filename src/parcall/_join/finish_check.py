@@ -67,7 +67,7 @@ def check_finish(
         named = "; ".join(describe_missing(o) for o in fixable)
         return Replan(f"{named}: call it again with the arguments fixed", decision.thought)
     if failed and _copies_the_plans_finish(decision.answer, plans):
-        named = "; ".join(describe_missing(o) for o in failed)
+        named = _named(failed)
         if can_replan:
             return Replan(
                 f"the answer is the plan's finish text, written before the tasks ran, while "
@@ -76,7 +76,7 @@ def check_finish(
             )
         return Finish(f"{UNKNOWN} (incomplete: {named})", decision.thought, decision.inferred)
     tasks = {t.idx: t for plan in plans for t in plan.tasks}
-    named = "; ".join(describe_missing(o) for o in failed)
+    named = _named(failed)
     sums = calculator and can_replan and _numbers_computed_from(observations)
     if NUMBER.search(decision.answer) and (failed or all_numbers or sums):
         invented = invented_numbers(decision.answer, request, observations.values(), tasks)
@@ -98,6 +98,13 @@ def check_finish(
         )
     answer = _marked(decision.answer, stated)
     return Finish(f"{answer} (incomplete: {named})", decision.thought, decision.inferred, stated)
+
+
+def _named(failed: Sequence[Observation]) -> str:
+    """What failed, in words: the tasks that failed of themselves (a task not run because
+    its input failed is named through that input), each with its error."""
+    roots = [o for o in failed if o.error_type != "DependencyFailedError"] or failed
+    return "; ".join(describe_missing(o) for o in roots)
 
 
 def _marked(answer: str, numbers: Sequence[str]) -> str:

@@ -106,7 +106,8 @@ def inputs_stated(
 ) -> tuple[str, ...]:
     """The numbers in `answer` (as written) that are the value of an input (`$N`) of a
     computation that `failed`: the price in dollars a failed conversion to euros was to
-    take, given as the answer."""
+    take, given as the answer. (A tool other than the calculator computes when its inputs
+    are numbers; a search for `$1`'s text is no computation.)"""
     inputs: list[Decimal] = []
     for obs in failed:
         task = tasks.get(obs.idx)
@@ -114,7 +115,9 @@ def inputs_stated(
             continue
         for ref in iter_refs(task.args):
             source = observations.get(ref.task)
-            if source is not None and source.ok:
+            if source is None or not source.ok:
+                continue
+            if task.tool == CALCULATOR or _numeric(source.value):
                 inputs += _numbers(format_value(source.value, sys.maxsize))
     found: list[str] = []
     for match in NUMBER.finditer(answer):
