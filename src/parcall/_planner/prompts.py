@@ -16,7 +16,7 @@ from typing import Any
 from .._core.history import Turn, render_turns
 from .._core.observation import Observation
 from .._core.outcome import missing_notice
-from .._core.plan import Ref, Task, Template, call_key, iter_refs
+from .._core.plan import Ref, Task, Template, call_key
 from .._core.tool import Tool
 from .grammar import Thought
 from .question import answer_shape
@@ -306,7 +306,6 @@ class Prompts:
         lines = ["Results:"]
         shown: list[str] = []
         calls: dict[str, tuple[int, str]] = {}  # a call shown already: its task and text
-        steps = _steps(tasks, observations)
         for task in tasks:
             obs = observations[task.idx]
             text = obs.show(self.observation_chars)
@@ -319,8 +318,6 @@ class Prompts:
                 text = relevant_sentences(text, about, self.result_sentences)
             new = unseen_lines(text, shown) if self.results_once else text
             shown.append(text)
-            if task.idx in steps:
-                new = f"{new} (a step: {steps[task.idx]} takes it further)"
             lines.append(f"{task.describe()}\n   → {new}")
         if not tasks:
             lines.append("(no task was run)")
@@ -432,20 +429,3 @@ def _describe(tool: Tool) -> str:
         if info.description:
             lines.append(f"  {name}: {info.description}")
     return "\n".join(lines)
-
-
-def _steps(tasks: Sequence[Task], observations: dict[int, Observation]) -> dict[int, str]:
-    """The numeric results that a later task, which succeeded, took as an input: a partial
-    sum (`add($1, $2)` before `add($4, $3)`) is a step, not the answer. By task index, the
-    tasks that took each one ("5", "5 and 6")."""
-    taken: dict[int, list[str]] = {}
-    for task in tasks:
-        obs = observations.get(task.idx)
-        if obs is None or not obs.ok:
-            continue
-        for ref in {r.task for r in iter_refs(task.args)}:
-            source = observations.get(ref)
-            value = source.value if source is not None and source.ok else None
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                taken.setdefault(ref, []).append(str(task.idx))
-    return {idx: " and ".join(sorted(set(by), key=int)) for idx, by in taken.items()}
