@@ -612,7 +612,9 @@ async def run_scenarios(
     check its outcome: one row each."""
     codes = documented_exit_codes()
     rows = []
-    for index, scenario in enumerate(scenarios, 1):
+    for position, scenario in enumerate(scenarios, 1):
+        # A scenario of the list keeps its number in it when only some are run.
+        index = SCENARIOS.index(scenario) + 1 if scenario in SCENARIOS else position
         with tempfile.TemporaryDirectory(prefix="second-hour-") as tmp:
             folder = Path(tmp)
             if scenario.via == "api":
@@ -687,6 +689,11 @@ def main() -> None:
     parser.add_argument("--model", default="local", help="A model spec (default: local).")
     parser.add_argument("--out", type=Path, help="Write second_hour.json and .md here.")
     parser.add_argument(
+        "--only",
+        metavar="N,N",
+        help="Run only these scenarios (their numbers, e.g. 1,8,10).",
+    )
+    parser.add_argument(
         "--rescore",
         type=Path,
         metavar="JSON",
@@ -713,7 +720,16 @@ def main() -> None:
         print(f"    {' '.join(r['answer'].split())[:200] or r['error']}", flush=True)
 
     began = time.perf_counter()
-    rows = anyio.run(lambda: run_scenarios(SCENARIOS, model, args.model, report=show))
+    chosen = SCENARIOS
+    if args.only:
+        try:
+            wanted = {int(n) for n in args.only.split(",")}
+        except ValueError:
+            parser.error(f"--only takes scenario numbers such as 1,8,10, not {args.only!r}")
+        if not wanted <= set(range(1, len(SCENARIOS) + 1)):
+            parser.error(f"--only: the scenarios are numbered 1 to {len(SCENARIOS)}")
+        chosen = [s for n, s in enumerate(SCENARIOS, 1) if n in wanted]
+    rows = anyio.run(lambda: run_scenarios(chosen, model, args.model, report=show))
     total_s = time.perf_counter() - began
     if args.out:
         write(args.out, {"model": args.model, "seconds": round(total_s, 1), "scenarios": rows})

@@ -548,7 +548,7 @@ def test_a_task_given_bad_arguments_is_sent_back_to_be_called_again() -> None:
     replan = model.requests[2].messages[-1].content
     # A task that failed for bad arguments is sent back first, to be called again.
     assert "(bad arguments for delete_account" in replan
-    assert "call it again with the arguments fixed" in replan
+    assert "call it again as delete_account(user_id=$1.id)" in replan
     assert result.values[3] == "deleted 1042"
     assert result.status == "answered" and result.answer == "Deleted."
 

@@ -4,9 +4,10 @@ An answer that states a number no result, argument or the request holds is not p
 as an answer (`check_finish`): it is sent back once as a reason to replan, then the number is
 marked `(unknown)`. While a task failed, such a number stands in for the missing value;
 with nothing failed, it is a sum worked out in the model's head (with a calculator at hand,
-it is sent back to be computed) or a value from the model's memory. So is an answer that is
-the plan's own `finish("...")` text, written before any task ran (a small joiner copies
-"Bob's account deleted" when the deletion failed).
+it is sent back to be computed) or a value from the model's memory. An answer that writes a
+sum out without working it out (`48210 + 130575 + 9870`) is sent back to be computed too.
+So is an answer that is the plan's own `finish("...")` text, written before any task ran
+(a small joiner copies "Bob's account deleted" when the deletion failed).
 
 While a task failed, the answer says so: one that names no failure gets what failed added,
 and one that gives the input of a failed computation as its answer (the price in dollars,
@@ -22,8 +23,9 @@ from collections.abc import Mapping, Sequence
 
 from .._core.observation import Observation
 from .._core.outcome import BAD_ARGUMENTS, describe_missing, failures, how_missing
-from .._core.plan import Plan
+from .._core.plan import Plan, Task
 from .decision import Finish, Replan
+from .expressions import unworked
 from .numbers import NUMBER, inputs_stated, invented_numbers, plain
 
 __all__ = ["check_finish", "invented_numbers", "may_revise"]
@@ -65,7 +67,10 @@ def check_finish(
     fixable = [o for o in failed if how_missing(o) == "failed" and _bad_arguments(o)]
     if fixable and can_replan:
         named = "; ".join(describe_missing(o) for o in fixable)
-        return Replan(f"{named}: call it again with the arguments fixed", decision.thought)
+        tasks = {t.idx: t for plan in plans for t in plan.tasks}
+        fixed = [c for o in fixable if (c := _fixed_call(tasks.get(o.idx), o.error or ""))]
+        how = f"as {'; '.join(fixed)}" if fixed else "with the arguments fixed"
+        return Replan(f"{named}: call it again {how}", decision.thought)
     if failed and _copies_the_plans_finish(decision.answer, plans):
         named = _named(failed)
         if can_replan:
@@ -86,6 +91,12 @@ def check_finish(
             said = f"incomplete: {named}" if failed else "not in the results"
             answer = _marked(decision.answer, invented)
             return Finish(f"{answer} ({said})", decision.thought, decision.inferred, invented)
+    if calculator and can_replan and all_numbers and (written := unworked(decision.answer)):
+        return Replan(
+            f"the answer writes out {'; '.join(written)} without working it out: add a "
+            "calculator task that computes it from the results ($N)",
+            decision.thought,
+        )
     if not failed or not text or says_what_failed(decision.answer, failed):
         return decision
     stated = inputs_stated(decision.answer, failed, observations, tasks)
@@ -131,6 +142,19 @@ def says_what_failed(answer: str, failed: Sequence[Observation]) -> bool:
         return True
     names = {n for o in failed for n in (o.tool, o.tool.replace("_", " "))}
     return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", answer, re.IGNORECASE) for n in names)
+
+
+_PATH_HINT = re.compile(r"\((\$\d+) is a (?:record|list)[^()]*?: write (\$\d+(?:\.\w+|\[\d+\])+)")
+
+
+def _fixed_call(task: Task | None, error: str) -> str | None:
+    """The call of `task` with the path its error names put in (`delete_account(user_id=$1)`
+    with `write $1.id` → `delete_account(user_id=$1.id)`), or None without such a hint."""
+    hint = _PATH_HINT.search(error)
+    if task is None or hint is None:
+        return None
+    call = task.describe().split(". ", 1)[1]
+    return re.sub(rf"{re.escape(hint.group(1))}(?![\w.\[])", hint.group(2), call)
 
 
 def _bad_arguments(obs: Observation) -> bool:
