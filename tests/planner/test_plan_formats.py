@@ -224,6 +224,9 @@ def test_grammar_names_every_tool_and_bounds_strings() -> None:
     assert 't-search-call ::= "search(" "query="? (str | ref) (", k=" (int | ref))? ")"' in grammar
     assert "strchar{0,160}" in grammar
     assert 'root ::= step{1,20} ("join()" | "finish(" (str | ref) ")")' in grammar
+    # A reference may take a part of a result ($1.id, $1[0]), as an error's hint says to.
+    assert 'ref ::= "$" [1-9] [0-9]{0,2} refpath{0,4}' in grammar
+    assert 'refpath ::= "." [A-Za-z] [A-Za-z0-9_]{0,30} | "[" [0-9]{1,3} "]"' in grammar
 
 
 def test_grammar_is_accepted_by_llama_cpp() -> None:

@@ -38,7 +38,8 @@ MAX_STRING = 160
 MAX_ITEMS = 16
 
 _COMMON = rf"""
-ref ::= "$" [1-9] [0-9]{{0,2}}
+ref ::= "$" [1-9] [0-9]{{0,2}} refpath{{0,4}}
+refpath ::= "." [A-Za-z] [A-Za-z0-9_]{{0,30}} | "[" [0-9]{{1,3}} "]"
 str ::= "\"" strchar{{0,{MAX_STRING}}} "\""
 strchar ::= [^"\\\n] | "\\" ["\\nt]
 int ::= "-"? [0-9]{{1,12}}
