@@ -10,10 +10,11 @@ from decimal import Decimal, InvalidOperation
 __all__ = ["unworked"]
 
 _NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-_OP = r"(?:\s*[+*×]\s*|\s+[-/÷]\s+)"
+_OP = r"(?:\s*[+*×]\s*|\s+[/÷]\s+)"
 _EXPRESSION = re.compile(rf"(?<![\w.,/-]){_NUM}(?:{_OP}{_NUM})+(?![\w.,/])")
-"""Two or more numbers joined by `+`, `*` or `×` (a `-` or `/` only with spaces around
-it, so dates, ranges and scores such as `12/05`, `10-20` or `2-1` are no arithmetic)."""
+"""Two or more numbers joined by `+`, `*` or `×` (a `/` only with spaces around it, so a
+date such as `12/05` is no arithmetic; a `-` never: `1942 - 1944` is a range as often as a
+difference)."""
 _RESULT = re.compile(r"\s*=")
 _TOKEN = re.compile(rf"{_NUM}|[+*×/÷-]")
 

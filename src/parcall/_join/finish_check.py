@@ -58,16 +58,18 @@ def check_finish(
       With `all_numbers=False` (`JoinPolicy(check_numbers=False)`), only a replan, only
       while the run has a calculator and two or more results are numbers.
 
-    A text answer (`text`) that names no failure while a task failed is sent back when it
-    gives an input of the failed computation as its answer (then that number is marked),
-    and gets `(incomplete: ...)` added. A task that failed for bad arguments is sent back
-    first, while `can_replan`, to be called again with them fixed.
+    A text answer (`text`) that writes a sum out without working it out is sent back for
+    a calculator task (with a `calculator`, while `can_replan`). One that names no failure
+    while a task failed is sent back when it gives an input of the failed computation as
+    its answer (then that number is marked), and gets `(incomplete: ...)` added. A task
+    that failed for bad arguments is sent back first, while `can_replan`, to be called
+    again: the reason names the call with the path its error gave (`$1.id`).
     """
     failed = failures(observations.values(), plans)
+    tasks = {t.idx: t for plan in plans for t in plan.tasks}
     fixable = [o for o in failed if how_missing(o) == "failed" and _bad_arguments(o)]
     if fixable and can_replan:
         named = "; ".join(describe_missing(o) for o in fixable)
-        tasks = {t.idx: t for plan in plans for t in plan.tasks}
         fixed = [c for o in fixable if (c := _fixed_call(tasks.get(o.idx), o.error or ""))]
         how = f"as {'; '.join(fixed)}" if fixed else "with the arguments fixed"
         return Replan(f"{named}: call it again {how}", decision.thought)
@@ -80,7 +82,6 @@ def check_finish(
                 decision.thought,
             )
         return Finish(f"{UNKNOWN} (incomplete: {named})", decision.thought, decision.inferred)
-    tasks = {t.idx: t for plan in plans for t in plan.tasks}
     named = _named(failed)
     sums = calculator and can_replan and _numbers_computed_from(observations)
     if NUMBER.search(decision.answer) and (failed or all_numbers or sums):
@@ -91,7 +92,8 @@ def check_finish(
             said = f"incomplete: {named}" if failed else "not in the results"
             answer = _marked(decision.answer, invented)
             return Finish(f"{answer} ({said})", decision.thought, decision.inferred, invented)
-    if calculator and can_replan and all_numbers and (written := unworked(decision.answer)):
+    to_compute = text and calculator and can_replan and all_numbers
+    if to_compute and (written := unworked(decision.answer)):
         return Replan(
             f"the answer writes out {'; '.join(written)} without working it out: add a "
             "calculator task that computes it from the results ($N)",
