@@ -5,18 +5,18 @@ be computed by a calculator task (`parcall._join.finish_check`)."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from .numbers import NUMBER_TEXT, to_decimal
 
 __all__ = ["unworked"]
 
-_NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _OP = r"(?:\s*[+*×]\s*|\s+[/÷]\s+)"
-_EXPRESSION = re.compile(rf"(?<![\w.,/-]){_NUM}(?:{_OP}{_NUM})+(?![\w.,/])")
+_EXPRESSION = re.compile(rf"(?<![\w.,/-]){NUMBER_TEXT}(?:{_OP}{NUMBER_TEXT})+(?![\w.,/])")
 """Two or more numbers joined by `+`, `*` or `×` (a `/` only with spaces around it, so a
 date such as `12/05` is no arithmetic; a `-` never: `1942 - 1944` is a range as often as a
 difference)."""
 _RESULT = re.compile(r"\s*=")
-_TOKEN = re.compile(rf"{_NUM}|[+*×/÷-]")
 
 
 def unworked(answer: str) -> tuple[str, ...]:
@@ -28,7 +28,7 @@ def unworked(answer: str) -> tuple[str, ...]:
             continue
         value = _value(match.group())
         rest = answer[: match.start()] + " " + answer[match.end() :]
-        others = [_decimal(m.group()) for m in re.finditer(_NUM, rest)]
+        others = [to_decimal(m.group()) for m in re.finditer(NUMBER_TEXT, rest)]
         if value is not None and any(o is not None and _near(value, o) for o in others):
             continue
         found.append(match.group())
@@ -36,36 +36,13 @@ def unworked(answer: str) -> tuple[str, ...]:
 
 
 def _value(expression: str) -> Decimal | None:
-    """The expression's value: `*` `×` `/` `÷` before `+` `-`, left to right."""
-    tokens = _TOKEN.findall(expression)
-    terms: list[Decimal] = []
-    sign, product, op = Decimal(1), None, "*"
-    try:
-        for token in tokens:
-            if token in "+-" and product is not None:
-                terms.append(sign * product)
-                sign, product, op = Decimal(1 if token == "+" else -1), None, "*"
-            elif token in "*×/÷":
-                op = token
-            else:
-                number = Decimal(token.replace(",", ""))
-                if product is None:
-                    product = number
-                elif op in "*×":
-                    product *= number
-                else:
-                    product /= number
-        if product is not None:
-            terms.append(sign * product)
-    except (InvalidOperation, ArithmeticError):
-        return None
-    return sum(terms, Decimal(0))
+    """The expression's value, by the calculator the agent offers (None if it refuses)."""
+    # The built-in tools sit above the engine: imported when an answer has arithmetic.
+    from ..tools._calculator import CalculatorError, calculator
 
-
-def _decimal(text: str) -> Decimal | None:
     try:
-        return Decimal(text.replace(",", ""))
-    except InvalidOperation:
+        return Decimal(str(calculator(expression)))
+    except CalculatorError:
         return None
 
 

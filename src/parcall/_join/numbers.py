@@ -21,10 +21,20 @@ from .._core.observation import Observation, format_value
 from .._core.plan import Ref, Task, Template, iter_refs
 from .decision import CALCULATOR
 
-__all__ = ["NUMBER", "computes", "inputs_stated", "invented_numbers", "plain"]
+__all__ = [
+    "NUMBER",
+    "NUMBER_TEXT",
+    "computes",
+    "inputs_stated",
+    "invented_numbers",
+    "plain",
+    "to_decimal",
+]
 
-NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
-"""A number as an answer writes it: `-5`, `8.4`, `2,100,000`."""
+NUMBER_TEXT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+"""A number's digits as an answer writes them: `-5`, `8.4`, `2,100,000`."""
+NUMBER = re.compile(rf"(?<![\w.]){NUMBER_TEXT}(?![\w])")
+"""A number as an answer writes it, not part of a word."""
 
 _SCALED = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE
@@ -70,7 +80,7 @@ def invented_numbers(
     pairs: _Pairs | None = None  # built only when a number is not held as written
     found: list[str] = []
     for match in NUMBER.finditer(answer):
-        number = _decimal(match.group())
+        number = to_decimal(match.group())
         if number is None or match.group() in found:
             continue
         scale = _SCALE_AFTER.match(answer, match.end())
@@ -121,7 +131,7 @@ def inputs_stated(
                 inputs += _numbers(format_value(source.value, sys.maxsize))
     found: list[str] = []
     for match in NUMBER.finditer(answer):
-        number = _decimal(match.group())
+        number = to_decimal(match.group())
         if number is not None and any(_same(number, n) for n in inputs):
             found.append(match.group())
     return tuple(found)
@@ -213,7 +223,7 @@ def _sizes(value: Any, depth: int = 0) -> Iterator[int]:
 
 
 def _numbers(text: str) -> list[Decimal]:
-    found = [d for d in (_decimal(m.group()) for m in NUMBER.finditer(text)) if d is not None]
+    found = [d for d in (to_decimal(m.group()) for m in NUMBER.finditer(text)) if d is not None]
     for m in _SCALED.finditer(text):
         found.append(Decimal(m.group(1)).scaleb(_SCALES[m.group(2).lower()]))
     found.extend(Decimal(_WORDS[m.group(1).lower()]) for m in _WORD.finditer(text))
@@ -227,7 +237,8 @@ def _scaled_same(stated: Decimal, digits: int, held: Decimal) -> bool:
     return abs(abs(held) - abs(stated).scaleb(digits)) < half
 
 
-def _decimal(text: str) -> Decimal | None:
+def to_decimal(text: str) -> Decimal | None:
+    """The number `text` writes (thousands separators allowed), or None."""
     try:
         return Decimal(plain(text))
     except InvalidOperation:
