@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,7 +42,7 @@ from ._run.plan_pass import Pass
 from ._run.policy import Policy, policy_argument
 from ._run.prefill import prefilling
 from ._run_setup import Crew, RunSetup, RunStart, journal_store, run_start
-from .models._base import Message, Model, Prefill
+from .models._base import Message, Model
 from .models._resolve import model_argument
 
 if TYPE_CHECKING:
@@ -390,7 +391,11 @@ class RunStream:
         return self
 
     async def __anext__(self) -> Event:
-        assert self._receive is not None, "use `async with agent.stream(...)`"
+        if self._receive is None:
+            raise RuntimeError(
+                "a run's events are read inside its block: "
+                "`async with agent.stream(request) as events: async for event in events: ...`"
+            )
         try:
             return await self._receive.receive()
         except anyio.EndOfStream:
@@ -446,9 +451,10 @@ class _Run(RunSetup):
         state = _Rounds()
         while True:
             plan, error = await self._plan(executor, state)
-            # Read the joiner prompt's fixed part while the tools run.
-            ahead = self.joiner.ahead(plan) if isinstance(self.crew.model, Prefill) else ()
-            async with prefilling(self._tg, self.crew.model, ahead):
+            # Read the joiner's prompt, as far as it is known, while the tools run.
+            tasks = (*state.carried, *plan.tasks)
+            ahead = partial(self.joiner.ahead, plan, tasks, executor.observations)
+            async with prefilling(self._tg, self.crew.model, ahead, executor.next_settled):
                 await executor.wait_settled()
             can_replan = state.settle(plan, self.settings.max_replans)
             if not plan.tasks and error is None and can_replan:
@@ -462,7 +468,7 @@ class _Run(RunSetup):
                 self.emit(AnswerDelta(template.answer, self.now()))
                 return self._answer(state.round_no, template.answer, None, "template")
             decision, deltas = await self.joiner.ask(
-                (*state.carried, *plan.tasks),
+                tasks,
                 error,
                 executor.observations,
                 self.tools,

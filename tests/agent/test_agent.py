@@ -313,6 +313,14 @@ async def test_stream_yields_typed_events_and_keeps_the_result() -> None:
     assert run.result.usage.output_tokens > 0 and run.result.usage.input_tokens > 0
 
 
+async def test_a_stream_read_outside_its_block_says_how_to_read_it() -> None:
+    model = ScriptedModel([plan('1. search("a")'), FINISH])
+    with pytest.raises(RuntimeError, match=r"async with agent\.stream\(request\) as events"):
+        async for _ in Agent(model, [make_search()]).stream("q"):
+            pass
+    assert model.requests == []  # nothing was started
+
+
 async def test_global_and_per_tool_limits_are_never_exceeded(gate: Gate) -> None:
     @tool(max_concurrency=2)
     async def limited(i: int) -> int:

@@ -239,12 +239,48 @@ async def test_a_prefill_gives_way_to_a_call_and_is_skipped_before_loading(
     assert model._llm is None
     await model.load()
     long = (Message("system", "Read this. " * 300), Message("user", "and this"))
+    finished: list[bool] = []
+    evaluate = model._evaluate
+
+    def counted(tokens: list[int]) -> bool:
+        finished.append(evaluate(tokens))
+        return finished[-1]
+
+    model._evaluate = counted  # type: ignore[method-assign]
     async with anyio.create_task_group() as tg:
         tg.start_soon(model.prefill, long)
-        while not model._prefilling:  # the prefill holds the model now
+        while not finished:  # the prefill holds the model and has read a piece
             await anyio.lowlevel.checkpoint()
         text, _ = await answer(model)  # waits for the prefill to stop, not to finish
     assert text.strip()
+    # It stopped between pieces (the whole is 600 tokens, 19 pieces), none cut midway: an
+    # aborted llama.cpp evaluation slows the ones after it.
+    assert finished and len(finished) < 19 and all(finished)
+
+
+@pytest.mark.llama
+@pytest.mark.anyio
+async def test_a_prefill_stops_between_pieces_and_keeps_what_it_read(make: Make) -> None:
+    model = make(warm_start=False)
+    await model.load()
+    pieces: list[int] = []
+    evaluate = model._evaluate
+
+    def counted(tokens: list[int]) -> bool:
+        pieces.append(len(tokens))
+        done = evaluate(tokens)
+        if len(pieces) == 2:
+            model._prefilling[0].set()  # as a real call arriving would
+        return done
+
+    model._evaluate = counted  # type: ignore[method-assign]
+    long = (Message("system", "Read this. " * 100), Message("user", "and this"))
+    await model.prefill(long)
+    assert pieces == [32, 64] and model._llm.n_tokens == 64
+    request = ModelRequest(long, max_tokens=1, temperature=0.0)
+    chunks = [c async for c in model.stream(request)]
+    usage = chunks[-1].usage if isinstance(chunks[-1], UsageChunk) else None
+    assert usage is not None and usage.cached_tokens == 64
 
 
 @tool

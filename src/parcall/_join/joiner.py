@@ -132,12 +132,14 @@ class Joiner:
             Message("user", f"{question}\n\nPlan:\n{plans}\n\n{join_prompt}"),
         )
 
-    def ahead(self, plan: Plan) -> tuple[Message, ...]:
-        """What the join call after `plan` will surely start with (none if the plan has a
-        template, or no task)."""
+    def ahead(
+        self, plan: Plan, tasks: Sequence[Task], observations: Mapping[int, Observation]
+    ) -> tuple[Message, ...]:
+        """What the join call over `tasks` (the last of them `plan`'s) will surely start
+        with, given the results so far (none if the plan has a template, or no task)."""
         if plan.answer is not None or not plan.tasks:
             return ()
-        prefix = self.prompts.join_prefix(plan.tasks)
+        prefix = self.prompts.join_prefix(self.talk.request, tasks, observations)
         if self.settings.prompt_layout == "separate":
             return self.separate_messages(prefix)
         return (*self.talk.messages, Message("user", prefix))

@@ -7,9 +7,10 @@ so a local model's KV cache (and hosted prompt caching) only reads what is new.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,22 +304,7 @@ class Prompts:
     ) -> str:
         """`form`: what `Finish(...)` holds, if not what the question asks for (a typed
         answer's JSON shape)."""
-        lines = ["Results:"]
-        shown: list[str] = []
-        calls: dict[str, tuple[int, str]] = {}  # a call shown already: its task and text
-        for task in tasks:
-            obs = observations[task.idx]
-            text = obs.show(self.observation_chars)
-            first = calls.setdefault(call_key(task), (task.idx, text))
-            if first[0] != task.idx and first[1] == text:
-                lines.append(f"{task.describe()}\n   → (the same as {first[0]})")
-                continue
-            if self.result_sentences and obs.ok and isinstance(obs.value, str):
-                about = [question, *(v for v in task.args.values() if isinstance(v, str))]
-                text = relevant_sentences(text, about, self.result_sentences)
-            new = unseen_lines(text, shown) if self.results_once else text
-            shown.append(text)
-            lines.append(f"{task.describe()}\n   → {new}")
+        lines = ["Results:", *self._result_lines(question, tasks, observations)]
         if not tasks:
             lines.append("(no task was run)")
         missing = missing_notice(tasks, observations, can_replan=can_replan)
@@ -349,10 +335,39 @@ class Prompts:
             "{answer_form}", form or answer_form(question)
         )
 
-    def join_prefix(self, tasks: Sequence[Task]) -> str:
-        """The beginning of `join(...)` for these tasks that does not depend on results, for
-        a backend to read ahead while the tasks run."""
-        return f"Results:\n{tasks[0].describe()}\n   → " if tasks else "Results:\n"
+    def join_prefix(
+        self, question: str, tasks: Sequence[Task], observations: Mapping[int, Observation]
+    ) -> str:
+        """The beginning of `join(...)` for these tasks that is already known: the results of
+        the leading tasks that have settled, then the next task's call, for a backend to
+        read ahead while the others run (it grows as results arrive)."""
+        settled = list(itertools.takewhile(lambda t: t.idx in observations, tasks))
+        lines = ["Results:", *self._result_lines(question, settled, observations)]
+        if len(settled) < len(tasks):
+            lines.append(f"{tasks[len(settled)].describe()}\n   → ")
+        return "\n".join(lines) if len(lines) > 1 else "Results:\n"
+
+    def _result_lines(
+        self, question: str, tasks: Sequence[Task], observations: Mapping[int, Observation]
+    ) -> Iterator[str]:
+        """One entry per task: its call and what it returned, as the joiner is shown them
+        (a line depends only on the tasks before it, so a prefix of them is a prefix of the
+        join prompt)."""
+        shown: list[str] = []
+        calls: dict[str, tuple[int, str]] = {}  # a call shown already: its task and text
+        for task in tasks:
+            obs = observations[task.idx]
+            text = obs.show(self.observation_chars)
+            first = calls.setdefault(call_key(task), (task.idx, text))
+            if first[0] != task.idx and first[1] == text:
+                yield f"{task.describe()}\n   → (the same as {first[0]})"
+                continue
+            if self.result_sentences and obs.ok and isinstance(obs.value, str):
+                about = [question, *(v for v in task.args.values() if isinstance(v, str))]
+                text = relevant_sentences(text, about, self.result_sentences)
+            new = unseen_lines(text, shown) if self.results_once else text
+            shown.append(text)
+            yield f"{task.describe()}\n   → {new}"
 
     def replan(self, reason: str, first: int) -> str:
         return self.replan_request.format(reason=reason, first=first)

@@ -110,6 +110,7 @@ class Executor:
         self._unsettled = 0
         self._idle = anyio.Event()
         self._idle.set()
+        self._progress = anyio.Event()  # set (and replaced) each time tasks settle
         self._sync: SyncCalls | None = None
 
     @property
@@ -141,6 +142,11 @@ class Executor:
         while self._unsettled:
             await self._idle.wait()
 
+    async def next_settled(self) -> None:
+        """Return once more tasks have settled than when it was called (waits until
+        cancelled if none is left to settle)."""
+        await self._progress.wait()
+
     def _settle(self, first: Observation) -> None:
         # A worklist, not recursion: a failure can cascade down a chain of any length.
         work = [first]
@@ -165,6 +171,8 @@ class Executor:
                 if not waiting:
                     del self._waiting[idx]
                     self._tg.start_soon(self._execute, self.tasks[idx], name=f"parcall task {idx}")
+        progress, self._progress = self._progress, anyio.Event()
+        progress.set()
         if self._unsettled == 0:
             self._idle.set()
 

@@ -1,8 +1,8 @@
-"""Reading the joiner prompt's fixed part while the plan's tools run."""
+"""Reading the joiner's prompt ahead while the plan's tools run."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -15,24 +15,39 @@ __all__ = ["prefilling"]
 
 @asynccontextmanager
 async def prefilling(
-    tg: TaskGroup, model: Model, messages: tuple[Message, ...]
+    tg: TaskGroup,
+    model: Model,
+    ahead: Callable[[], tuple[Message, ...]],
+    progress: Callable[[], Awaitable[None]],
 ) -> AsyncIterator[None]:
-    """While the block runs, `model` reads `messages` ahead (if it can: `Prefill`); cancelled
-    when the block ends (and a backend gives way) so it never delays the next model call."""
+    """While the block runs, `model` reads ahead what `ahead()` says the next prompt starts
+    with (if it can: `Prefill`), and reads on each time `progress()` returns (a result has
+    arrived, so more of the prompt is known). Cancelled when the block ends (and a backend
+    gives way) so it never delays the next model call."""
     scope = anyio.CancelScope()
-    if messages and isinstance(model, Prefill):
-        tg.start_soon(_prefill, model, messages, scope)
+    if isinstance(model, Prefill):
+        tg.start_soon(_read_ahead, model, ahead, progress, scope)
     try:
         yield
     finally:
         scope.cancel()
 
 
-async def _prefill(model: Prefill, messages: tuple[Message, ...], scope: anyio.CancelScope) -> None:
+async def _read_ahead(
+    model: Prefill,
+    ahead: Callable[[], tuple[Message, ...]],
+    progress: Callable[[], Awaitable[None]],
+    scope: anyio.CancelScope,
+) -> None:
     with scope:
-        if scope.cancel_called:
-            return
-        try:
-            await model.prefill(messages)
-        except Exception:  # a prefill only saves time; it must never fail a run
-            return
+        read: tuple[Message, ...] = ()
+        while not scope.cancel_called:
+            messages = ahead()
+            if not messages or messages == read:
+                await progress()
+                continue
+            try:
+                await model.prefill(messages)
+            except Exception:  # a prefill only saves time; it must never fail a run
+                return
+            read = messages

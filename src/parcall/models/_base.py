@@ -121,9 +121,10 @@ class Prefill(Protocol):
 
     The agent calls `prefill(messages)` while tools run, with the part of the next prompt
     that will not change (its last message is the start of a message the next call
-    completes). A backend with a local cache evaluates it (llama.cpp: into the KV cache);
-    others need not implement it. The agent cancels the call before its next model call,
-    and a backend must then give way at once; errors are ignored.
+    completes), and again with a longer beginning as results arrive. A backend with a local
+    cache evaluates it (llama.cpp: into the KV cache); others need not implement it. The
+    agent cancels the call before its next model call, and a backend must then give way at
+    once; errors are ignored.
     """
 
     async def prefill(self, messages: Sequence[Message]) -> None: ...

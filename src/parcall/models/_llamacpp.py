@@ -6,8 +6,9 @@ through llama.cpp's abort callback. Calls on one instance are serialised, and co
 prompts that extend each other reuse the evaluated prefix (llama-cpp-python keeps the KV
 cache of the longest common token prefix), which `Usage.cached_tokens` reports.
 
-Two ways to read prompts ahead of time: `prefill(messages)` evaluates the fixed beginning of
-a coming prompt while the model is idle (it gives way to any real call at once), and a warm
+Two ways to read prompts ahead of time: `prefill(messages)` evaluates the known beginning of
+a coming prompt while the model is idle (it gives way to a real call after the piece it is
+reading), and a warm
 start restores the context after the system prompt from a state saved by an earlier process
 (see `_state.py`), so a new process only reads the question.
 """
@@ -71,6 +72,7 @@ WarmStatus = Literal["loaded", "built", "current", "unsaved", "none"]
 already holding the prefix, built one it could not save, or found no system prompt."""
 
 _OPEN = "\x00parcall-open\x00"
+_PREFILL_PIECE = 32  # tokens a prefill reads at a time
 _T = TypeVar("_T")
 
 
@@ -142,7 +144,7 @@ class LlamaCpp:
         self._warm_start = warm_start
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._path: Path | None = None
-        # The abort flag of a prefill holding the model (shared with forks, like the turns).
+        # The stop flag of a prefill holding the model (shared with forks, like the turns).
         self._prefilling: list[threading.Event] = []
         self.warm_status: WarmStatus | None = None
 
@@ -207,19 +209,28 @@ class LlamaCpp:
     async def prefill(self, messages: Sequence[Message]) -> None:
         """Evaluate the beginning of a coming prompt into the KV cache while the model is
         idle: `messages` rendered with the last one left open. Skipped if the model is not
-        loaded or busy; stopped at once when cancelled or when a real call arrives."""
+        loaded or busy; when cancelled or when a real call arrives, it stops at the end of
+        the piece it is reading (at most `_PREFILL_PIECE` tokens, which the coming prompt
+        reads anyway)."""
         turn = self._turn()
         if self._llm is None or turn.value == 0:
             return
         async with turn:
             if not self._busy.acquire(blocking=False):
                 return
-            self._prefilling.append(self._abort)
+            stop = threading.Event()
+            self._prefilling.append(stop)
             self._abort.clear()
             try:
-                await self._abortable(lambda: self._prefill(tuple(messages)))
+                # Not abandoned on cancel: a worker thread anyio abandons also slows the
+                # decodes after it for a few seconds. Cancelling sets `stop` instead, and
+                # the call returns once the thread has ended its piece.
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_set_when_cancelled, stop)
+                    await anyio.to_thread.run_sync(self._prefill, tuple(messages), stop)
+                    tg.cancel_scope.cancel()
             finally:
-                self._prefilling.remove(self._abort)
+                self._prefilling.remove(stop)
                 self._busy.release()
 
     async def _abortable(self, call: Callable[[], _T]) -> _T:
@@ -241,7 +252,7 @@ class LlamaCpp:
                 "LlamaCpp has no native tool calling; use a text or grammar plan format"
             )
         for prefill in self._prefilling:
-            prefill.set()  # a prefill gives way to every real call
+            prefill.set()  # a prefill gives way to every real call (after its piece)
         async with self._turn():
             if not self._busy.acquire(blocking=False):
                 raise LlamaCppError(
@@ -419,14 +430,19 @@ class LlamaCpp:
         written = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
         return ctypes.string_at(buffer, min(written, size))
 
-    def _prefill(self, messages: tuple[Message, ...]) -> None:
+    def _prefill(self, messages: tuple[Message, ...], stop: threading.Event) -> None:
         opened = self._render_open(messages)
-        if opened is None or self._abort.is_set():
+        if opened is None or stop.is_set():
             return
         text, add_bos = opened
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
-        if 0 < len(tokens) < self._n_ctx:
-            self._evaluate(tokens)
+        if not 0 < len(tokens) < self._n_ctx:
+            return
+        # In pieces, so that a prefill asked to stop ends soon and keeps what it read.
+        start = reused_prefix(self._llm, tokens)
+        for end in (*range(start + _PREFILL_PIECE, len(tokens), _PREFILL_PIECE), len(tokens)):
+            if stop.is_set() or not self._evaluate(tokens[:end]):
+                return
 
     def _evaluate(self, tokens: list[int]) -> bool:
         """Bring the context to `tokens` (reusing the common prefix); False if aborted."""
@@ -485,6 +501,13 @@ class LlamaCpp:
                 self._grammars.clear()
             self._grammars[text] = gbnf
         return self._grammars[text]
+
+
+async def _set_when_cancelled(flag: threading.Event) -> None:
+    try:
+        await anyio.sleep_forever()
+    finally:
+        flag.set()
 
 
 def _uninstall(llm: Any, sampler: LazyGrammarSampler) -> None:
