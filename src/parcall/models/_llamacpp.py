@@ -8,9 +8,8 @@ cache of the longest common token prefix), which `Usage.cached_tokens` reports.
 
 Two ways to read prompts ahead of time: `prefill(messages)` evaluates the known beginning of
 a coming prompt while the model is idle (it gives way to a real call after the piece it is
-reading), and a warm
-start restores the context after the system prompt from a state saved by an earlier process
-(see `_state.py`), so a new process only reads the question.
+reading), and a warm start restores the context after the system prompt from a state saved
+by an earlier process (see `_state.py`), so a new process only reads the question.
 """
 
 from __future__ import annotations
